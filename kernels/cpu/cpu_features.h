@@ -1,0 +1,23 @@
+/* cpu_features.h - which SIMD paths this CPU can run, detected once with cpuid.
+ * Kernels are compiled for the baseline x86-64 and pick AVX2 / AVX-512 paths at
+ * run time; BITTTT_CPU=scalar|avx2|avx512 caps the choice (for tests). */
+#ifndef BT_CPU_FEATURES_H
+#define BT_CPU_FEATURES_H
+
+typedef struct bt_cpu_features {
+    int avx2, fma, f16c;
+    int avx512f, avx512bw, avx512vl, avx512vnni;
+} bt_cpu_features;
+
+typedef enum bt_simd_level {
+    BT_SIMD_SCALAR = 0,
+    BT_SIMD_AVX2 = 1,     /* AVX2 + FMA + F16C */
+    BT_SIMD_AVX512 = 2    /* AVX-512 F/BW/VL + VNNI */
+} bt_simd_level;
+
+const bt_cpu_features *bt_cpu_features_get(void);
+bt_simd_level bt_simd_level_get(void);        /* best level, capped by BITTTT_CPU or bt_simd_level_set */
+void bt_simd_level_set(bt_simd_level cap);     /* cap for tests/benchmarks; never raises above the CPU's */
+const char *bt_simd_level_name(bt_simd_level l);
+
+#endif

@@ -1,0 +1,148 @@
+-- premake5.lua - the one build description of bitttt-lua.
+--
+--   premake5 gmake2                    (real premake5)
+--   premake4 --file=premake5.lua gmake (Debian 12's premake4)
+--   make -C build config=release      (or config=sanitize: ASan + UBSan into bin/asan/)
+--
+-- Written with premake5's documented API. premake4 lacks some of it, so the
+-- prelude below maps those calls onto premake4's solution/configuration/flags.
+--
+-- Outputs: build/lib/<config>/libbitttt.a, bin/libbitttt.so (soname libbitttt.so.1),
+-- bin/bitttt/core.so (Lua module), bin/bitttt-lua (host, LuaJIT linked statically),
+-- bin/test-c (C tests). The sanitize config puts the same under bin/asan/.
+
+---------------------------------------------------------------- premake4 prelude
+if not workspace then
+    workspace = solution
+    -- premake5 filters used here: {} and "configurations:NAME".
+    function filter(f)
+        if type(f) == "table" and #f == 0 then return configuration {} end
+        local name = type(f) == "string" and f:match("^configurations:(.+)$")
+        if not name then error("premake4 prelude: unsupported filter " .. tostring(f)) end
+        configuration(name)
+    end
+    function optimize(level) if level == "Speed" then flags { "OptimizeSpeed" } elseif level ~= "Off" then flags { "Optimize" } end end
+    function symbols(on) if on == "On" then flags { "Symbols" } end end
+    function warnings(level) if level == "Extra" then flags { "ExtraWarnings" } end end
+    function cdialect(d) buildoptions { "-std=" .. d:lower() } end
+    function openmp(on) if on == "On" then buildoptions { "-fopenmp" } linkoptions { "-fopenmp" } end end
+    function pic(on) if on == "On" then buildoptions { "-fPIC" } end end
+end
+
+---------------------------------------------------------------- options
+newoption {
+    trigger = "cuda",
+    value = "MODE",
+    description = "Build the CUDA kernels: auto (when nvcc is found), on, off",
+    allowed = { { "auto", "when nvcc is found" }, { "on", "always" }, { "off", "never" } },
+}
+
+local function find_nvcc()
+    return os.pathsearch("nvcc", os.getenv("PATH") or "", "/usr/local/cuda/bin")
+end
+
+local cuda_mode = _OPTIONS["cuda"] or "auto"
+local nvcc_dir = cuda_mode ~= "off" and find_nvcc() or nil
+if cuda_mode == "on" and not nvcc_dir then error("--cuda=on but nvcc was not found") end
+local with_cuda = nvcc_dir ~= nil
+local cuda_home = nvcc_dir and path.getdirectory(nvcc_dir) or nil
+
+local luajit_include = "/usr/include/luajit-2.1"
+
+---------------------------------------------------------------- workspace
+workspace "bitttt"
+    configurations { "release", "sanitize" }
+    location "build"
+    language "C"
+    cdialect "C11"
+    openmp "On"
+    pic "On"
+    warnings "Extra"
+    includedirs { "." }
+    defines { "_GNU_SOURCE" }
+    buildoptions { "-Wall" }
+
+    filter "configurations:release"
+        optimize "Speed"
+        symbols "On"
+        targetdir "bin"
+        objdir "build/obj/release"
+    filter "configurations:sanitize"
+        optimize "Debug"
+        symbols "On"
+        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
+        linkoptions { "-fsanitize=address,undefined" }
+        targetdir "bin/asan"
+        objdir "build/obj/sanitize"
+    filter {}
+
+-- The CUDA archive (built by kernels/cuda/cuda.mk) links with the static CUDA runtime:
+-- nothing CUDA is needed at run time where there is no GPU.
+-- Call after links { "bitttt_static" }: libraries resolve left to right.
+local function link_runtime_deps()
+    if with_cuda then
+        libdirs { "build/cuda", cuda_home .. "/lib64" }
+        links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
+    end
+    links { "m" }
+end
+
+local function runtime_sources()
+    files { "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
+    excludes { "runtime/lua/**", "runtime/host/**" }
+    if with_cuda then
+        defines { "BT_HAVE_CUDA" }
+        prebuildcommands { "MAKEFLAGS= make -s --no-print-directory -C .. -f kernels/cuda/cuda.mk NVCC=" .. nvcc_dir .. "/nvcc" }
+    end
+end
+
+---------------------------------------------------------------- libbitttt (no Lua)
+project "bitttt_static"
+    kind "StaticLib"
+    targetname "bitttt"
+    runtime_sources()
+    filter "configurations:release"
+        targetdir "build/lib/release"
+    filter "configurations:sanitize"
+        targetdir "build/lib/sanitize"
+    filter {}
+
+project "bitttt_shared"
+    kind "SharedLib"
+    targetname "bitttt"
+    runtime_sources()
+    linkoptions { "-Wl,-soname,libbitttt.so.1" }
+    link_runtime_deps()
+
+---------------------------------------------------------------- Lua module bitttt.core
+project "bitttt_core"
+    kind "SharedLib"
+    targetname "core"
+    targetprefix ""
+    files { "runtime/lua/**.c", "runtime/lua/**.h" }
+    includedirs { luajit_include }
+    links { "bitttt_static" }
+    link_runtime_deps()
+    filter "configurations:release"
+        targetdir "bin/bitttt"
+    filter "configurations:sanitize"
+        targetdir "bin/asan/bitttt"
+    filter {}
+
+---------------------------------------------------------------- the host
+project "bitttt-lua"
+    kind "ConsoleApp"
+    files { "runtime/host/**.c", "runtime/host/**.h", "runtime/lua/**.c", "runtime/lua/**.h" }
+    includedirs { luajit_include }
+    defines { "BT_HOST_PRELOAD_CORE" }
+    links { "bitttt_static" }
+    -- LuaJIT from Debian's libluajit-5.1.a; -E exports the Lua API to C modules the host loads.
+    linkoptions { "-Wl,-E", "-Wl,-Bstatic", "-lluajit-5.1", "-Wl,-Bdynamic", "-ldl" }
+    link_runtime_deps()
+
+---------------------------------------------------------------- C tests
+project "test-c"
+    kind "ConsoleApp"
+    files { "spec/c/**.c", "spec/c/**.h" }
+    links { "bitttt_static" }
+    link_runtime_deps()

@@ -1,0 +1,14 @@
+/* host.h - pieces of the bitttt-lua executable shared between its files. */
+#ifndef BT_HOST_H
+#define BT_HOST_H
+#include <lua.h>
+
+/* Runs the function on top of the stack with `nargs` arguments under a
+ * traceback handler; on error prints "bitttt-lua: message" to stderr.
+ * Returns 0 on success. */
+int bt_host_call(lua_State *L, int nargs, int nresults);
+
+/* The interactive loop (repl.c). */
+void bt_host_repl(lua_State *L);
+
+#endif

@@ -1,0 +1,190 @@
+/* main.c - bitttt-lua, the host executable.
+ *
+ *   bitttt-lua [options] [script [args...]]
+ *
+ * Runs a Lua script (found as given, else in the project's scripts/), with the
+ * remaining arguments in `arg`; -e runs a chunk; with no script (or -i) it
+ * starts the REPL. The project home (holding lua/ and scripts/) is
+ * $BITTTT_HOME, else the directory above this binary's bin/, so edited .lua
+ * files take effect without recompiling. `bitttt.core` is linked in and
+ * preloaded; LuaJIT is linked statically.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <luajit.h>
+#include "host.h"
+#include "kernels/cpu/cpu_features.h"
+#include "runtime/device.h"
+#include "runtime/threads.h"
+#include "runtime/version.h"
+
+int luaopen_bitttt_core(lua_State *L);
+
+static const char *usage =
+    "usage: bitttt-lua [options] [script [args...]]\n"
+    "  script       a Lua file, looked up as given, then in the project's scripts/\n"
+    "  -e CODE      run CODE (may be repeated; before the script)\n"
+    "  -i           enter the REPL after running the script\n"
+    "  -v, --version  print version, CPU features and CUDA devices\n"
+    "  -h, --help   this text\n"
+    "With no script and no -e, starts the REPL.\n"
+    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU.\n";
+
+static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+
+/* The project home: $BITTTT_HOME, else <dir of executable>/.. when it holds lua/bitttt. */
+static void find_home(char *home, size_t cap) {
+    const char *env = getenv("BITTTT_HOME");
+    if (env && *env) { snprintf(home, cap, "%s", env); return; }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    home[0] = 0;
+    if (n <= 0) return;
+    exe[n] = 0;
+    /* Strip the file name, then walk up (bin/ or bin/asan/) until lua/bitttt/init.lua appears. */
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash) return;
+        *slash = 0;
+        char probe[PATH_MAX + 32];
+        snprintf(probe, sizeof probe, "%s/lua/bitttt/init.lua", exe);
+        if (file_exists(probe)) { snprintf(home, cap, "%s", exe); return; }
+    }
+}
+
+static void set_paths(lua_State *L, const char *home) {
+    if (!*home) return;
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", home, home, lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 1);
+    lua_pushstring(L, home);
+    lua_setglobal(L, "BITTTT_HOME");
+    lua_pop(L, 1);
+}
+
+static void preload_core(lua_State *L) {
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, luaopen_bitttt_core);
+    lua_setfield(L, -2, "bitttt.core");
+    lua_pop(L, 2);
+}
+
+static int traceback(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    lua_getglobal(L, "debug");
+    lua_getfield(L, -1, "traceback");
+    lua_pushstring(L, msg);
+    lua_pushinteger(L, 2);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+int bt_host_call(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    int rc = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    if (rc != 0) {
+        fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
+static void print_version(void) {
+    const bt_cpu_features *f = bt_cpu_features_get();
+    printf("bitttt-lua %s (C API %d), %s\n", BT_VERSION_STRING, BT_API_VERSION, LUAJIT_VERSION);
+    printf("cpu: simd %s; avx2 %d fma %d f16c %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d; threads %d\n",
+           bt_simd_level_name(bt_simd_level_get()), f->avx2, f->fma, f->f16c, f->avx512f, f->avx512bw,
+           f->avx512vl, f->avx512vnni, bt_get_num_threads());
+    if (!bt_cuda_compiled()) printf("cuda: not compiled in\n");
+    else printf("cuda: compiled in, %d device(s)\n", bt_cuda_device_count());
+}
+
+/* Resolves the script name: as given, else <home>/scripts/<name>. */
+static int resolve_script(const char *name, const char *home, char *out, size_t cap) {
+    if (file_exists(name)) { snprintf(out, cap, "%s", name); return 1; }
+    if (*home && !strchr(name, '/')) {
+        snprintf(out, cap, "%s/scripts/%s", home, name);
+        if (file_exists(out)) return 1;
+    }
+    return 0;
+}
+
+/* arg table as lua.c builds it: arg[0] = script, arg[1..] = its arguments, negative = host and options. */
+static void set_arg_table(lua_State *L, int argc, char **argv, int script_at) {
+    lua_createtable(L, argc - script_at, script_at + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script_at);
+    }
+    lua_setglobal(L, "arg");
+}
+
+int main(int argc, char **argv) {
+    int interactive = 0, script_at = argc, n_chunks = 0;
+    const char *chunks[64];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-e") == 0) {
+            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument\n%s", usage); return 1; }
+            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 1; }
+            chunks[n_chunks++] = argv[++i];
+        } else if (strcmp(a, "-i") == 0) interactive = 1;
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { print_version(); return 0; }
+        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
+        else if (strcmp(a, "--") == 0) { script_at = i + 1; break; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s'\n%s", a, usage); return 1; }
+        else { script_at = i; break; }
+    }
+
+    lua_State *L = luaL_newstate();
+    if (!L) { fprintf(stderr, "bitttt-lua: cannot create a Lua state\n"); return 1; }
+    luaL_openlibs(L);
+    char home[PATH_MAX];
+    find_home(home, sizeof home);
+    set_paths(L, home);
+    preload_core(L);
+    set_arg_table(L, argc, argv, script_at < argc ? script_at : 0);
+
+    int rc = 0;
+    for (int i = 0; i < n_chunks && rc == 0; i++) {
+        if (luaL_loadbuffer(L, chunks[i], strlen(chunks[i]), "=(command line)") != 0) {
+            fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
+            rc = 1;
+        } else {
+            rc = bt_host_call(L, 0, 0) ? 1 : 0;
+        }
+    }
+    if (rc == 0 && script_at < argc) {
+        char path[PATH_MAX + 64];
+        if (!resolve_script(argv[script_at], home, path, sizeof path)) {
+            fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
+                    argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
+            rc = 1;
+        } else if (luaL_loadfile(L, path) != 0) {
+            fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
+            rc = 1;
+        } else {
+            int nargs = argc - script_at - 1;
+            luaL_checkstack(L, nargs, "too many arguments");
+            for (int i = script_at + 1; i < argc; i++) lua_pushstring(L, argv[i]);
+            rc = bt_host_call(L, nargs, 0) ? 1 : 0;
+        }
+    }
+    if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) bt_host_repl(L);
+    fflush(stdout);
+    lua_close(L);
+    return rc;
+}

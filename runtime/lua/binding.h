@@ -1,0 +1,24 @@
+/* binding.h - helpers shared by the files of the Lua module bitttt.core.
+ * Lua 5.1 C API only, so the module loads in LuaJIT and PUC Lua 5.1. */
+#ifndef BT_LUA_BINDING_H
+#define BT_LUA_BINDING_H
+#include <lauxlib.h>
+#include <lua.h>
+#include "runtime/tensor.h"
+
+#define BT_LUA_TENSOR "bitttt.tensor"
+
+/* Raises a Lua error carrying bt_last_error() when st is not BT_OK. */
+void bt_lua_check(lua_State *L, bt_status st);
+/* The tensor in argument `idx` (error if it is not a live tensor). */
+bt_tensor *bt_lua_check_tensor(lua_State *L, int idx);
+bt_tensor *bt_lua_opt_tensor(lua_State *L, int idx);   /* NULL for nil */
+/* Pushes a tensor userdata that owns `t` (freed by :free() or __gc). */
+void bt_lua_push_tensor(lua_State *L, bt_tensor *t);
+/* Sets the functions of `fns` on the table at the top of the stack. */
+void bt_lua_set_functions(lua_State *L, const luaL_Reg *fns);
+
+/* Module parts: each adds its functions to the table at the top of the stack. */
+void bt_lua_open_tensor(lua_State *L);
+
+#endif

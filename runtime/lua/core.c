@@ -1,0 +1,54 @@
+/* core.c - luaopen_bitttt_core: the C module `bitttt.core` under lua/bitttt/init.lua.
+ * Each part of the binding lives in its own file and adds its functions here. */
+#include "binding.h"
+#include "kernels/cpu/cpu_features.h"
+#include "runtime/threads.h"
+#include "runtime/version.h"
+
+/* info() -> {version=, api_version=, simd=, cpu={avx2=, ...}, cuda={compiled=, devices=}, threads=} */
+static int l_info(lua_State *L) {
+    const bt_cpu_features *f = bt_cpu_features_get();
+    lua_newtable(L);
+    lua_pushstring(L, BT_VERSION_STRING); lua_setfield(L, -2, "version");
+    lua_pushinteger(L, BT_API_VERSION); lua_setfield(L, -2, "api_version");
+    lua_pushstring(L, bt_simd_level_name(bt_simd_level_get())); lua_setfield(L, -2, "simd");
+    lua_newtable(L);
+    const struct { const char *name; int on; } flags[] = {
+        {"avx2", f->avx2}, {"fma", f->fma}, {"f16c", f->f16c}, {"avx512f", f->avx512f},
+        {"avx512bw", f->avx512bw}, {"avx512vl", f->avx512vl}, {"avx512vnni", f->avx512vnni}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        lua_pushboolean(L, flags[i].on);
+        lua_setfield(L, -2, flags[i].name);
+    }
+    lua_setfield(L, -2, "cpu");
+    lua_newtable(L);
+    lua_pushboolean(L, bt_cuda_compiled()); lua_setfield(L, -2, "compiled");
+    lua_pushinteger(L, bt_cuda_device_count()); lua_setfield(L, -2, "devices");
+    lua_setfield(L, -2, "cuda");
+    lua_pushinteger(L, bt_get_num_threads()); lua_setfield(L, -2, "threads");
+    return 1;
+}
+
+static int l_set_threads(lua_State *L) {
+    bt_lua_check(L, bt_set_num_threads((int)luaL_checkinteger(L, 1)));
+    return 0;
+}
+
+static int l_get_threads(lua_State *L) { lua_pushinteger(L, bt_get_num_threads()); return 1; }
+
+/* set_simd("scalar"|"avx2"|"avx512") caps the SIMD level (tests and benchmarks) */
+static int l_set_simd(lua_State *L) {
+    static const char *names[] = {"scalar", "avx2", "avx512", NULL};
+    bt_simd_level_set((bt_simd_level)luaL_checkoption(L, 1, NULL, names));
+    lua_pushstring(L, bt_simd_level_name(bt_simd_level_get()));
+    return 1;
+}
+
+int luaopen_bitttt_core(lua_State *L) {
+    lua_newtable(L);
+    static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
+                                   {"get_threads", l_get_threads}, {"set_simd", l_set_simd}, {NULL, NULL}};
+    bt_lua_set_functions(L, fns);
+    bt_lua_open_tensor(L);
+    return 1;
+}

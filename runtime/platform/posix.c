@@ -1,0 +1,60 @@
+/* posix.c - platform.h for Linux and other POSIX systems. */
+#define _GNU_SOURCE
+#include "platform.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+bt_status bt_map_file(bt_mapped_file *out, const char *path) {
+    out->data = NULL;
+    out->size = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return bt_set_error(BT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return bt_set_error(BT_ERR_IO, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {  /* mmap of 0 bytes fails; an empty file is a valid (empty) map */
+        close(fd);
+        out->data = (const uint8_t *)"";
+        return BT_OK;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return bt_set_error(BT_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+    out->data = p;
+    out->size = (size_t)st.st_size;
+    return BT_OK;
+}
+
+void bt_unmap_file(bt_mapped_file *f) {
+    if (f->size) munmap((void *)f->data, f->size);
+    f->data = NULL;
+    f->size = 0;
+}
+
+double bt_time_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+size_t bt_peak_rss_bytes(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (size_t)ru.ru_maxrss * 1024;  /* Linux reports KiB */
+}
+
+int bt_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

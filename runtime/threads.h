@@ -1,0 +1,10 @@
+/* threads.h - the CPU thread count used by OpenMP kernels.
+ * Default: BITTTT_THREADS if set, else the cores this process may use. */
+#ifndef BT_THREADS_H
+#define BT_THREADS_H
+#include "error.h"
+
+bt_status bt_set_num_threads(int n);   /* n >= 1 */
+int bt_get_num_threads(void);
+
+#endif

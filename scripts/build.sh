@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# build.sh - installs the Debian packages the build needs (only when missing),
+# generates the makefiles with premake and builds bin/bitttt-lua, the libraries,
+# the Lua module and the C tests. Incremental: fast when nothing changed.
+#
+#   ./scripts/build.sh [release|sanitize|all] [--cuda=auto|on|off]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+config=release
+cuda=auto
+for a in "$@"; do
+    case "$a" in
+        release|sanitize|all) config=$a ;;
+        --cuda=*) cuda=${a#--cuda=} ;;
+        *) echo "build.sh: unknown argument '$a'" >&2; exit 2 ;;
+    esac
+done
+
+# Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
+# module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers).
+packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "build.sh: installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Regenerate the makefiles only when the build description or the file set changed.
+stamp=build/.premake-stamp
+want="$(cat premake5.lua; echo "cuda=$cuda"; find runtime kernels spec/c -name '*.[ch]' -o -name '*.cu' | sort)"
+if [ ! -f build/Makefile ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    premake4 --file=premake5.lua --cuda="$cuda" gmake >/dev/null
+    printf '%s' "$want" >"$stamp"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build_config() {
+    make -s --no-print-directory -C build -j"$jobs" config="$1"
+    if [ "$1" = release ]; then ln -sf libbitttt.so bin/libbitttt.so.1; fi
+}
+case "$config" in
+    all) build_config release; build_config sanitize ;;
+    *) build_config "$config" ;;
+esac
