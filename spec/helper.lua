@@ -1,0 +1,75 @@
+-- spec/helper.lua - shared by the busted specs: project paths, the reference
+-- data folder, and running the host as a subprocess.
+local M = {}
+
+M.root = os.getenv("BITTTT_ROOT") or "."
+-- The built host to run in subprocess specs (bin/asan/bitttt-lua in the sanitizer pass).
+M.host = os.getenv("BITTTT_HOST") or (M.root .. "/bin/bitttt-lua")
+M.data = os.getenv("BITTTT_DATA") or (M.root .. "/../shared/data")
+
+local function exists(path)
+    local f = io.open(path, "rb")
+    if f then f:close() return true end
+    return false
+end
+M.exists = exists
+
+--- The path of a reference file, or nil when the data folder is absent.
+function M.data_file(rel)
+    local p = M.data .. "/" .. rel
+    return exists(p) and p or nil
+end
+
+--- Marks the current test pending ("skipped: test data not found") and returns
+-- true when `rel` is missing, so a test can `if helper.skip_without(pending, rel) then return end`.
+function M.skip_without(pending_fn, rel)
+    if M.data_file(rel) then return false end
+    pending_fn("skipped: test data not found (" .. M.data .. "/" .. rel .. ")")
+    return true
+end
+
+local function shell_quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.quote = shell_quote
+
+--- Runs a shell command; returns stdout, stderr, exit code.
+function M.run(cmd)
+    local err_file = os.tmpname()
+    local p = io.popen("(" .. cmd .. ") 2>" .. err_file .. "; echo \"__rc=$?\"")
+    local out = p:read("*a")
+    p:close()
+    local f = io.open(err_file, "rb")
+    local err = f and f:read("*a") or ""
+    if f then f:close() end
+    os.remove(err_file)
+    local rc = tonumber(out:match("__rc=(%d+)\n?$"))
+    out = out:gsub("__rc=%d+\n?$", "")
+    return out, err, rc
+end
+
+--- Runs the host with the given (unquoted) arguments.
+function M.run_host(...)
+    local parts = { shell_quote(M.host) }
+    for _, a in ipairs({ ... }) do parts[#parts + 1] = shell_quote(a) end
+    return M.run(table.concat(parts, " "))
+end
+
+--- A fresh temporary directory (removed by M.rmdir).
+function M.tmpdir()
+    local name = os.tmpname()
+    os.remove(name)
+    assert(os.execute("mkdir -p " .. shell_quote(name)) == 0 or true)
+    return name
+end
+
+function M.rmdir(dir) os.execute("rm -rf " .. shell_quote(dir)) end
+
+--- Seeds math.random from the clock (printed so a failure can be replayed).
+function M.seed_random()
+    local seed = tonumber(os.getenv("BITTTT_TEST_SEED")) or os.time()
+    math.randomseed(seed)
+    return seed
+end
+
+return M
