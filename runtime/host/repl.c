@@ -11,7 +11,8 @@ static int incomplete(lua_State *L, int status) {
     if (status != LUA_ERRSYNTAX) return 0;
     const char *msg = lua_tostring(L, -1);
     size_t n = strlen(msg);
-    return n >= 5 && strcmp(msg + n - 5, "<eof>") == 0;
+    /* LuaJIT and Lua 5.1 end the message with '<eof>' (quoted) */
+    return n >= 7 && strcmp(msg + n - 7, "'<eof>'") == 0;
 }
 
 /* Compiles `code` as `return code` (so expressions print), else as a statement. */
