@@ -84,7 +84,7 @@ local function link_runtime_deps()
         libdirs { "build/cuda", cuda_home .. "/lib64" }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end
-    links { "m" }
+    links { "pcre2-8", "m" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
 end
 
 local function runtime_sources()

@@ -2,14 +2,19 @@
 #include "error.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
 bt_status bt_set_error(bt_status st, const char *fmt, ...) {
+    /* Format into a local buffer first: callers may pass bt_last_error() as an
+     * argument to wrap a message with more context. */
+    char buf[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(last_error, buf, sizeof buf);
     return st;
 }
 

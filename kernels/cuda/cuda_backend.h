@@ -1,27 +1,215 @@
-/* cuda_backend.h - the C face of the CUDA code (kernels/cuda/*.cu, built only
+/* cuda_backend.h - the C face of the CUDA code (the .cu files of kernels/cuda, built only
  * where nvcc exists; BT_HAVE_CUDA is then defined for the runtime).
- * Every function returns 0 on success or -1 with a message in `err`
- * (the runtime turns it into bt_set_error); nothing here aborts. */
+ *
+ * Every function returns 0 on success or -1 with a message in `err` (a buffer
+ * of BT_CUDA_ERR_CAP bytes; the runtime turns it into bt_set_error); nothing
+ * here aborts. Kernel wrappers take device pointers, enqueue work on a queue
+ * (device + stream) and return at once: faults inside a kernel show at the next
+ * synchronizing call. Shapes are written next to every array argument; all
+ * arrays are contiguous, row-major, unless a row stride (`*_ld`) says otherwise.
+ *
+ * Sections: devices and copies, memory pool, streams/events/graphs, tuning,
+ * ternary weights (repack + matmul), activation quantization, float matmul,
+ * norms and softmax, RoPE, attention, elementwise.
+ */
 #ifndef BT_CUDA_BACKEND_H
 #define BT_CUDA_BACKEND_H
 #include <stddef.h>
+#include <stdint.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define BT_CUDA_ERR_CAP 256
 
+/* Opaque CUDA handles, the same types as cudaStream_t / cudaEvent_t / cudaGraphExec_t. */
+typedef struct CUstream_st *bt_cuda_stream;
+typedef struct CUevent_st *bt_cuda_event;
+typedef struct CUgraphExec_st *bt_cuda_graph;
+
+/* Where work runs: a device ordinal and a stream on it (NULL: the default stream). */
+typedef struct bt_cuda_queue {
+    int dev;
+    bt_cuda_stream stream;
+} bt_cuda_queue;
+
+/* ---- devices and copies ------------------------------------------------- */
 int bt_cuda_count(int *n, char *err);
 int bt_cuda_mem_info(int dev, size_t *free_bytes, size_t *total_bytes, char *err);
 int bt_cuda_device_describe(int dev, char *out, size_t cap, char *err);   /* name, SM, memory */
-int bt_cuda_malloc(int dev, size_t nbytes, void **out, char *err);
-int bt_cuda_free(int dev, void *p, char *err);
-/* kind: 0 host->device, 1 device->host, 2 device->device */
+/* kind: 0 host->device, 1 device->host, 2 device->device. Synchronous. */
 int bt_cuda_memcpy(int dev, void *dst, const void *src, size_t nbytes, int kind, char *err);
+/* The same, ordered on q.stream and returning at once (host memory must stay valid until then). */
+int bt_cuda_memcpy_async(void *dst, const void *src, size_t nbytes, int kind, bt_cuda_queue q, char *err);
+int bt_cuda_memset_async(void *dst, int byte, size_t nbytes, bt_cuda_queue q, char *err);
 int bt_cuda_synchronize(int dev, char *err);
 
-/* First trivial kernel: y[i] = a * x[i] + y[i] on device pointers, n elements. */
-int bt_cuda_axpy_f32(int dev, float *y, const float *x, float a, size_t n, char *err);
+/* ---- memory pool ----------------------------------------------------------
+ * bt_cuda_malloc/free go through one caching pool per device: a freed block
+ * stays cached in a free list of its size class (8 classes per power of two,
+ * so at most 12.5% is wasted) and serves the next request of that class; no
+ * cudaMalloc per token. When cudaMalloc runs out of memory the device's cache
+ * is released and the allocation retried once. A freed block may be handed out
+ * again at once: work on OTHER streams still reading it must be finished first
+ * (work on the same stream is ordered). Thread-safe. */
+int bt_cuda_malloc(int dev, size_t nbytes, void **out, char *err);
+int bt_cuda_free(int dev, void *p, char *err);            /* p NULL: nothing */
+int bt_cuda_pool_trim(int dev, char *err);                 /* cudaFree every cached block */
+/* Bytes handed out (rounded to size classes) and bytes cached in free lists. */
+int bt_cuda_pool_stats(int dev, size_t *in_use, size_t *cached, char *err);
+
+/* ---- streams, events, graphs ---------------------------------------------- */
+int bt_cuda_stream_create(int dev, bt_cuda_stream *out, char *err);
+int bt_cuda_stream_destroy(int dev, bt_cuda_stream s, char *err);
+int bt_cuda_stream_synchronize(bt_cuda_queue q, char *err);
+int bt_cuda_event_create(int dev, bt_cuda_event *out, char *err);
+int bt_cuda_event_destroy(int dev, bt_cuda_event ev, char *err);
+int bt_cuda_event_record(bt_cuda_event ev, bt_cuda_queue q, char *err);
+/* Milliseconds from `start` to `stop`; waits for `stop` first. */
+int bt_cuda_event_elapsed_ms(float *ms, bt_cuda_event start, bt_cuda_event stop, char *err);
+/* Stream capture: calls between begin and end on q.stream are recorded, not run;
+ * end instantiates them as a graph that bt_cuda_graph_launch replays on a queue. */
+int bt_cuda_graph_begin(bt_cuda_queue q, char *err);
+int bt_cuda_graph_end(bt_cuda_graph *out, bt_cuda_queue q, char *err);
+int bt_cuda_graph_launch(bt_cuda_graph g, bt_cuda_queue q, char *err);
+int bt_cuda_graph_destroy(bt_cuda_graph g, char *err);
+
+/* ---- tuning (process-wide) -------------------------------------------------- */
+typedef struct bt_cuda_tuning {
+    /* Programmatic dependent launch on sm_90+: each kernel may start while the previous
+     * one ends and loads its weights early. Default: env BITTTT_CUDA_PDL (off when unset). */
+    int pdl;
+    /* Ternary matmul with m > 4 on int8 tensor cores (sm_80+); 0 forces the dp4a path.
+     * Default: env BITTTT_CUDA_MMA (on when unset). */
+    int ternary_mma;
+} bt_cuda_tuning;
+bt_cuda_tuning bt_cuda_tuning_get(void);
+void bt_cuda_tuning_set(bt_cuda_tuning t);
+
+/* ---- ternary weights ------------------------------------------------------
+ * W [n, k] with values in {-1, 0, +1} times a scale, stored on the GPU in the
+ * backend's own layout (kernels/cuda/ternary_layout.cuh): 2-bit codes in tiles
+ * of 8 rows x 64 columns (128 bytes, so a warp reads whole 512-byte lines), rows
+ * padded to a multiple of 8, then f32 scales, one per row or, when a TQ2_0
+ * tensor's block scales differ within a row, one per row and 256 columns.
+ * k must be a multiple of 64 (256 for TQ2_0). */
+typedef struct bt_cuda_ternary {
+    void *data;          /* device, bt_cuda_ternary_bytes(n, k, block_scales) bytes */
+    int n, k;
+    int block_scales;    /* 0: scale f32 [n_pad]; 1: scale f32 [n_pad, k/256] */
+} bt_cuda_ternary;
+
+size_t bt_cuda_ternary_bytes(int n, int k, int block_scales);
+
+/* Host-side repacking (no GPU needed). Sources are the GGUF bytes:
+ *   TQ2_0: n*k/256 blocks of 66 bytes (qs[64], fp16 d), value (code-1)*d;
+ *   I2_S : n*k/4 packed bytes then one f32 per-tensor scale (bitnet.cpp).
+ * The source rows become rows [row0, row0+n) of a packed buffer of dst_rows rows
+ * (row0 % 8 == 0), so several matrices with the same k (q, k, v) can share one
+ * buffer and one launch; dst holds bt_cuda_ternary_bytes(dst_rows, k, block_scales). */
+/* 1 in *block_scales when some row's TQ2_0 blocks have different nonzero scales. */
+int bt_cuda_tq2_0_needs_block_scales(int *block_scales, const void *src, int n, int k, char *err);
+int bt_cuda_ternary_pack_tq2_0(void *dst, int dst_rows, int row0, int block_scales,
+                               const void *src, int n, int k, char *err);
+int bt_cuda_ternary_pack_i2_s(void *dst, int dst_rows, int row0, int block_scales,
+                              const void *src, int n, int k, char *err);
+/* Packs on the host and copies to a pool allocation on q.dev (synchronous). */
+int bt_cuda_ternary_upload_tq2_0(bt_cuda_ternary *out, const void *src, int n, int k, bt_cuda_queue q, char *err);
+int bt_cuda_ternary_upload_i2_s(bt_cuda_ternary *out, const void *src, int n, int k, bt_cuda_queue q, char *err);
+/* Copies an already packed host buffer (bt_cuda_ternary_bytes of it) to the device. */
+int bt_cuda_ternary_upload_packed(bt_cuda_ternary *out, const void *packed, int n, int k, int block_scales,
+                                  bt_cuda_queue q, char *err);
+int bt_cuda_ternary_free(bt_cuda_ternary *w, int dev, char *err);
+
+/* ---- activation quantization (BitNet per-token int8) -----------------------
+ * Per row t of x: s = 127 / max(max|x|, 1e-5), q = clamp(round_half_even(x*s), -128, 127).
+ * The matmul then gives y = acc * w_scale / s. With norm_w, x is first replaced
+ * by rmsnorm(x) * norm_w (eps inside the root), fusing the norm that precedes
+ * every BitLinear. */
+typedef struct bt_cuda_q8 {
+    int8_t *q;            /* [m, k] */
+    float *scale;         /* [m]  s */
+    int32_t *sum;         /* [m]  sum of q over the row */
+    int32_t *block_sum;   /* [m, k/256] sums of q per 256 columns, or NULL (needed only by block-scaled weights) */
+} bt_cuda_q8;
+
+int bt_cuda_quantize_q8(bt_cuda_q8 out, const float *x /* [m, k] */, const float *norm_w /* [k] or NULL */,
+                        float eps, int m, int k, bt_cuda_queue q, char *err);
+
+/* y = W . x for ternary W: y[t, i] = (sum_j W[i, j] q[t, j]) * w_scale[i] / s[t] (per-row scales;
+ * computed as ((float)acc * w_scale) / s, so bit-exact against that C expression).
+ * accumulate: 0 stores, 1 adds into y (residual connections).
+ * m <= 4: GEMV (dp4a); larger m: int8 tensor cores when tuning allows, else dp4a. */
+int bt_cuda_ternary_matmul(float *y /* [m, n] */, bt_cuda_q8 x /* [m, k] */, const bt_cuda_ternary *w /* [n, k] */,
+                           int m, int accumulate, bt_cuda_queue q, char *err);
+
+/* ---- float matmul ------------------------------------------------------------
+ * y[t, i] = sum_j W[i, j] x[t, j], f32 accumulation; W is f16 (IEEE half bits) or f32.
+ * m <= 8: one pass over W (bandwidth-bound GEMV for the output head); larger m:
+ * tiled FMA GEMM. */
+int bt_cuda_matmul_f16(float *y /* [m, n] */, const float *x /* [m, k] */, const uint16_t *w /* [n, k] */,
+                       int m, int n, int k, int accumulate, bt_cuda_queue q, char *err);
+int bt_cuda_matmul_f32(float *y /* [m, n] */, const float *x /* [m, k] */, const float *w /* [n, k] */,
+                       int m, int n, int k, int accumulate, bt_cuda_queue q, char *err);
+
+/* ---- norms and softmax ------------------------------------------------------ */
+/* out = x / sqrt(mean(x^2) + eps) * w; w NULL means ones; out may be x. */
+int bt_cuda_rmsnorm_f32(float *out /* [m, n] */, const float *x /* [m, n] */, const float *w /* [n] or NULL */,
+                        int m, int n, float eps, bt_cuda_queue q, char *err);
+/* out = softmax(x * scale) per row; out may be x. */
+int bt_cuda_softmax_f32(float *out /* [m, n] */, const float *x /* [m, n] */, float scale, int m, int n,
+                        bt_cuda_queue q, char *err);
+
+/* ---- RoPE (in place) ----------------------------------------------------------
+ * Row t of x holds n_head heads of head_dim values at x[t*x_ld + h*head_dim].
+ * The first rot_dim dims of each head rotate by angle pos[t] * theta^(-2i/rot_dim)
+ * / freq_factors[i] (i < rot_dim/2; freq_factors NULL means ones, Llama 3's
+ * rope_freqs otherwise), angle and sin/cos in f32. Pairs: interleaved (2i, 2i+1)
+ * or NeoX (i, i + rot_dim/2). */
+enum { BT_CUDA_ROPE_INTERLEAVED = 0, BT_CUDA_ROPE_NEOX = 1 };
+int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, const float *freq_factors,
+                     int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, int mode,
+                     bt_cuda_queue q, char *err);
+
+/* ---- attention (causal, grouped-query) -----------------------------------------
+ * KV cache per layer: k_cache, v_cache [n_kv, ctx, head_dim] f32.
+ * kv_store writes row t of k and v (n_kv heads of head_dim each) at cache position pos[t]. */
+int bt_cuda_kv_store_f32(float *k_cache /* [n_kv, ctx, hd] */, float *v_cache /* [n_kv, ctx, hd] */,
+                         const float *k /* [m, k_ld] */, int k_ld, const float *v /* [m, v_ld] */, int v_ld,
+                         const int32_t *pos /* [m] */, int m, int n_kv, int head_dim, int ctx,
+                         bt_cuda_queue q, char *err);
+/* Query t, head h attends to cache rows 0..pos[t] of kv head h / (n_head / n_kv):
+ * out = softmax(scale * q.K^T) . V. head_dim: a multiple of 32, at most 256.
+ * work: optional device scratch of bt_cuda_attention_work_bytes(m, n_head, head_dim, ctx)
+ * bytes; with it long contexts are split over many blocks (flash-decoding), without
+ * it (NULL) each (query, kv head) is one block. */
+size_t bt_cuda_attention_work_bytes(int m, int n_head, int head_dim, int ctx);
+int bt_cuda_attention_f32(float *out /* [m, n_head*hd] */, const float *qry /* [m, q_ld] */, int q_ld,
+                          const float *k_cache, const float *v_cache, const int32_t *pos /* [m] */,
+                          int m, int n_head, int n_kv, int head_dim, int ctx, float scale,
+                          void *work, size_t work_bytes, bt_cuda_queue q, char *err);
+
+/* ---- elementwise and gathers ---------------------------------------------------
+ * Activations have the values of bt_activation (kernels/cpu/elementwise.h). */
+enum { BT_CUDA_ACT_SILU = 0, BT_CUDA_ACT_RELU2 = 1 };
+int bt_cuda_activate_f32(float *out /* [n] */, const float *x /* [n] */, int64_t n, int act,
+                         bt_cuda_queue q, char *err);
+/* out = act(gate) * up */
+int bt_cuda_gated_f32(float *out /* [n] */, const float *gate /* [n] */, const float *up /* [n] */, int64_t n,
+                      int act, bt_cuda_queue q, char *err);
+int bt_cuda_add_f32(float *out /* [n] */, const float *a /* [n] */, const float *b /* [n] */, int64_t n,
+                    bt_cuda_queue q, char *err);
+/* out[i] = a[i] * b[i % b_n]: b_n == n multiplies, b_n == row length scales every row. */
+int bt_cuda_mul_f32(float *out /* [n] */, const float *a /* [n] */, const float *b /* [b_n] */, int64_t n,
+                    int64_t b_n, bt_cuda_queue q, char *err);
+/* out[t] = table[ids[t]] as f32. An id outside [0, vocab) gives a row of NaN
+ * (the caller checks ids on the host; the kernel cannot report). */
+int bt_cuda_embed_f16(float *out /* [m, d] */, const uint16_t *table /* [vocab, d] */, const int32_t *ids /* [m] */,
+                      int m, int d, int vocab, bt_cuda_queue q, char *err);
+int bt_cuda_embed_f32(float *out /* [m, d] */, const float *table /* [vocab, d] */, const int32_t *ids /* [m] */,
+                      int m, int d, int vocab, bt_cuda_queue q, char *err);
+/* y[i] = a * x[i] + y[i] on the default stream of dev. */
+int bt_cuda_axpy_f32(int dev, float *y /* [n] */, const float *x /* [n] */, float a, size_t n, char *err);
 
 #ifdef __cplusplus
 }

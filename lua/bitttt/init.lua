@@ -44,4 +44,12 @@ function M.zeros(shape, dtype, device) return core.empty(shape, dtype, device) e
 function M.full(shape, value, dtype, device) return core.empty(shape, dtype, device):fill(value) end
 
 M.version = core.info().version
+
+-- The bundled default model (models/default.gguf under the project home), if present.
+do
+    local home = rawget(_G, "BITTTT_HOME") or os.getenv("BITTTT_HOME")
+    local path = home and (home .. "/models/default.gguf")
+    local f = path and io.open(path, "rb")
+    if f then f:close() M.default_model = path end
+end
 return M

@@ -20,5 +20,10 @@ void bt_lua_set_functions(lua_State *L, const luaL_Reg *fns);
 
 /* Module parts: each adds its functions to the table at the top of the stack. */
 void bt_lua_open_tensor(lua_State *L);
+void bt_lua_open_model(lua_State *L);
+void bt_lua_open_ops(lua_State *L);
+void bt_lua_open_gguf(lua_State *L);       /* gguf_lua.c */
+void bt_lua_open_tokenizer(lua_State *L);  /* tokenizer_lua.c */
+void bt_lua_open_gguf_write(lua_State *L);
 
 #endif

@@ -2,6 +2,7 @@
  * Each part of the binding lives in its own file and adds its functions here. */
 #include "binding.h"
 #include "kernels/cpu/cpu_features.h"
+#include "runtime/platform/platform.h"
 #include "runtime/threads.h"
 #include "runtime/version.h"
 
@@ -44,11 +45,20 @@ static int l_set_simd(lua_State *L) {
     return 1;
 }
 
+static int l_clock(lua_State *L) { lua_pushnumber(L, bt_time_seconds()); return 1; }
+static int l_peak_rss(lua_State *L) { lua_pushnumber(L, (lua_Number)bt_peak_rss_bytes()); return 1; }
+
 int luaopen_bitttt_core(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
-                                   {"get_threads", l_get_threads}, {"set_simd", l_set_simd}, {NULL, NULL}};
+                                   {"get_threads", l_get_threads}, {"set_simd", l_set_simd},
+                                   {"clock", l_clock}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
     bt_lua_open_tensor(L);
+    bt_lua_open_model(L);
+    bt_lua_open_ops(L);
+    bt_lua_open_gguf(L);
+    bt_lua_open_gguf_write(L);
+    bt_lua_open_tokenizer(L);
     return 1;
 }

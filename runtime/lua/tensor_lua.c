@@ -350,6 +350,30 @@ static int l_data_ptr(lua_State *L) {
     return 1;
 }
 
+/* t:tobytes() -> the raw bytes of a contiguous CPU tensor (little-endian elements) */
+static int l_tobytes(lua_State *L) {
+    bt_tensor *t = bt_lua_check_tensor(L, 1);
+    if (!bt_tensor_is_contiguous(t) || bt_tensor_device(t).type != BT_DEVICE_CPU)
+        luaL_error(L, "tobytes: needs a contiguous CPU tensor (use :clone() or :to('cpu'))");
+    lua_pushlstring(L, bt_tensor_data(t), bt_tensor_nbytes(t));
+    return 1;
+}
+
+/* from_bytes(str, dtype, shape) -> a new tensor holding a copy of the bytes */
+static int l_from_bytes(lua_State *L) {
+    size_t len;
+    const char *bytes = luaL_checklstring(L, 1, &len);
+    int64_t shape[BT_MAX_DIMS];
+    int n = check_shape(L, 3, shape);
+    bt_tensor *t;
+    bt_lua_check(L, bt_tensor_new(&t, check_dtype(L, 2, BT_F32), n, shape, BT_CPU));
+    bt_lua_push_tensor(L, t);
+    if (bt_tensor_nbytes(t) != len)
+        luaL_error(L, "from_bytes: %d bytes given, the tensor needs %d", (int)len, (int)bt_tensor_nbytes(t));
+    memcpy(bt_tensor_data(t), bytes, len);
+    return 1;
+}
+
 static int l_free(lua_State *L) {
     tensor_box *b = luaL_checkudata(L, 1, BT_LUA_TENSOR);
     bt_tensor_free(b->t);
@@ -426,7 +450,7 @@ static const luaL_Reg methods[] = {
     {"nbytes", l_nbytes}, {"dtype", l_dtype}, {"device", l_device}, {"is_contiguous", l_is_contiguous},
     {"get", l_get}, {"set", l_set}, {"fill", l_fill}, {"copy", l_copy}, {"to", l_to}, {"clone", l_clone},
     {"reshape", l_reshape}, {"view", l_reshape}, {"narrow", l_narrow}, {"select", l_select},
-    {"transpose", l_transpose}, {"totable", l_totable}, {"data_ptr", l_data_ptr}, {"free", l_free},
+    {"transpose", l_transpose}, {"totable", l_totable}, {"data_ptr", l_data_ptr}, {"tobytes", l_tobytes}, {"free", l_free},
     {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {
@@ -455,6 +479,6 @@ void bt_lua_open_tensor(lua_State *L) {
     lua_setfield(L, -3, "tensor_methods");   /* module.tensor_methods: for init.lua to extend */
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {{"empty", l_empty}, {"from_table", l_from_table},
-                                   {"bytes_allocated", l_bytes_allocated}, {"is_tensor", l_is_tensor}, {NULL, NULL}};
+                                   {"from_bytes", l_from_bytes}, {"bytes_allocated", l_bytes_allocated}, {"is_tensor", l_is_tensor}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
 }

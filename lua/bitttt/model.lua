@@ -1,0 +1,70 @@
+-- model.lua - opens a model file of any supported format, picks the graph for
+-- its architecture (lua/bitttt/models/<arch>.lua) and its tokenizer.
+--
+--   local model = require("bitttt.model").load(path, { tokenizer = path?, max_batch = 64 })
+--   local session = model:new_session{ n_ctx = 512 }
+local core = require "bitttt"   -- the package (it installs the Lua-side tensor methods)
+
+local M = {}
+
+-- GGUF general.architecture -> graph module
+M.architectures = {
+    llama = "bitttt.models.llama",
+    bitnet = "bitttt.models.bitnet",
+    ["bitnet-b1.58"] = "bitttt.models.bitnet",
+    ["bitnet-25"] = "bitttt.models.bitnet",
+}
+
+-- llama.cpp's metadata keys for a llama2.c checkpoint (what our converter writes too).
+function M.llama2c_meta(cfg)
+    return {
+        ["general.architecture"] = "llama",
+        ["llama.embedding_length"] = cfg.dim,
+        ["llama.feed_forward_length"] = cfg.hidden_dim,
+        ["llama.block_count"] = cfg.n_layers,
+        ["llama.attention.head_count"] = cfg.n_heads,
+        ["llama.attention.head_count_kv"] = cfg.n_kv_heads,
+        ["llama.context_length"] = cfg.seq_len,
+        ["llama.attention.layer_norm_rms_epsilon"] = 1e-5,
+        ["llama.rope.freq_base"] = 10000,
+        ["llama.vocab_size"] = cfg.vocab_size,
+    }
+end
+
+local function file_exists(p)
+    local f = io.open(p, "rb")
+    if f then f:close() end
+    return f ~= nil
+end
+
+--- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
+-- (llama2.c: its tokenizer.bin). Returns the graph object with .meta, .file,
+-- .tokenizer, .arch and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
+function M.load(path, opts)
+    opts = opts or {}
+    if type(path) ~= "string" then error("load: model path expected", 2) end
+    if not file_exists(path) then error(path .. ": no such file", 0) end
+    local file = core.model_open(path)
+    local meta
+    if file:format() == "gguf" then
+        meta = core.gguf_meta(path)
+    else
+        meta = M.llama2c_meta(file:llama2c_config())
+    end
+    local arch = meta["general.architecture"]
+    local module = M.architectures[arch]
+    if not module then
+        error(("%s: unsupported architecture '%s'"):format(path, tostring(arch)), 0)
+    end
+    local model = require(module).build(file, meta, opts)
+    model.meta, model.file, model.arch, model.path = meta, file, arch, path
+    model.stop_at_bos = file:format() == "llama2c"
+    if opts.tokenizer then
+        model.tokenizer = core.tokenizer_open(opts.tokenizer, model.cfg.n_vocab)
+    elseif file:format() == "gguf" and meta["tokenizer.ggml.model"] then
+        model.tokenizer = core.tokenizer_open(path)
+    end
+    return model
+end
+
+return M

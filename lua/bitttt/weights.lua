@@ -1,0 +1,52 @@
+-- weights.lua - fetching named weights from a model file with shape checks,
+-- and reading hyperparameters from metadata, with errors that name the file,
+-- the tensor or key, what was expected and what was found.
+local W = {}
+
+local function shape_str(s) return "[" .. table.concat(s, ", ") .. "]" end
+
+--- A weight by name; `shape` (numpy order) is checked when given.
+function W.tensor(file, name, shape)
+    if not file:has_tensor(name) then
+        error(("%s: missing tensor '%s'%s"):format(file:path(), name,
+            shape and (" (expected shape " .. shape_str(shape) .. ")") or ""), 0)
+    end
+    local t = file:tensor(name)
+    if shape then
+        local got = t:shape()
+        local ok = #got == #shape
+        for i = 1, #shape do ok = ok and got[i] == shape[i] end
+        if not ok then
+            error(("%s: tensor '%s' has shape %s, expected %s"):format(file:path(), name,
+                shape_str(got), shape_str(shape)), 0)
+        end
+    end
+    return t
+end
+
+--- Like W.tensor, but nil when the file has no such tensor.
+function W.optional(file, name, shape)
+    if not file:has_tensor(name) then return nil end
+    return W.tensor(file, name, shape)
+end
+
+--- A metadata value; `default` is used when absent (nil default: the key is required).
+function W.meta(file, meta, key, default)
+    local v = meta[key]
+    if v == nil then
+        if default ~= nil then return default end
+        error(("%s: missing metadata key '%s'"):format(file:path(), key), 0)
+    end
+    return v
+end
+
+--- A positive integer metadata value.
+function W.meta_int(file, meta, key, default)
+    local v = W.meta(file, meta, key, default)
+    if type(v) ~= "number" or v < 1 or v ~= math.floor(v) then
+        error(("%s: metadata key '%s' must be a positive integer, got %s"):format(file:path(), key, tostring(v)), 0)
+    end
+    return v
+end
+
+return W

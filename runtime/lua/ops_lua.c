@@ -1,0 +1,86 @@
+/* ops_lua.c - the layer operations (runtime/ops.h) for Lua model graphs:
+ *   core.op_linear(out, w, x)          core.op_rmsnorm(out, x, w|nil, eps)
+ *   core.op_get_rows(out, table, ids)  core.op_layernorm(out, x, w|nil, b|nil, eps)
+ *   core.op_rope(x, pos, n_heads, head_dim, rot_dim, theta, "interleaved"|"neox")
+ *   core.op_attention(out, q, k, v, k_cache, v_cache, pos0, n_head, scale)
+ *   core.op_gated(out, gate, up, "silu"|"relu2")   core.op_activate(out, x, act)
+ *   core.op_add(out, a, b)  core.op_mul(out, a, b)  core.op_scale(out, x, s)
+ * Positions are 0-based (they are model positions, not Lua indices). */
+#include "binding.h"
+#include "runtime/ops.h"
+
+static bt_op_activation check_act(lua_State *L, int idx) {
+    static const char *names[] = {"silu", "relu2", NULL};
+    return (bt_op_activation)luaL_checkoption(L, idx, NULL, names);
+}
+
+static int l_get_rows(lua_State *L) {
+    bt_lua_check(L, bt_op_get_rows(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3)));
+    return 0;
+}
+
+static int l_linear(lua_State *L) {
+    bt_lua_check(L, bt_op_linear(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3)));
+    return 0;
+}
+
+static int l_rmsnorm(lua_State *L) {
+    bt_lua_check(L, bt_op_rmsnorm(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_opt_tensor(L, 3),
+                                  (float)luaL_checknumber(L, 4)));
+    return 0;
+}
+
+static int l_layernorm(lua_State *L) {
+    bt_lua_check(L, bt_op_layernorm(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_opt_tensor(L, 3),
+                                    bt_lua_opt_tensor(L, 4), (float)luaL_checknumber(L, 5)));
+    return 0;
+}
+
+static int l_rope(lua_State *L) {
+    static const char *styles[] = {"interleaved", "neox", NULL};
+    bt_lua_check(L, bt_op_rope(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), (int)luaL_checkinteger(L, 3),
+                               (int)luaL_checkinteger(L, 4), (int)luaL_checkinteger(L, 5), (float)luaL_checknumber(L, 6),
+                               (bt_op_rope_style)luaL_checkoption(L, 7, NULL, styles)));
+    return 0;
+}
+
+static int l_attention(lua_State *L) {
+    bt_lua_check(L, bt_op_attention(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
+                                    bt_lua_check_tensor(L, 4), bt_lua_check_tensor(L, 5), bt_lua_check_tensor(L, 6),
+                                    (int64_t)luaL_checknumber(L, 7), (int)luaL_checkinteger(L, 8),
+                                    (float)luaL_checknumber(L, 9)));
+    return 0;
+}
+
+static int l_gated(lua_State *L) {
+    bt_lua_check(L, bt_op_gated(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3), check_act(L, 4)));
+    return 0;
+}
+
+static int l_activate(lua_State *L) {
+    bt_lua_check(L, bt_op_activate(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), check_act(L, 3)));
+    return 0;
+}
+
+static int l_add(lua_State *L) {
+    bt_lua_check(L, bt_op_add(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3)));
+    return 0;
+}
+
+static int l_mul(lua_State *L) {
+    bt_lua_check(L, bt_op_mul(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3)));
+    return 0;
+}
+
+static int l_scale(lua_State *L) {
+    bt_lua_check(L, bt_op_scale(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), (float)luaL_checknumber(L, 3)));
+    return 0;
+}
+
+void bt_lua_open_ops(lua_State *L) {
+    static const luaL_Reg fns[] = {
+        {"op_get_rows", l_get_rows}, {"op_linear", l_linear}, {"op_rmsnorm", l_rmsnorm}, {"op_layernorm", l_layernorm},
+        {"op_rope", l_rope}, {"op_attention", l_attention}, {"op_gated", l_gated}, {"op_activate", l_activate},
+        {"op_add", l_add}, {"op_mul", l_mul}, {"op_scale", l_scale}, {NULL, NULL}};
+    bt_lua_set_functions(L, fns);
+}

@@ -1,0 +1,235 @@
+/* ops.c - shape/dtype/device checks in front of the CPU kernels. */
+#include "ops.h"
+#include <inttypes.h>
+#include <string.h>
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/matmul_float.h"
+#include "kernels/cpu/norm.h"
+#include "kernels/cpu/rope.h"
+#include "threads.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Kernels use the calling thread's OpenMP team size: apply the runtime's setting. */
+static void use_runtime_threads(void) {
+#ifdef _OPENMP
+    omp_set_num_threads(bt_get_num_threads());
+#endif
+}
+
+static bt_status require_cpu(const char *op, const bt_tensor *t, const char *what) {
+    if (t && bt_tensor_device(t).type != BT_DEVICE_CPU)
+        return bt_set_error(BT_ERR_UNSUPPORTED, "%s: %s lives on a device this op cannot run on", op, what);
+    return BT_OK;
+}
+
+/* A contiguous f32 matrix [rows, cols] (a 1-d tensor counts as one row). */
+static bt_status check_rows(const char *op, const bt_tensor *t, const char *what, int64_t *rows, int64_t *cols) {
+    if (!t) return bt_set_error(BT_ERR_ARG, "%s: %s is missing", op, what);
+    if (t->dtype != BT_F32)
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be f32, got %s", op, what, bt_dtype_get_info(t->dtype)->name);
+    if (t->ndim < 1 || t->ndim > 2)
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be 1-d or 2-d, got %d-d", op, what, t->ndim);
+    if (!bt_tensor_is_contiguous(t)) return bt_set_error(BT_ERR_ARG, "%s: %s must be contiguous", op, what);
+    *rows = t->ndim == 2 ? t->shape[0] : 1;
+    *cols = t->shape[t->ndim - 1];
+    return require_cpu(op, t, what);
+}
+
+static bt_status check_same(const char *op, const bt_tensor *a, const char *an, const bt_tensor *b, const char *bn,
+                            int64_t *rows, int64_t *cols) {
+    int64_t r2 = 0, c2 = 0;
+    bt_status st;
+    if ((st = check_rows(op, a, an, rows, cols)) || (st = check_rows(op, b, bn, &r2, &c2))) return st;
+    if (*rows != r2 || *cols != c2)
+        return bt_set_error(BT_ERR_ARG, "%s: %s is [%" PRId64 ", %" PRId64 "] but %s is [%" PRId64 ", %" PRId64 "]",
+                            op, an, *rows, *cols, bn, r2, c2);
+    return BT_OK;
+}
+
+static bt_status check_vector(const char *op, const bt_tensor *t, const char *what, int64_t n) {
+    if (!t) return BT_OK;
+    if (t->dtype != BT_F32 || t->ndim != 1 || t->shape[0] != n || !bt_tensor_is_contiguous(t))
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be a contiguous f32 vector of %" PRId64 " values", op, what, n);
+    return require_cpu(op, t, what);
+}
+
+static bt_status check_i32_vector(const char *op, const bt_tensor *t, const char *what, int64_t n) {
+    if (t->dtype != BT_I32 || t->ndim != 1 || t->shape[0] != n || !bt_tensor_is_contiguous(t))
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be a contiguous i32 vector of %" PRId64 " values", op, what, n);
+    return require_cpu(op, t, what);
+}
+
+static const float *f32(const bt_tensor *t) { return t ? (const float *)bt_tensor_data(t) : NULL; }
+static float *f32_out(bt_tensor *t) { return (float *)bt_tensor_data(t); }
+
+/* A weight matrix [n, k] whose rows are contiguous (row stride may exceed the row's bytes). */
+static bt_status check_weight(const char *op, const bt_tensor *w, int64_t *n, int64_t *k, size_t *row_bytes) {
+    if (w->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: weight must be 2-d, got %d-d", op, w->ndim);
+    *n = w->shape[0];
+    *k = w->shape[1];
+    *row_bytes = bt_dtype_row_bytes(w->dtype, *k);
+    const bt_dtype_info *info = bt_dtype_get_info(w->dtype);
+    if (info->block_size == 1 && w->stride[1] != (int64_t)info->block_bytes)
+        return bt_set_error(BT_ERR_ARG, "%s: weight rows must be contiguous", op);
+    if (*n > 1 && w->stride[0] < (int64_t)*row_bytes) return bt_set_error(BT_ERR_ARG, "%s: weight rows overlap", op);
+    if (*n > 1) *row_bytes = (size_t)w->stride[0];
+    return require_cpu(op, w, "weight");
+}
+
+bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor *ids) {
+    const char *op = "get_rows";
+    int64_t m = 0, d = 0, vocab = 0, k = 0;
+    size_t row_bytes = 0;
+    bt_status st;
+    if ((st = check_rows(op, out, "out", &m, &d)) || (st = check_weight(op, table, &vocab, &k, &row_bytes)) ||
+        (st = check_i32_vector(op, ids, "ids", m)))
+        return st;
+    if (k != d) return bt_set_error(BT_ERR_ARG, "%s: table rows have %" PRId64 " values, out rows %" PRId64, op, k, d);
+    const int32_t *id = bt_tensor_data(ids);
+    const uint8_t *base = bt_tensor_data(table);
+    float *o = f32_out(out);
+    for (int64_t i = 0; i < m; i++) {
+        if (id[i] < 0 || id[i] >= vocab)
+            return bt_set_error(BT_ERR_ARG, "%s: token id %d out of range 0..%" PRId64, op, id[i], vocab - 1);
+        const void *row = base + (size_t)id[i] * row_bytes;
+        switch (table->dtype) {
+        case BT_F32: memcpy(o + i * d, row, (size_t)d * sizeof(float)); break;
+        case BT_F16: bt_convert_f16_to_f32(o + i * d, row, d); break;
+        case BT_BF16: bt_convert_bf16_to_f32(o + i * d, row, d); break;
+        default:
+            return bt_set_error(BT_ERR_UNSUPPORTED, "%s: embedding tables of type %s are not supported", op,
+                                bt_dtype_get_info(table->dtype)->name);
+        }
+    }
+    return BT_OK;
+}
+
+bt_status bt_op_linear(bt_tensor *out, const bt_tensor *w, const bt_tensor *x) {
+    const char *op = "linear";
+    int64_t m = 0, n = 0, mx = 0, k = 0, kx = 0;
+    size_t row_bytes = 0;
+    bt_status st;
+    if ((st = check_rows(op, out, "out", &m, &n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
+        (st = check_weight(op, w, &n, &k, &row_bytes)))
+        return st;
+    if (out->shape[out->ndim - 1] != n || mx != m || kx != k)
+        return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
+                            op, m, out->shape[out->ndim - 1], mx, kx, n, k);
+    use_runtime_threads();
+    if (bt_matmul_float_supports(w->dtype))
+        return bt_matmul_float(f32_out(out), f32(x), bt_tensor_data(w), w->dtype, row_bytes, m, n, k);
+    return bt_set_error(BT_ERR_UNSUPPORTED, "%s: weights of type %s are not supported", op, bt_dtype_get_info(w->dtype)->name);
+}
+
+bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, float eps) {
+    int64_t m = 0, n = 0;
+    bt_status st;
+    if ((st = check_same("rmsnorm", out, "out", x, "x", &m, &n)) || (st = check_vector("rmsnorm", w, "weight", n))) return st;
+    use_runtime_threads();
+    bt_rmsnorm(f32_out(out), f32(x), f32(w), m, n, eps);
+    return BT_OK;
+}
+
+bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, const bt_tensor *b, float eps) {
+    int64_t m = 0, n = 0;
+    bt_status st;
+    if ((st = check_same("layernorm", out, "out", x, "x", &m, &n)) || (st = check_vector("layernorm", w, "weight", n)) ||
+        (st = check_vector("layernorm", b, "bias", n)))
+        return st;
+    use_runtime_threads();
+    bt_layernorm(f32_out(out), f32(x), f32(w), f32(b), m, n, eps);
+    return BT_OK;
+}
+
+bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim, float theta,
+                     bt_op_rope_style style) {
+    const char *op = "rope";
+    int64_t m = 0, cols = 0;
+    bt_status st;
+    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m))) return st;
+    if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
+        return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
+                            head_dim, rot_dim, cols);
+    const int32_t *p = bt_tensor_data(pos);
+    for (int64_t i = 0; i < m; i++)
+        if (p[i] < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %d", op, p[i]);
+    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta,
+            style == BT_OP_ROPE_NEOX ? BT_ROPE_NEOX : BT_ROPE_INTERLEAVED);
+    return BT_OK;
+}
+
+/* k_cache/v_cache [n_kv, ctx, hd]; rows of k/v [m, n_kv*hd] go to positions pos0.. */
+static void store_kv(float *cache, const float *kv, int64_t m, int64_t pos0, int64_t n_kv, int64_t ctx, int64_t hd) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t g = 0; g < n_kv; g++)
+            memcpy(cache + (g * ctx + pos0 + i) * hd, kv + i * n_kv * hd + g * hd, (size_t)hd * sizeof(float));
+}
+
+bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k, const bt_tensor *v,
+                          bt_tensor *k_cache, bt_tensor *v_cache, int64_t pos0, int n_head, float scale) {
+    const char *op = "attention";
+    int64_t m = 0, q_cols = 0, mk = 0, k_cols = 0;
+    bt_status st;
+    if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)))
+        return st;
+    if (k_cache->ndim != 3 || k_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(k_cache) ||
+        !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(v_cache))
+        return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32 [n_kv_head, ctx, head_dim] of one shape", op);
+    if ((st = require_cpu(op, k_cache, "k cache")) || (st = require_cpu(op, v_cache, "v cache"))) return st;
+    int64_t n_kv = k_cache->shape[0], ctx = k_cache->shape[1], hd = k_cache->shape[2];
+    if (mk != m || k_cols != n_kv * hd || n_head < 1 || q_cols != n_head * hd || n_head % n_kv)
+        return bt_set_error(BT_ERR_ARG, "%s: q [%" PRId64 ", %" PRId64 "], k/v [%" PRId64 ", %" PRId64 "] do not fit %d heads over a cache of %" PRId64 " kv heads of %" PRId64,
+                            op, m, q_cols, mk, k_cols, n_head, n_kv, hd);
+    if (pos0 < 0 || pos0 + m > ctx)
+        return bt_set_error(BT_ERR_ARG, "%s: positions %" PRId64 "..%" PRId64 " exceed the context of %" PRId64, op, pos0, pos0 + m - 1, ctx);
+    store_kv(f32_out(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
+    store_kv(f32_out(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
+    use_runtime_threads();
+    bt_attention(f32_out(out), f32(q), f32(k_cache), f32(v_cache), m, pos0, n_head, (int)n_kv, (int)hd, ctx, scale);
+    return BT_OK;
+}
+
+bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up, bt_op_activation act) {
+    int64_t m = 0, n = 0, m2 = 0, n2 = 0;
+    bt_status st;
+    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)))
+        return st;
+    use_runtime_threads();
+    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    return BT_OK;
+}
+
+bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation act) {
+    int64_t m = 0, n = 0;
+    bt_status st = check_same("activate", out, "out", x, "x", &m, &n);
+    if (st) return st;
+    use_runtime_threads();
+    bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    return BT_OK;
+}
+
+typedef void (*binary_kernel)(float *, const float *, const float *, int64_t);
+
+static bt_status binary(const char *op, binary_kernel fn, bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
+    int64_t m = 0, n = 0, m2 = 0, n2 = 0;
+    bt_status st;
+    if ((st = check_same(op, out, "out", a, "a", &m, &n)) || (st = check_same(op, a, "a", b, "b", &m2, &n2))) return st;
+    use_runtime_threads();
+    fn(f32_out(out), f32(a), f32(b), m * n);
+    return BT_OK;
+}
+
+bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("add", bt_add, out, a, b); }
+bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("mul", bt_mul, out, a, b); }
+
+bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
+    int64_t m = 0, n = 0;
+    bt_status st = check_same("scale", out, "out", x, "x", &m, &n);
+    if (st) return st;
+    use_runtime_threads();
+    bt_scale(f32_out(out), f32(x), s, m * n);
+    return BT_OK;
+}
