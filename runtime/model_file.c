@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct bt_model_file {
     int refcount;              /* the opener's reference + one per live tensor */
@@ -10,6 +11,8 @@ struct bt_model_file {
     char *path;
     bt_gguf *gguf;
     bt_llama2c *l2c;
+    bt_safetensors *st;
+    bt_json_doc *config;       /* safetensors: config.json beside the weights, if any */
 };
 
 static void release(void *keeper) {
@@ -17,6 +20,8 @@ static void release(void *keeper) {
     if (--mf->refcount > 0) return;
     bt_gguf_close(mf->gguf);
     bt_llama2c_close(mf->l2c);
+    bt_safetensors_close(mf->st);
+    bt_json_free(mf->config);
     free(mf->path);
     free(mf);
 }
@@ -32,15 +37,41 @@ static bt_status sniff_gguf(const char *path, int *is_gguf) {
     return BT_OK;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The weights file and, when it exists, config.json in the same folder. */
+static bt_status open_safetensors(bt_model_file *mf, const char *path, int is_dir) {
+    char file[4096], config[4096];
+    if (is_dir) snprintf(file, sizeof file, "%s/model.safetensors", path);
+    else snprintf(file, sizeof file, "%s", path);
+    bt_status st = bt_safetensors_open(&mf->st, file);
+    if (st) return st;
+    const char *slash = strrchr(file, '/');
+    int dir_len = slash ? (int)(slash - file) : 1;
+    snprintf(config, sizeof config, "%.*s/config.json", dir_len, slash ? file : ".");
+    struct stat sb;
+    if (stat(config, &sb) == 0) return bt_json_parse_file(&mf->config, config);
+    return BT_OK;
+}
+
 bt_status bt_model_file_open(bt_model_file **out, const char *path) {
     *out = NULL;
-    int is_gguf;
-    bt_status st = sniff_gguf(path, &is_gguf);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return bt_set_error(BT_ERR_IO, "%s: no such file or folder", path);
+    int is_dir = S_ISDIR(sb.st_mode);
+    int is_gguf = 0;
+    bt_status st = is_dir ? BT_OK : sniff_gguf(path, &is_gguf);
     if (st) return st;
     bt_model_file *mf = calloc(1, sizeof *mf);
     if (!mf || !(mf->path = strdup(path))) { free(mf); return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", path); }
     mf->refcount = 1;
-    if (is_gguf) {
+    if (is_dir || ends_with(path, ".safetensors")) {
+        mf->format = BT_MODEL_SAFETENSORS;
+        st = open_safetensors(mf, path, is_dir);
+    } else if (is_gguf) {
         mf->format = BT_MODEL_GGUF;
         st = bt_gguf_open(&mf->gguf, path);
     } else {
@@ -58,9 +89,13 @@ bt_model_format bt_model_file_format(const bt_model_file *mf) { return mf->forma
 const char *bt_model_file_path(const bt_model_file *mf) { return mf->path; }
 const bt_gguf *bt_model_file_gguf(const bt_model_file *mf) { return mf->gguf; }
 const bt_llama2c *bt_model_file_llama2c(const bt_model_file *mf) { return mf->l2c; }
+const bt_safetensors *bt_model_file_safetensors(const bt_model_file *mf) { return mf->st; }
+const bt_json *bt_model_file_config(const bt_model_file *mf) { return mf->config ? bt_json_root(mf->config) : NULL; }
 
 int64_t bt_model_file_tensor_count(const bt_model_file *mf) {
-    return mf->gguf ? (int64_t)mf->gguf->n_tensors : mf->l2c->n_tensors;
+    if (mf->gguf) return (int64_t)mf->gguf->n_tensors;
+    if (mf->st) return (int64_t)mf->st->n_tensors;
+    return mf->l2c->n_tensors;
 }
 
 const char *bt_model_file_tensor_name(const bt_model_file *mf, int64_t i, char *buf, size_t cap) {
@@ -68,6 +103,8 @@ const char *bt_model_file_tensor_name(const bt_model_file *mf, int64_t i, char *
     if (mf->gguf) {
         const bt_gguf_str *s = &mf->gguf->tensors[i].name;
         snprintf(buf, cap, "%.*s", (int)s->len, s->ptr);
+    } else if (mf->st) {
+        snprintf(buf, cap, "%s", mf->st->tensors[i].name);
     } else {
         snprintf(buf, cap, "%s", mf->l2c->tensors[i].name);
     }
@@ -75,7 +112,9 @@ const char *bt_model_file_tensor_name(const bt_model_file *mf, int64_t i, char *
 }
 
 int bt_model_file_has_tensor(const bt_model_file *mf, const char *name) {
-    return mf->gguf ? bt_gguf_find_tensor(mf->gguf, name) != NULL : bt_llama2c_find(mf->l2c, name) != NULL;
+    if (mf->gguf) return bt_gguf_find_tensor(mf->gguf, name) != NULL;
+    if (mf->st) return bt_safetensors_find(mf->st, name) != NULL;
+    return bt_llama2c_find(mf->l2c, name) != NULL;
 }
 
 bt_status bt_model_file_tensor(bt_tensor **out, bt_model_file *mf, const char *name) {
@@ -93,6 +132,20 @@ bt_status bt_model_file_tensor(bt_tensor **out, bt_model_file *mf, const char *n
         dtype = ti->dtype;
         data = ti->data;
         nbytes = ti->nbytes;
+    } else if (mf->st) {
+        const bt_safetensors_tensor *t = bt_safetensors_find(mf->st, name);
+        if (!t) return bt_set_error(BT_ERR_FORMAT, "%s: no tensor named '%s'", mf->path, name);
+        if (!t->has_dtype)
+            return bt_set_error(BT_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which the runtime does not handle",
+                                mf->path, name, t->file_dtype);
+        if (t->n_dims > BT_MAX_DIMS)
+            return bt_set_error(BT_ERR_UNSUPPORTED, "%s: tensor '%s' has %d dims, at most %d are supported", mf->path,
+                                name, t->n_dims, BT_MAX_DIMS);
+        ndim = t->n_dims;
+        for (int i = 0; i < ndim; i++) shape[i] = t->shape[i];
+        dtype = t->dtype;
+        data = t->data;
+        nbytes = t->nbytes;
     } else {
         const bt_llama2c_tensor *lt = bt_llama2c_find(mf->l2c, name);
         if (!lt) return bt_set_error(BT_ERR_FORMAT, "%s: no tensor named '%s'", mf->path, name);

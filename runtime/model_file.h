@@ -10,18 +10,22 @@
 #include <stdint.h>
 #include "error.h"
 #include "gguf.h"
+#include "json.h"
 #include "llama2c.h"
+#include "safetensors.h"
 #include "tensor.h"
 
 typedef enum bt_model_format {
     BT_MODEL_GGUF,
     BT_MODEL_LLAMA2C,
+    BT_MODEL_SAFETENSORS,
 } bt_model_format;
 
 typedef struct bt_model_file bt_model_file;
 
-/* Detects the format from the file's first bytes (GGUF magic) or, for a llama2.c
- * checkpoint, from its header; errors name the file. */
+/* Detects the format: a folder or a *.safetensors file is safetensors (config.json
+ * beside it is read when present); a file starting with the GGUF magic is GGUF;
+ * anything else is read as a llama2.c checkpoint. Errors name the file. */
 bt_status bt_model_file_open(bt_model_file **out, const char *path);
 void bt_model_file_close(bt_model_file *mf);   /* drops the caller's reference; NULL is fine */
 
@@ -29,6 +33,8 @@ bt_model_format bt_model_file_format(const bt_model_file *mf);
 const char *bt_model_file_path(const bt_model_file *mf);
 const bt_gguf *bt_model_file_gguf(const bt_model_file *mf);        /* NULL unless GGUF */
 const bt_llama2c *bt_model_file_llama2c(const bt_model_file *mf);  /* NULL unless llama2.c */
+const bt_safetensors *bt_model_file_safetensors(const bt_model_file *mf);   /* NULL unless safetensors */
+const bt_json *bt_model_file_config(const bt_model_file *mf);      /* config.json, or NULL */
 
 int64_t bt_model_file_tensor_count(const bt_model_file *mf);
 /* Name of tensor i (0-based, file order); NULL when out of range. Not NUL-safe to keep past close. */

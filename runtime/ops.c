@@ -2,11 +2,14 @@
 #include "ops.h"
 #include <inttypes.h>
 #include <string.h>
+#include <stdlib.h>
+#include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/matmul_float.h"
 #include "kernels/cpu/norm.h"
 #include "kernels/cpu/rope.h"
+#include "kernels/cpu/ternary.h"
 #include "threads.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -107,7 +110,58 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
     return BT_OK;
 }
 
-bt_status bt_op_linear(bt_tensor *out, const bt_tensor *w, const bt_tensor *x) {
+/* One growing scratch buffer per thread and slot (quantized activations, dequantized
+ * activations): decoding allocates nothing after the first token. */
+enum { SCRATCH_ACT_I8, SCRATCH_ACT_F32, SCRATCH_SLOTS };
+static _Thread_local struct { void *p; size_t cap; } scratch[SCRATCH_SLOTS];
+
+static void *scratch_get(int slot, size_t bytes) {
+    if (scratch[slot].cap < bytes) {
+        free(scratch[slot].p);
+        size_t cap = (bytes + 4095) & ~(size_t)4095;
+        scratch[slot].p = aligned_alloc(64, cap);
+        scratch[slot].cap = scratch[slot].p ? cap : 0;
+    }
+    return scratch[slot].p;
+}
+
+static int ternary_format_of(bt_dtype d, bt_ternary_format *f) {
+    switch (d) {
+    case BT_TQ2_0: *f = BT_TERNARY_TQ2_0; return 1;
+    case BT_TQ1_0: *f = BT_TERNARY_TQ1_0; return 1;
+    case BT_I2_S: *f = BT_TERNARY_I2_S; return 1;
+    default: return 0;
+    }
+}
+
+/* The ternary layout of w, validated once and cached on the tensor handle. */
+static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
+    if (!w->prepared) {
+        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "linear: ternary weights must be contiguous");
+        bt_ternary_matrix *m = malloc(sizeof *m);
+        if (!m) return bt_set_error(BT_ERR_NOMEM, "linear: out of memory");
+        size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
+        bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
+        if (st) { free(m); return st; }
+        w->prepared = m;
+        w->prepared_free = free;
+    }
+    *out = w->prepared;
+    return BT_OK;
+}
+
+/* x [m, k] as per-token int8 in thread scratch. */
+static bt_status quantize_activations(bt_act_i8 *xq, const float *x, int64_t m, int64_t k) {
+    size_t bytes = bt_act_i8_bytes(m, k);
+    void *buf = bytes ? scratch_get(SCRATCH_ACT_I8, bytes) : NULL;
+    if (!buf) return bt_set_error(BT_ERR_NOMEM, "linear: cannot allocate %zu bytes for int8 activations", bytes);
+    bt_status st = bt_act_i8_init(xq, buf, bytes, m, k);
+    if (st) return st;
+    bt_act_quantize(xq, x);
+    return BT_OK;
+}
+
+bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act_quant) {
     const char *op = "linear";
     int64_t m = 0, n = 0, mx = 0, k = 0, kx = 0;
     size_t row_bytes = 0;
@@ -119,8 +173,26 @@ bt_status bt_op_linear(bt_tensor *out, const bt_tensor *w, const bt_tensor *x) {
         return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
                             op, m, out->shape[out->ndim - 1], mx, kx, n, k);
     use_runtime_threads();
-    if (bt_matmul_float_supports(w->dtype))
-        return bt_matmul_float(f32_out(out), f32(x), bt_tensor_data(w), w->dtype, row_bytes, m, n, k);
+    bt_ternary_format format;
+    if (ternary_format_of(w->dtype, &format)) {
+        const bt_ternary_matrix *tm = NULL;
+        bt_act_i8 xq;
+        if ((st = ternary_prepared(w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
+        return bt_ternary_matmul(f32_out(out), tm, &xq);
+    }
+    if (!bt_matmul_float_supports(w->dtype)) goto unsupported;
+    const float *xin = f32(x);
+    if (act_quant) {   /* round the activations as a ternary kernel would, then multiply in float */
+        bt_act_i8 xq;
+        float *deq = scratch_get(SCRATCH_ACT_F32, (size_t)(m * k) * sizeof(float));
+        if (!deq) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", op);
+        if ((st = quantize_activations(&xq, xin, m, k))) return st;
+        for (int64_t t = 0; t < m; t++)
+            for (int64_t j = 0; j < k; j++) deq[t * k + j] = (float)xq.q[t * xq.k_pad + j] / xq.scale[t];
+        xin = deq;
+    }
+    return bt_matmul_float(f32_out(out), xin, bt_tensor_data(w), w->dtype, row_bytes, m, n, k);
+unsupported:
     return bt_set_error(BT_ERR_UNSUPPORTED, "%s: weights of type %s are not supported", op, bt_dtype_get_info(w->dtype)->name);
 }
 

@@ -18,9 +18,12 @@ typedef enum bt_op_rope_style { BT_OP_ROPE_INTERLEAVED = 0, BT_OP_ROPE_NEOX = 1 
 /* out[i, :] = table[ids[i], :] as f32; table [vocab, d] of any float or Q8_0 dtype; ids i32 [m]. */
 bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table, const bt_tensor *ids);
 
-/* out = x . W^T: W [n, k] float (f32/f16/bf16/q8_0) or ternary (tq2_0/tq1_0/i2_s, with
- * per-token int8 activation quantization of x). */
-bt_status bt_op_linear(bt_tensor *out /* [m, n] */, const bt_tensor *w /* [n, k] */, const bt_tensor *x /* [m, k] */);
+/* out = x . W^T with W [n, k] float (f32/f16/bf16/q8_0) or ternary (tq2_0/tq1_0/i2_s).
+ * Ternary weights always take x as per-token int8 (BitNet: s = 127/max|x|, round half
+ * to even). act_quant = 1 gives float weights the same rounded activations (a BitLinear
+ * on ternary-valued float weights). A ternary W caches its validated layout in w->prepared. */
+bt_status bt_op_linear(bt_tensor *out /* [m, n] */, bt_tensor *w /* [n, k] */, const bt_tensor *x /* [m, k] */,
+                       int act_quant);
 
 /* RMSNorm / LayerNorm of each row; w (and b) [n] f32 or NULL; out may be x. */
 bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, float eps);

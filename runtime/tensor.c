@@ -134,6 +134,7 @@ bt_status bt_tensor_wrap(bt_tensor **out, bt_dtype dtype, int ndim, const int64_
 
 void bt_tensor_free(bt_tensor *t) {
     if (!t) return;
+    if (t->prepared_free) t->prepared_free(t->prepared);
     storage_release(t->storage);
     free(t);
 }
@@ -311,7 +312,7 @@ static bt_status element_ptr(const bt_tensor *t, const int64_t *idx, char **out,
 }
 
 bt_status bt_tensor_get(const bt_tensor *t, const int64_t *idx, double *out) {
-    char *p;
+    char *p = NULL;
     bt_status st = element_ptr(t, idx, &p, "get");
     if (st) return st;
     *out = load_elem(t->dtype, p);
@@ -320,7 +321,7 @@ bt_status bt_tensor_get(const bt_tensor *t, const int64_t *idx, double *out) {
 
 bt_status bt_tensor_set(bt_tensor *t, const int64_t *idx, double value) {
     if (t->storage->read_only) return bt_set_error(BT_ERR_ARG, "set: tensor is read-only (mapped from a file)");
-    char *p;
+    char *p = NULL;
     bt_status st = element_ptr(t, idx, &p, "set");
     if (st) return st;
     store_elem(t->dtype, p, value);
@@ -331,7 +332,7 @@ bt_status bt_tensor_set(bt_tensor *t, const int64_t *idx, double value) {
 
 /* Walks every element of two same-shaped CPU tensors (plain dtypes). */
 static void copy_strided(const bt_tensor *dst, const bt_tensor *src, int dim, char *pd, const char *ps) {
-    if (dim == dst->ndim) { store_elem(dst->dtype, pd, load_elem(src->dtype, ps)); return; }
+    if (dim == dst->ndim || dim == BT_MAX_DIMS) { store_elem(dst->dtype, pd, load_elem(src->dtype, ps)); return; }
     for (int64_t i = 0; i < dst->shape[dim]; i++)
         copy_strided(dst, src, dim + 1, pd + i * dst->stride[dim], ps + i * src->stride[dim]);
 }
@@ -377,7 +378,7 @@ bt_status bt_tensor_to(bt_tensor **out, const bt_tensor *src, bt_dtype dtype, bt
 }
 
 static void fill_strided(bt_tensor *t, int dim, char *p, double v) {
-    if (dim == t->ndim) { store_elem(t->dtype, p, v); return; }
+    if (dim == t->ndim || dim == BT_MAX_DIMS) { store_elem(t->dtype, p, v); return; }
     for (int64_t i = 0; i < t->shape[dim]; i++) fill_strided(t, dim + 1, p + i * t->stride[dim], v);
 }
 
@@ -419,6 +420,7 @@ static void sb_printf(strbuf *sb, const char *fmt, ...) {
 }
 
 static void format_values(strbuf *sb, const bt_tensor *t, int dim, const char *p, int edge, int indent) {
+    if (dim >= BT_MAX_DIMS) return;
     int64_t n = t->shape[dim];
     int cut = edge > 0 && n > 2 * edge;
     sb_printf(sb, "[");

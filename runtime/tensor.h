@@ -45,6 +45,10 @@ typedef struct bt_tensor {
     int64_t stride[BT_MAX_DIMS];   /* in bytes; for block dtypes the last dim is contiguous blocks */
     size_t offset;                 /* bytes from storage->data */
     bt_storage *storage;
+    /* Per-tensor data a kernel derives once and reuses (e.g. a ternary matrix's
+     * validated layout); owned by this handle, not shared with its views. */
+    void *prepared;
+    void (*prepared_free)(void *prepared);
 } bt_tensor;
 
 /* Creation. New tensors are contiguous and zero-filled. */

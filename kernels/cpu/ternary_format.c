@@ -26,6 +26,15 @@ int bt_ternary_format_from_name(const char *name, bt_ternary_format *out) {
     return 0;
 }
 
+int bt_ternary_format_from_dtype(bt_dtype d, bt_ternary_format *out) {
+    switch (d) {
+    case BT_TQ2_0: *out = BT_TERNARY_TQ2_0; return 1;
+    case BT_TQ1_0: *out = BT_TERNARY_TQ1_0; return 1;
+    case BT_I2_S: *out = BT_TERNARY_I2_S; return 1;
+    default: return 0;
+    }
+}
+
 size_t bt_ternary_row_bytes(bt_ternary_format f, int64_t k) {
     const bt_ternary_format_info *in = bt_ternary_format_get_info(f);
     if (!in || k <= 0 || k > (INT64_C(1) << 40)) return 0;

@@ -33,6 +33,7 @@
 #define BT_TERNARY_FORMAT_H
 #include <stddef.h>
 #include <stdint.h>
+#include "runtime/dtype.h"
 #include "runtime/error.h"
 
 typedef enum bt_ternary_format {
@@ -61,6 +62,7 @@ typedef struct bt_ternary_format_info {
 
 const bt_ternary_format_info *bt_ternary_format_get_info(bt_ternary_format f);   /* NULL if out of range */
 int bt_ternary_format_from_name(const char *name, bt_ternary_format *out);      /* 1 if found */
+int bt_ternary_format_from_dtype(bt_dtype d, bt_ternary_format *out);           /* 1 for TQ2_0, TQ1_0, I2_S */
 
 /* Bytes from one row to the next; 0 if k does not fit the format. */
 size_t bt_ternary_row_bytes(bt_ternary_format f, int64_t k);

@@ -1,7 +1,8 @@
 /* model_lua.c - model files as Lua userdata ("bitttt.model_file"):
  *   local f = core.model_open(path)
- *   f:format() -> "gguf" | "llama2c";  f:tensor(name) -> read-only tensor over the file
- *   f:has_tensor(name), f:tensor_names(), f:llama2c_config() (llama2.c only), f:close()
+ *   f:format() -> "gguf" | "llama2c" | "safetensors";  f:tensor(name) -> read-only tensor over the file
+ *   f:has_tensor(name), f:tensor_names(), f:llama2c_config() (llama2.c only),
+ *   f:config() (safetensors: config.json as a table, or nil), f:close()
  * GGUF metadata comes from core.gguf_meta(path) (gguf_lua.c). */
 #include "binding.h"
 #include "runtime/model_file.h"
@@ -27,7 +28,37 @@ static int l_model_open(lua_State *L) {
 }
 
 static int l_format(lua_State *L) {
-    lua_pushstring(L, bt_model_file_format(check_file(L, 1)) == BT_MODEL_GGUF ? "gguf" : "llama2c");
+    static const char *names[] = {[BT_MODEL_GGUF] = "gguf", [BT_MODEL_LLAMA2C] = "llama2c",
+                                  [BT_MODEL_SAFETENSORS] = "safetensors"};
+    lua_pushstring(L, names[bt_model_file_format(check_file(L, 1))]);
+    return 1;
+}
+
+/* JSON -> Lua: objects and arrays become tables, null becomes nil. */
+static void push_json(lua_State *L, const bt_json *j, int depth) {
+    luaL_checkstack(L, 4, "JSON nested too deeply");
+    switch (j->type) {
+    case BT_JSON_NULL: lua_pushnil(L); break;
+    case BT_JSON_BOOL: lua_pushboolean(L, j->boolean); break;
+    case BT_JSON_NUMBER: lua_pushnumber(L, j->number); break;
+    case BT_JSON_STRING: lua_pushlstring(L, j->string, j->length); break;
+    case BT_JSON_ARRAY:
+    case BT_JSON_OBJECT:
+        lua_createtable(L, j->type == BT_JSON_ARRAY ? (int)j->count : 0, j->type == BT_JSON_OBJECT ? (int)j->count : 0);
+        for (size_t i = 0; i < j->count; i++) {
+            push_json(L, &j->items[i], depth + 1);
+            if (j->type == BT_JSON_ARRAY) lua_rawseti(L, -2, (int)i + 1);
+            else lua_setfield(L, -2, j->items[i].key);
+        }
+        break;
+    }
+}
+
+/* f:config() -> config.json beside a safetensors model as a table, or nil */
+static int l_config(lua_State *L) {
+    const bt_json *cfg = bt_model_file_config(check_file(L, 1));
+    if (!cfg) return 0;
+    push_json(L, cfg, 0);
     return 1;
 }
 
@@ -85,7 +116,7 @@ static int l_close(lua_State *L) {
 void bt_lua_open_model(lua_State *L) {
     static const luaL_Reg methods[] = {{"format", l_format}, {"path", l_path}, {"tensor", l_tensor},
                                        {"has_tensor", l_has_tensor}, {"tensor_names", l_tensor_names},
-                                       {"llama2c_config", l_llama2c_config}, {"close", l_close}, {NULL, NULL}};
+                                       {"llama2c_config", l_llama2c_config}, {"config", l_config}, {"close", l_close}, {NULL, NULL}};
     luaL_newmetatable(L, MODEL_FILE);
     lua_newtable(L);
     bt_lua_set_functions(L, methods);

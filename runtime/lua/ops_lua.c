@@ -1,5 +1,5 @@
 /* ops_lua.c - the layer operations (runtime/ops.h) for Lua model graphs:
- *   core.op_linear(out, w, x)          core.op_rmsnorm(out, x, w|nil, eps)
+ *   core.op_linear(out, w, x [, act_quant])   core.op_rmsnorm(out, x, w|nil, eps)
  *   core.op_get_rows(out, table, ids)  core.op_layernorm(out, x, w|nil, b|nil, eps)
  *   core.op_rope(x, pos, n_heads, head_dim, rot_dim, theta, "interleaved"|"neox")
  *   core.op_attention(out, q, k, v, k_cache, v_cache, pos0, n_head, scale)
@@ -20,7 +20,8 @@ static int l_get_rows(lua_State *L) {
 }
 
 static int l_linear(lua_State *L) {
-    bt_lua_check(L, bt_op_linear(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3)));
+    bt_lua_check(L, bt_op_linear(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
+                                 lua_toboolean(L, 4)));
     return 0;
 }
 

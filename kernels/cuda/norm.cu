@@ -1,0 +1,60 @@
+// norm.cu - row-wise RMSNorm and softmax, one block per row.
+#include "launch.cuh"
+#include "ptx.cuh"
+
+#define NORM_THREADS 256
+
+// out = x / sqrt(mean(x^2) + eps) * w (w NULL: ones). out may be x.
+__global__ void __launch_bounds__(NORM_THREADS)
+rmsnorm_kernel(float *out /* [m, n] */, const float *x /* [m, n] */, const float *w /* [n] or NULL */, int n,
+               float eps) {
+    __shared__ float red[32];
+    bt_grid_dep_begin();
+    const size_t row = blockIdx.x;
+    const float *xr = x + row * n;
+    float *orow = out + row * n;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = bt_block_sum(ss, red);
+    const float r = 1.0f / sqrtf(ss / (float)n + eps);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) orow[i] = w ? xr[i] * r * w[i] : xr[i] * r;
+}
+
+// out = softmax(x * scale). out may be x.
+__global__ void __launch_bounds__(NORM_THREADS)
+softmax_kernel(float *out /* [m, n] */, const float *x /* [m, n] */, float scale, int n) {
+    __shared__ float red[32];
+    bt_grid_dep_begin();
+    const size_t row = blockIdx.x;
+    const float *xr = x + row * n;
+    float *orow = out + row * n;
+    float mx = -INFINITY;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) mx = fmaxf(mx, xr[i] * scale);
+    mx = bt_block_max(mx, red);
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) sum += expf(xr[i] * scale - mx);
+    sum = bt_block_sum(sum, red);
+    const float inv = 1.0f / sum;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) orow[i] = expf(xr[i] * scale - mx) * inv;
+}
+
+static int check_rows(const char *what, const void *out, const void *x, int m, int n, char *err) {
+    if (m < 0 || n <= 0) return bt_cuda_bad_arg(err, "CUDA %s: shape [%d, %d]", what, m, n);
+    if (!out || !x) return bt_cuda_bad_arg(err, "CUDA %s: out and x must be device pointers", what);
+    return 0;
+}
+
+extern "C" int bt_cuda_rmsnorm_f32(float *out, const float *x, const float *w, int m, int n, float eps,
+                                   bt_cuda_queue q, char *err) {
+    if (check_rows("rmsnorm", out, x, m, n, err)) return -1;
+    if (m == 0) return 0;
+    if (bt_cuda_enter(q, err)) return -1;
+    return bt_cuda_launch(q, dim3((unsigned)m), dim3(NORM_THREADS), 0, "rmsnorm", err, rmsnorm_kernel, out, x, w, n, eps);
+}
+
+extern "C" int bt_cuda_softmax_f32(float *out, const float *x, float scale, int m, int n, bt_cuda_queue q, char *err) {
+    if (check_rows("softmax", out, x, m, n, err)) return -1;
+    if (m == 0) return 0;
+    if (bt_cuda_enter(q, err)) return -1;
+    return bt_cuda_launch(q, dim3((unsigned)m), dim3(NORM_THREADS), 0, "softmax", err, softmax_kernel, out, x, scale, n);
+}
