@@ -81,6 +81,7 @@ workspace "bitttt"
 -- Call after links { "bitttt_static" }: libraries resolve left to right.
 local function link_runtime_deps()
     if with_cuda then
+        defines { "BT_HAVE_CUDA" }
         libdirs { "build/cuda", cuda_home .. "/lib64" }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end

@@ -32,12 +32,19 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Regenerate the makefiles only when the build description or the file set changed.
-stamp=build/.premake-stamp
-want="$(cat premake5.lua; echo "cuda=$cuda"; find runtime kernels spec/c -name '*.[ch]' -o -name '*.cu' | sort)"
-if [ ! -f build/Makefile ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+# Regenerate the makefiles only when the build description or the file set changed;
+# when flags may have changed (premake5.lua or the CUDA choice), rebuild everything.
+flags_stamp=build/.flags-stamp files_stamp=build/.files-stamp
+flags="$(cat premake5.lua; echo "cuda=$cuda")"
+files="$(find runtime kernels spec/c -name '*.[ch]' -o -name '*.cu' | sort)"
+if [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" ]; then
+    rm -rf build/obj build/lib build/cuda
+fi
+if [ ! -f build/Makefile ] || [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" ] ||
+   [ "$(cat "$files_stamp" 2>/dev/null)" != "$files" ]; then
     premake4 --file=premake5.lua --cuda="$cuda" gmake >/dev/null
-    printf '%s' "$want" >"$stamp"
+    printf '%s' "$flags" >"$flags_stamp"
+    printf '%s' "$files" >"$files_stamp"
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)

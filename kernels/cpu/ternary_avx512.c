@@ -26,6 +26,14 @@
 
 enum { TILE_ROWS = 2, TILE_TOKENS = 4 };
 
+/* acc += a (u8) . b (s8) in place. GCC 12 copies the accumulator of
+ * _mm512_dpbusd_epi32 through other registers and the stack in these loops
+ * (two extra moves per product); the asm keeps it where it is. */
+INLINE __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(b));
+    return acc;
+}
+
 typedef struct two_bit_layout {
     __m512i lo_mask, hi_mask;     /* bytes: which bits hold fields 0 | 1 and 2 | 3 */
     __m512i lo_shift, hi_shift;   /* dwords: the bit offset of those fields */
@@ -71,8 +79,8 @@ INLINE void two_bit_block(const int NR, const int NT, int32_t *raw, int64_t raw_
             const __m512i x_hi = _mm512_loadu_si512(x + t * x_stride + g * BT_TERNARY_GROUP + 64);
 #pragma GCC unroll 2
             for (int r = 0; r < NR; r++) {
-                lo[r][t] = _mm512_dpbusd_epi32(lo[r][t], code_lo[r], x_lo);
-                hi[r][t] = _mm512_dpbusd_epi32(hi[r][t], code_hi[r], x_hi);
+                lo[r][t] = dpbusd(lo[r][t], code_lo[r], x_lo);
+                hi[r][t] = dpbusd(hi[r][t], code_hi[r], x_hi);
             }
         }
     }
@@ -166,7 +174,7 @@ INLINE void tq1_block(const int NT, int32_t *raw, int64_t raw_stride, const uint
         for (int t = 0; t < NT; t++)
 #pragma GCC unroll 4
             for (int c = 0; c < 4; c++)
-                acc[t] = _mm512_dpbusd_epi32(acc[t], codes[c], _mm512_loadu_si512(x + t * x_stride + b * BT_TQ_BLOCK + 64 * c));
+                acc[t] = dpbusd(acc[t], codes[c], _mm512_loadu_si512(x + t * x_stride + b * BT_TQ_BLOCK + 64 * c));
     }
 #pragma GCC unroll 4
     for (int t = 0; t < NT; t++) raw[t * raw_stride] = _mm512_reduce_add_epi32(acc[t]);

@@ -53,7 +53,7 @@ static int copy_kind(int kind, cudaMemcpyKind *out, char *err) {
 }
 
 extern "C" int bt_cuda_memcpy(int dev, void *dst, const void *src, size_t nbytes, int kind, char *err) {
-    cudaMemcpyKind k;
+    cudaMemcpyKind k = cudaMemcpyDefault;
     if (copy_kind(kind, &k, err)) return -1;
     if (nbytes == 0) return 0;
     BT_CUDA_CHECK(cudaSetDevice(dev), "cudaSetDevice");
@@ -62,7 +62,7 @@ extern "C" int bt_cuda_memcpy(int dev, void *dst, const void *src, size_t nbytes
 }
 
 extern "C" int bt_cuda_memcpy_async(void *dst, const void *src, size_t nbytes, int kind, bt_cuda_queue q, char *err) {
-    cudaMemcpyKind k;
+    cudaMemcpyKind k = cudaMemcpyDefault;
     if (copy_kind(kind, &k, err) || bt_cuda_enter(q, err)) return -1;
     if (nbytes == 0) return 0;
     BT_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, k, (cudaStream_t)q.stream), "cudaMemcpyAsync");

@@ -1,5 +1,7 @@
 /* posix.c - platform.h for Linux and other POSIX systems. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "platform.h"
 #include <errno.h>
 #include <fcntl.h>

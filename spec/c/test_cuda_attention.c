@@ -171,7 +171,7 @@ BT_TEST(cuda_attention) {
 BT_TEST(cuda_attention_rejects_bad_shapes) {
     char err[BT_CUDA_ERR_CAP];
     bt_cuda_queue q = {0, NULL};
-    float dummy[64];
+    float dummy[64] = {0};
     int32_t pos = 0;
     /* argument checks run before any device call, so these need no GPU */
     BT_CHECK(bt_cuda_attention_f32(dummy, dummy, 80, dummy, dummy, &pos, 1, 1, 1, 80, 16, 1.0f, NULL, 0, q, err) != 0,

@@ -48,7 +48,7 @@ static const char *matmul_case(char *msg, size_t cap, int is_f16, int m, int n, 
                          : bt_cuda_matmul_f32(dy, dx, dw, m, n, k, accumulate, a.q, a.err);
     if (!rc) rc = cu_download(&a, y, dy, sizeof(float) * m * n);
     if (rc) {
-        snprintf(msg, cap, "%s m=%d n=%d k=%d: %s", is_f16 ? "f16" : "f32", m, n, k, a.err);
+        snprintf(msg, cap, "%s m=%d n=%d k=%d: %.160s", is_f16 ? "f16" : "f32", m, n, k, a.err);
         fail = msg;
     } else {
         int64_t at;

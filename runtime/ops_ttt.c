@@ -1,0 +1,132 @@
+/* ops_ttt.c - shape/dtype/device checks in front of the TTT kernels (see ops_ttt.h). */
+#include "ops_ttt.h"
+#include <inttypes.h>
+#include "kernels/cpu/ttt_fastweight.h"
+#include "kernels/cpu/ttt_linear.h"
+#include "threads.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Kernels use the calling thread's OpenMP team size: apply the runtime's setting. */
+static void use_runtime_threads(void) {
+#ifdef _OPENMP
+    omp_set_num_threads(bt_get_num_threads());
+#endif
+}
+
+/* A contiguous f32 CPU tensor; its element count in *numel. */
+static bt_status check_f32(const char *op, const bt_tensor *t, const char *what, int64_t *numel) {
+    if (!t) return bt_set_error(BT_ERR_ARG, "%s: %s is missing", op, what);
+    if (t->dtype != BT_F32)
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be f32, got %s", op, what, bt_dtype_get_info(t->dtype)->name);
+    if (!bt_tensor_is_contiguous(t)) return bt_set_error(BT_ERR_ARG, "%s: %s must be contiguous", op, what);
+    if (bt_tensor_device(t).type != BT_DEVICE_CPU)
+        return bt_set_error(BT_ERR_UNSUPPORTED, "%s: %s lives on a device this op cannot run on", op, what);
+    *numel = bt_tensor_numel(t);
+    return BT_OK;
+}
+
+/* A contiguous f32 tensor of exactly n elements (any shape). */
+static bt_status check_count(const char *op, const bt_tensor *t, const char *what, int64_t n) {
+    int64_t numel = 0;
+    bt_status st = check_f32(op, t, what, &numel);
+    if (st) return st;
+    if (numel != n)
+        return bt_set_error(BT_ERR_ARG, "%s: %s must hold %" PRId64 " values, got %" PRId64, op, what, n, numel);
+    return BT_OK;
+}
+
+/* A contiguous f32 matrix [rows, cols] (2-d). */
+static bt_status check_matrix(const char *op, const bt_tensor *t, const char *what, int64_t rows, int64_t cols) {
+    int64_t numel = 0;
+    bt_status st = check_f32(op, t, what, &numel);
+    if (st) return st;
+    if (t->ndim != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return bt_set_error(BT_ERR_ARG, "%s: %s must be [%" PRId64 ", %" PRId64 "]", op, what, rows, cols);
+    return BT_OK;
+}
+
+static float *f32(const bt_tensor *t) { return t ? (float *)bt_tensor_data(t) : NULL; }
+
+bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *mult, float scale) {
+    const char *op = "ttt_eta";
+    int64_t numel = 0;
+    bt_status st = check_f32(op, eta, "eta", &numel);
+    if (st) return st;
+    if (eta->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: eta must be [m, n_head], got %d-d", op, eta->ndim);
+    const int64_t m = eta->shape[0], n_head = eta->shape[1];
+    if ((st = check_count(op, bias, "bias", n_head)) || (mult && (st = check_count(op, mult, "multipliers", m))))
+        return st;
+    bt_ttt_eta(f32(eta), f32(eta), f32(bias), f32(mult), scale, m, (int)n_head);
+    return BT_OK;
+}
+
+size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim) {
+    return bt_ttt_linear_scratch_floats((int)(max_tok > 1 ? max_tok : 1), n_head, head_dim);
+}
+
+bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
+                           const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
+                           const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
+                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form) {
+    const char *op = "ttt_linear";
+    int64_t numel = 0, mini_batch = 0, scratch_n = 0;
+    bt_status st;
+    if ((st = check_f32(op, weights, "fast weights", &numel))) return st;
+    if (weights->ndim != 3 || weights->shape[1] != weights->shape[2] + 1)
+        return bt_set_error(BT_ERR_ARG, "%s: fast weights must be [n_head, head_dim + 1, head_dim]", op);
+    const int64_t n_head = weights->shape[0], d = weights->shape[2], width = n_head * d;
+    if ((st = check_f32(op, out, "out", &numel))) return st;
+    if (out->ndim != 2 || out->shape[1] != width)
+        return bt_set_error(BT_ERR_ARG, "%s: out must be [m, %" PRId64 "] (%" PRId64 " heads of %" PRId64 ")", op,
+                            width, n_head, d);
+    const int64_t m = out->shape[0];
+    if ((st = check_count(op, grads, "gradient sums", n_head * (d + 1) * d)) ||
+        (st = check_matrix(op, xq, "xq", m, width)) || (st = check_matrix(op, xk, "xk", m, width)) ||
+        (st = check_matrix(op, xv, "xv", m, width)) || (st = check_matrix(op, eta, "eta", m, n_head)) ||
+        (st = check_f32(op, token_scale, "token scales", &mini_batch)) ||
+        (st = check_count(op, ln_w, "norm weight", width)) || (st = check_count(op, ln_b, "norm bias", width)) ||
+        (st = check_f32(op, scratch, "scratch", &scratch_n)))
+        return st;
+    if (mini_batch < 1) return bt_set_error(BT_ERR_ARG, "%s: token scales are empty (mini-batch size 0)", op);
+    if (pos0 < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %" PRId64, op, pos0);
+    const int64_t max_span = m < mini_batch ? m : mini_batch;
+    const size_t need = bt_op_ttt_linear_scratch_floats(max_span, (int)n_head, (int)d);
+    if ((size_t)scratch_n < need)
+        return bt_set_error(BT_ERR_ARG, "%s: scratch holds %" PRId64 " floats, %zu needed", op, scratch_n, need);
+    if (f32(out) == f32(xq) || f32(out) == f32(xk) || f32(out) == f32(xv))
+        return bt_set_error(BT_ERR_ARG, "%s: out may not alias xq, xk or xv", op);
+
+    use_runtime_threads();
+    const bt_ttt_linear_norm norm = {f32(ln_w), f32(ln_b), eps};
+    for (int64_t j = 0; j < m;) {
+        const int64_t first = (pos0 + j) % mini_batch;
+        const int64_t n = m - j < mini_batch - first ? m - j : mini_batch - first;
+        const bt_ttt_linear_span span = {
+            .xq = f32(xq) + j * width, .xk = f32(xk) + j * width, .xv = f32(xv) + j * width,
+            .eta = f32(eta) + j * n_head, .token_scale = f32(token_scale), .row_stride = width,
+            .first = (int)first, .n_tok = (int)n, .mini_batch = (int)mini_batch};
+        const int primal = form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
+        (primal ? bt_ttt_linear_primal : bt_ttt_linear_dual)(f32(out) + j * width, f32(weights), f32(grads), &span,
+                                                              &norm, (int)n_head, (int)d, f32(scratch));
+        j += n;
+    }
+    return BT_OK;
+}
+
+bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_tensor *eta) {
+    const char *op = "fastweight";
+    int64_t numel = 0;
+    bt_status st = check_f32(op, k, "k", &numel);
+    if (st) return st;
+    if (k->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: k must be [m, d], got %d-d", op, k->ndim);
+    const int64_t m = k->shape[0], d = k->shape[1];
+    if ((st = check_matrix(op, p, "p", m, d)) || (st = check_matrix(op, W, "W", d, d)) ||
+        (st = check_count(op, eta, "eta", m)))
+        return st;
+    if (f32(p) == f32(k)) return bt_set_error(BT_ERR_ARG, "%s: p may not alias k", op);
+    use_runtime_threads();
+    bt_fastweight_forward(f32(p), f32(W), f32(k), f32(eta), m, (int)d);
+    return BT_OK;
+}

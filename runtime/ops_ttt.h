@@ -1,0 +1,48 @@
+/* ops_ttt.h - the test-time-training layer operations model graphs call
+ * (TTT-Linear and the Bit-TTT `fastweight` rule), in front of
+ * kernels/cpu/ttt_linear.h and kernels/cpu/ttt_fastweight.h.
+ *
+ * Like runtime/ops.h: each op checks shapes, dtypes and devices once and runs
+ * the kernel on raw pointers; errors name the op and what did not match. The
+ * fast-weight state is always f32, whatever the projections around it are.
+ */
+#ifndef BT_OPS_TTT_H
+#define BT_OPS_TTT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "tensor.h"
+
+typedef enum bt_ttt_form {
+    BT_TTT_FORM_AUTO = 0,   /* dual form for spans of several tokens, primal for single tokens */
+    BT_TTT_FORM_DUAL,
+    BT_TTT_FORM_PRIMAL
+} bt_ttt_form;
+
+/* eta [m, n_head] in place: eta = scale * mult[j] * sigmoid(eta + bias[h]);
+ * bias: n_head values; mult: m values, or NULL for ones. */
+bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *mult, float scale);
+
+/* Floats of scratch bt_op_ttt_linear needs for up to max_tok tokens per call
+ * (spans never exceed the mini-batch, so min(max_tok, mini_batch) is enough). */
+size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim);
+
+/* TTT-Linear over m tokens at absolute positions pos0 .. pos0 + m - 1: splits
+ * them at mini-batch boundaries (the mini-batch size is token_scale's length)
+ * and runs each span in the dual or primal form (see bt_ttt_form).
+ *   out, xq, xk, xv: [m, n_head * head_dim] f32 (xq, xk after RoPE); out may not alias them
+ *   weights, grads:  [n_head, head_dim + 1, head_dim] f32 (the layer's state, updated)
+ *   eta:             [m, n_head] (bt_op_ttt_eta's output)
+ *   token_scale:     [mini_batch] s_i = max(0, 1/(i+1) + learnable_token_idx[i])
+ *   ln_w, ln_b:      n_head * head_dim values: the inner LayerNorm of every head
+ *   scratch:         f32 of at least bt_op_ttt_linear_scratch_floats(m, ...) values */
+bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
+                           const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
+                           const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
+                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form);
+
+/* The fastweight rule over m tokens: k [m, d] holds down(x) and is normalized in
+ * place; p [m, d] gets W k_j (before each update); W [d, d] is updated; eta: m values. */
+bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_tensor *eta);
+
+#endif
