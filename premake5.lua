@@ -147,3 +147,12 @@ project "test-c"
     files { "spec/c/**.c", "spec/c/**.h" }
     links { "bitttt_static" }
     link_runtime_deps()
+
+---------------------------------------------------------------- CUDA benchmark (GPU machines)
+if with_cuda then
+    project "bench_cuda"
+        kind "ConsoleApp"
+        files { "scripts/cuda/bench_cuda.c" }
+        links { "bitttt_static" }
+        link_runtime_deps()
+end

@@ -29,7 +29,7 @@ static void text_add(text *t, const char *s, size_t n) {
 
 static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void text_printf(text *t, const char *fmt, ...) {
-    char buf[64];
+    char buf[128];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);

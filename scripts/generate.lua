@@ -29,6 +29,9 @@ local spec = {
     { nil, "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
     { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
+    { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
+    { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
+      help = "TTT learning-rate schedule: constant[:M], warmup:N, cosine:N[,MIN], inv_sqrt:N, piecewise:P=M,..., FILE.lua" },
     { nil, "--verbose", key = "verbose", type = "flag", help = "print model and memory details to stderr" },
 }
 local usage = "usage: bitttt-lua generate.lua -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [options]"
@@ -44,6 +47,8 @@ local function main(argv)
     local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     local session = model:new_session { n_ctx = o.ctx }
+    session:set_ttt_lr(o.ttt_lr)
+    if o.ttt_schedule then session:set_schedule(o.ttt_schedule) end
     t_load = clock() - t_load
 
     local tok = model.tokenizer

@@ -1,10 +1,12 @@
 -- logits.lua - writes the logits of every position of a token sequence.
 --
 --   bitttt-lua logits.lua -m MODEL [-z TOKENIZER] --ids "ID ID ..." [--prefill K] -o FILE
+--                         [--ttt-lr LR] [--ttt-schedule NAME|FILE.lua]
 --
 -- FILE: little-endian float32, shape [n_ids, n_vocab]; row p is the prediction
 -- after ids[0..p]. By default the ids go in as one prompt batch; with --prefill K
--- the first K go in as a batch and the rest one at a time, as in generation.
+-- the first K go in as a batch and the rest one at a time, as in generation
+-- (for TTT layers: the dual form for the batch, the primal form after it).
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
 local Model = require "bitttt.model"
@@ -17,6 +19,9 @@ local o = cli.parse(arg, {
     { "-o", "--output", key = "output", type = "string", metavar = "FILE", help = "output file (float32 rows)" },
     { "-c", "--ctx-size", key = "ctx", type = "number", help = "context size (default: the model's)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
+    { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
+    { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
+      help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
 }, "usage: bitttt-lua logits.lua -m MODEL --ids \"ID ...\" [--prefill K] -o FILE")
 
 if not o.model then error("no model: give -m MODEL", 0) end
@@ -40,6 +45,8 @@ for _, id in ipairs(ids) do
     if id >= model.cfg.n_vocab then error(("--ids: id %d is outside the vocabulary (%d)"):format(id, model.cfg.n_vocab), 0) end
 end
 local session = model:new_session { n_ctx = o.ctx or math.max(model.cfg.n_ctx_train, #ids) }
+session:set_ttt_lr(o.ttt_lr)
+if o.ttt_schedule then session:set_schedule(o.ttt_schedule) end
 
 local f = assert(io.open(o.output, "wb"))
 local function write_rows(rows) for _, r in ipairs(rows) do f:write(r:tobytes()) end end

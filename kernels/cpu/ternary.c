@@ -81,16 +81,12 @@ bt_status bt_ternary_prepare(bt_ternary_matrix *out, bt_ternary_format format, c
     out->n = n;
     out->k = k;
     out->n_blocks = (int64_t)(row_bytes / (size_t)in->block_bytes);
-    if (in->has_block_scales) {
-        fold_block_scales(out);
-        return BT_OK;
-    }
-    float scale;
-    memcpy(&scale, out->data + (size_t)n * row_bytes, 4);
-    if (!isfinite(scale) || scale < 0.0f)
-        return bt_set_error(BT_ERR_FORMAT, "ternary matrix: %s [%lld, %lld]: tensor scale after the rows is %g, expected a finite value >= 0",
-                            in->name, (long long)n, (long long)k, (double)scale);
-    out->scale = scale;
+    if (in->has_block_scales) fold_block_scales(out);
+    else memcpy(&out->scale, out->data + (size_t)n * row_bytes, 4);
+    if (!out->per_block_scales && (!isfinite(out->scale) || (!in->has_block_scales && out->scale < 0.0f)))
+        return bt_set_error(BT_ERR_FORMAT, "ternary matrix: %s [%lld, %lld]: the %s scale is %g, expected a finite value%s",
+                            in->name, (long long)n, (long long)k, in->has_block_scales ? "blocks'" : "tensor",
+                            (double)out->scale, in->has_block_scales ? "" : " >= 0");
     return BT_OK;
 }
 

@@ -9,6 +9,7 @@
  * prepare validates the sizes and, for TQ2_0 / TQ1_0, folds the per-block f16
  * scales into one tensor scale when every block that holds a nonzero weight
  * has the same d (BitNet files do); otherwise matmul rescales block by block.
+ * That reads the d of every block once (a pass over the tensor's pages).
  * Nothing is copied or repacked: w points into the caller's (mapped) data,
  * which must outlive it.
  *
@@ -40,7 +41,8 @@ typedef struct bt_ternary_matrix {
 /* Validates and describes W [n, k] stored at data (data_bytes readable).
  * BT_ERR_ARG: unknown format, n or k < 1, k not a multiple of the format's
  * block (256 for TQ2_0 / TQ1_0, 128 for I2_S), data_bytes too small for the
- * rows and the tensor scale. BT_ERR_FORMAT: a non-finite or negative scale. */
+ * rows and the tensor scale. BT_ERR_FORMAT: a non-finite (or, for I2_S and
+ * BT2, negative) tensor scale or folded block scale. */
 bt_status bt_ternary_prepare(bt_ternary_matrix *out, bt_ternary_format format, const void *data /* [data_bytes] */,
                              size_t data_bytes, int64_t n, int64_t k);
 

@@ -125,15 +125,12 @@ static BT_TARGET_AVX512 void two_bit_tile(const bt_ternary_tile *tile, const two
 INLINE __m512i times3(__m512i v) { return _mm512_add_epi8(_mm512_add_epi8(v, v), v); }
 INLINE __m512i times9(__m512i v) { return times3(times3(v)); }
 /* v * 3 (mod 256) in the bytes selected by m, v elsewhere */
-INLINE __m512i times3_where(__m512i v, __mmask64 m) {
-    const __m512i twice = _mm512_mask_add_epi8(v, m, v, v);
-    return _mm512_mask_add_epi8(twice, m, twice, v);
-}
+INLINE __m512i times3_where(__m512i v, __mmask64 m) { return _mm512_mask_blend_epi8(m, v, times3(v)); }
 /* the leading base-3 digit floor(3 r / 256) of each byte r: 1 from 86, 2 from 171 */
 INLINE __m512i leading_digit(__m512i r) {
     const __m512i one = _mm512_set1_epi8(1);
-    const __m512i d = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(r, _mm512_set1_epi8(86)), one);
-    return _mm512_mask_add_epi8(d, _mm512_cmpge_epu8_mask(r, _mm512_set1_epi8((char)171)), d, one);
+    return _mm512_add_epi8(_mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(r, _mm512_set1_epi8(86)), one),
+                           _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(r, _mm512_set1_epi8((char)171)), one));
 }
 
 /* codes[c] = the codes of columns [64 c, 64 c + 64) of a TQ1_0 block */

@@ -1,6 +1,7 @@
 /* ttt_fastweight.c - the Bit-TTT `fastweight` rule (see ttt_fastweight.h). */
 #include "ttt_fastweight.h"
 #include <math.h>
+#include "ttt_vec.h"
 
 enum { PARALLEL_MIN = 1 << 15 };   /* multiply-adds below which one thread does all rows */
 
@@ -12,16 +13,15 @@ void bt_fastweight_forward(float *p, float *W, float *k, const float *eta, int64
         const float inv = 1.0f / ((float)sqrt(ss) + BT_FASTWEIGHT_NORM_EPS);
         for (int c = 0; c < d; c++) kj[c] *= inv;
     }
+    const bt_ttt_vec v = bt_ttt_vec_get();
 #pragma omp parallel for schedule(static) if (n_tok * d * d >= PARALLEL_MIN)
     for (int r = 0; r < d; r++) {
         float *wr = W + (int64_t)r * d;
         for (int64_t j = 0; j < n_tok; j++) {
             const float *kj = k + j * d;
-            float pr = 0.0f;
-            for (int c = 0; c < d; c++) pr += wr[c] * kj[c];
+            const float pr = v.dot(wr, kj, d);
             p[j * d + r] = pr;
-            const float f = -eta[j] * (pr - kj[r]);
-            for (int c = 0; c < d; c++) wr[c] += f * kj[c];
+            v.axpy(wr, -eta[j] * (pr - kj[r]), kj, d);
         }
     }
 }

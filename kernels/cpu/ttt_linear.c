@@ -1,12 +1,14 @@
 /* ttt_linear.c - TTT-Linear dual and primal forms on the CPU (see ttt_linear.h).
  *
- * Plain C: per token and head the work is a few d x d products (d = 32..128),
- * small next to the layer's projections. Loops run along rows of W so that the
- * compiler can vectorize them; heads go to OpenMP threads.
+ * Per token and head the work is a few d x d products (d = 32..128). They run
+ * along rows of W as axpy and dot calls (ttt_vec.h: scalar, AVX2 or AVX-512,
+ * chosen once per call); heads go to OpenMP threads. The O(d) LayerNorm steps
+ * are plain C with sums in double.
  */
 #include "ttt_linear.h"
 #include <math.h>
 #include <string.h>
+#include "ttt_vec.h"
 
 enum { PARALLEL_MIN = 1 << 15 };   /* multiply-adds below which one thread does all heads */
 
@@ -67,45 +69,41 @@ static void add_layernorm(float *out /* [d] */, const float *x /* [d] */, const 
     for (int c = 0; c < d; c++) out[c] = x[c] + (w[c] * (float)((z[c] - mean) * inv_std) + b[c]);
 }
 
-/* z = [x, 1] A for a [d + 1, d] matrix A (bias in row d) */
-static void affine(float *z /* [d] */, const float *x /* [d] */, const float *A /* [d + 1, d] */, int d) {
-    memcpy(z, A + (size_t)d * d, sizeof(float) * d);
-    for (int r = 0; r < d; r++) {
-        const float xr = x[r];
-        const float *row = A + (size_t)r * d;
-        for (int c = 0; c < d; c++) z[c] += xr * row[c];
-    }
+/* z += a [x, 1] A for a [d + 1, d] matrix A (bias in row d) */
+static void add_affine(const bt_ttt_vec *v, float *z /* [d] */, float a, const float *x /* [d] */,
+                       const float *A /* [d + 1, d] */, int d) {
+    for (int r = 0; r < d; r++) v->axpy(z, a * x[r], A + (size_t)r * d, d);
+    v->axpy(z, a, A + (size_t)d * d, d);
 }
 
-/* A += a * [x, 1]^T g (the outer product, bias row included) */
-static void add_outer(float *A /* [d + 1, d] */, float a, const float *x /* [d] */, const float *g /* [d] */, int d) {
-    for (int r = 0; r <= d; r++) {
-        const float f = r < d ? a * x[r] : a;
-        float *row = A + (size_t)r * d;
-        for (int c = 0; c < d; c++) row[c] += f * g[c];
-    }
+/* A += a [x, 1]^T g (the outer product, bias row included) */
+static void add_outer(const bt_ttt_vec *v, float *A /* [d + 1, d] */, float a, const float *x /* [d] */,
+                      const float *g /* [d] */, int d) {
+    for (int r = 0; r < d; r++) v->axpy(A + (size_t)r * d, a * x[r], g, d);
+    v->axpy(A + (size_t)d * d, a, g, d);
 }
 
 /* gradient of token j of the span at the start weights W: g = grad(LN, [XK_j, 1] W, XV_j - XK_j) */
-static void token_gradient(float *g /* [d] */, float *z /* [d] */, const float *xk, const float *xv,
-                           const float *W /* [d + 1, d] */, const float *ln_w, const float *ln_b, int d, float eps) {
-    affine(z, xk, W, d);
+static void token_gradient(const bt_ttt_vec *v, float *g /* [d] */, float *z /* [d] */, const float *xk,
+                           const float *xv, const float *W /* [d + 1, d] */, const float *ln_w, const float *ln_b,
+                           int d, float eps) {
+    memset(z, 0, sizeof(float) * d);
+    add_affine(v, z, 1.0f, xk, W, d);
     for (int c = 0; c < d; c++) g[c] = xv[c] - xk[c];
     bt_ttt_ln_l2_grad(g, z, g, ln_w, ln_b, d, eps);
 }
 
 /* At the end of a mini-batch: W -= s_last G, G = 0. */
-static void commit(float *W /* [d + 1, d] */, float *G /* [d + 1, d] */, float s_last, int d) {
-    const size_t n = (size_t)(d + 1) * d;
-    for (size_t i = 0; i < n; i++) W[i] -= s_last * G[i];
-    memset(G, 0, sizeof(float) * n);
+static void commit(const bt_ttt_vec *v, float *W /* [d + 1, d] */, float *G /* [d + 1, d] */, float s_last, int d) {
+    for (int r = 0; r <= d; r++) v->axpy(W + (size_t)r * d, -s_last, G + (size_t)r * d, d);
+    memset(G, 0, sizeof(float) * (size_t)(d + 1) * d);
 }
 
 static int span_ends_batch(const bt_ttt_linear_span *sp) { return sp->first + sp->n_tok == sp->mini_batch; }
 
 /* Dual form for head h. */
-static void dual_head(float *out, float *W, float *G, const bt_ttt_linear_span *sp, const bt_ttt_linear_norm *nm,
-                      int h, int n_head, int d, float *scratch) {
+static void dual_head(const bt_ttt_vec *v, float *out, float *W, float *G, const bt_ttt_linear_span *sp,
+                      const bt_ttt_linear_norm *nm, int h, int n_head, int d, float *scratch) {
     const int K = sp->n_tok;
     const int64_t rs = sp->row_stride;
     const size_t col = (size_t)h * d;
@@ -115,38 +113,29 @@ static void dual_head(float *out, float *W, float *G, const bt_ttt_linear_span *
     float *zq = scratch + (size_t)K * d;      /* [d] */
 
     for (int j = 0; j < K; j++)
-        token_gradient(grad + (size_t)j * d, zq, sp->xk + j * rs + col, sp->xv + j * rs + col, W, ln_w, ln_b, d,
+        token_gradient(v, grad + (size_t)j * d, zq, sp->xk + j * rs + col, sp->xv + j * rs + col, W, ln_w, ln_b, d,
                        nm->eps);
 
     for (int i = 0; i < K; i++) {
         const float *xq = sp->xq + i * rs + col;
-        affine(zq, xq, W, d);                 /* XQ_i W + b */
-        if (sp->first > 0) {                  /* gradients of earlier tokens of this mini-batch (G is zero at 0) */
-            for (int r = 0; r <= d; r++) {
-                const float f = -s[i] * (r < d ? xq[r] : 1.0f);
-                const float *row = G + (size_t)r * d;
-                for (int c = 0; c < d; c++) zq[c] += f * row[c];
-            }
-        }
+        memset(zq, 0, sizeof(float) * d);
+        add_affine(v, zq, 1.0f, xq, W, d);                    /* XQ_i W + b */
+        if (sp->first > 0) add_affine(v, zq, -s[i], xq, G, d);   /* earlier tokens of this mini-batch (G = 0 at 0) */
         for (int j = 0; j <= i; j++) {        /* - s_i sum_j eta_j ([XQ_i, 1] . [XK_j, 1]) g_j */
-            const float *xk = sp->xk + j * rs + col;
-            float dot = 1.0f;
-            for (int c = 0; c < d; c++) dot += xq[c] * xk[c];
-            const float f = -s[i] * sp->eta[j * n_head + h] * dot;
-            const float *gj = grad + (size_t)j * d;
-            for (int c = 0; c < d; c++) zq[c] += f * gj[c];
+            const float dot = 1.0f + v->dot(xq, sp->xk + j * rs + col, d);
+            v->axpy(zq, -s[i] * sp->eta[j * n_head + h] * dot, grad + (size_t)j * d, d);
         }
         add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
     }
 
     for (int j = 0; j < K; j++)
-        add_outer(G, sp->eta[j * n_head + h], sp->xk + j * rs + col, grad + (size_t)j * d, d);
-    if (span_ends_batch(sp)) commit(W, G, sp->token_scale[sp->mini_batch - 1], d);
+        add_outer(v, G, sp->eta[j * n_head + h], sp->xk + j * rs + col, grad + (size_t)j * d, d);
+    if (span_ends_batch(sp)) commit(v, W, G, sp->token_scale[sp->mini_batch - 1], d);
 }
 
 /* Primal form for head h: one token at a time. */
-static void primal_head(float *out, float *W, float *G, const bt_ttt_linear_span *sp, const bt_ttt_linear_norm *nm,
-                        int h, int n_head, int d, float *scratch) {
+static void primal_head(const bt_ttt_vec *v, float *out, float *W, float *G, const bt_ttt_linear_span *sp,
+                        const bt_ttt_linear_norm *nm, int h, int n_head, int d, float *scratch) {
     const int64_t rs = sp->row_stride;
     const size_t col = (size_t)h * d;
     const float *ln_w = nm->weight + col, *ln_b = nm->bias + col;
@@ -154,31 +143,29 @@ static void primal_head(float *out, float *W, float *G, const bt_ttt_linear_span
 
     for (int i = 0; i < sp->n_tok; i++) {
         const float *xq = sp->xq + i * rs + col, *xk = sp->xk + i * rs + col;
-        token_gradient(g, z, xk, sp->xv + i * rs + col, W, ln_w, ln_b, d, nm->eps);
-        add_outer(G, sp->eta[i * n_head + h], xk, g, d);
-        /* [XQ_i, 1] (W - s_i G): the token's own weights, one row at a time */
-        const float si = sp->token_scale[sp->first + i];
-        for (int c = 0; c < d; c++) zq[c] = W[(size_t)d * d + c] - si * G[(size_t)d * d + c];
-        for (int r = 0; r < d; r++) {
-            const float *wr = W + (size_t)r * d, *gr = G + (size_t)r * d;
-            for (int c = 0; c < d; c++) zq[c] += xq[r] * (wr[c] - si * gr[c]);
-        }
+        token_gradient(v, g, z, xk, sp->xv + i * rs + col, W, ln_w, ln_b, d, nm->eps);
+        add_outer(v, G, sp->eta[i * n_head + h], xk, g, d);
+        /* [XQ_i, 1] (W - s_i G): the token's own weights */
+        memset(zq, 0, sizeof(float) * d);
+        add_affine(v, zq, 1.0f, xq, W, d);
+        add_affine(v, zq, -sp->token_scale[sp->first + i], xq, G, d);
         add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
     }
-    if (span_ends_batch(sp)) commit(W, G, sp->token_scale[sp->mini_batch - 1], d);
+    if (span_ends_batch(sp)) commit(v, W, G, sp->token_scale[sp->mini_batch - 1], d);
 }
 
-typedef void (*head_fn)(float *, float *, float *, const bt_ttt_linear_span *, const bt_ttt_linear_norm *, int, int,
-                        int, float *);
+typedef void (*head_fn)(const bt_ttt_vec *, float *, float *, float *, const bt_ttt_linear_span *,
+                        const bt_ttt_linear_norm *, int, int, int, float *);
 
 static void over_heads(head_fn fn, float *out, float *weights, float *grads, const bt_ttt_linear_span *sp,
                        const bt_ttt_linear_norm *nm, int n_head, int d, float *scratch) {
+    const bt_ttt_vec v = bt_ttt_vec_get();
     const size_t per_head = (size_t)(d + 1) * d;
     const size_t head_scratch = head_scratch_floats(sp->n_tok, d);
     const int64_t work = (int64_t)n_head * (sp->n_tok + 3) * d * d;
 #pragma omp parallel for schedule(static) if (n_head > 1 && work >= PARALLEL_MIN)
     for (int h = 0; h < n_head; h++)
-        fn(out, weights + h * per_head, grads + h * per_head, sp, nm, h, n_head, d, scratch + h * head_scratch);
+        fn(&v, out, weights + h * per_head, grads + h * per_head, sp, nm, h, n_head, d, scratch + h * head_scratch);
 }
 
 void bt_ttt_linear_dual(float *out, float *weights, float *grads, const bt_ttt_linear_span *span,

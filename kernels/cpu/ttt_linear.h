@@ -27,7 +27,9 @@
  *   primal - one token at a time: add its gradient to `grads`, then apply
  *            W - s_i G; used for decoding.
  * A span ending at in-batch index B-1 commits the step. Spans may start
- * anywhere inside a mini-batch (a prompt ending mid-batch continues in decode).
+ * anywhere inside a mini-batch (a prompt ending mid-batch continues in decode);
+ * `grads` must be zero when a span starts a mini-batch (first == 0), as the
+ * kernels leave them after a commit and as a fresh state has them.
  *
  * Heads are split over OpenMP threads. Kernels allocate nothing: the caller
  * passes `scratch` of bt_ttt_linear_scratch_floats() floats.

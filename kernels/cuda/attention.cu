@@ -70,23 +70,35 @@ attention_kernel(float *out /* [m, n_head*hd] */, float *partial /* [m, n_head, 
         for (int r = 0; r < R; r++) acc[h][r] = 0.0f;
     }
     const float *kg = k_cache + (size_t)g * ctx * HD + lane * R, *vg = v_cache + (size_t)g * ctx * HD + lane * R;
-    for (int j = k_begin + warp; j < k_end; j += ATT_WARPS) {
-        float kv[R], vv[R];
-        load_dims<R>(kv, kg + (size_t)j * HD);
-        load_dims<R>(vv, vg + (size_t)j * HD);
+    // Warp w takes keys w, w+4, w+8, ...; U of them are loaded before the first is used.
+    constexpr int U = R <= 4 ? 4 : 2;
+    for (int j0 = k_begin + warp; j0 < k_end; j0 += U * ATT_WARPS) {
+        float kv[U][R], vv[U][R];
 #pragma unroll
-        for (int h = 0; h < ATT_MAX_GROUP; h++) {
-            if (h >= G) break;
-            float d = 0.0f;
+        for (int u = 0; u < U; u++) {
+            const int j = j0 + u * ATT_WARPS;
+            if (j < k_end) {
+                load_dims<R>(kv[u], kg + (size_t)j * HD);
+                load_dims<R>(vv[u], vg + (size_t)j * HD);
+            }
+        }
 #pragma unroll
-            for (int r = 0; r < R; r++) d += q[h][r] * kv[r];
-            d = bt_warp_sum(d) * scale;
-            const float new_max = fmaxf(run_max[h], d);
-            const float correction = expf(run_max[h] - new_max), p = expf(d - new_max);
-            run_sum[h] = run_sum[h] * correction + p;
+        for (int u = 0; u < U; u++) {
+            if (j0 + u * ATT_WARPS >= k_end) break;
 #pragma unroll
-            for (int r = 0; r < R; r++) acc[h][r] = acc[h][r] * correction + p * vv[r];
-            run_max[h] = new_max;
+            for (int h = 0; h < ATT_MAX_GROUP; h++) {
+                if (h >= G) break;
+                float d = 0.0f;
+#pragma unroll
+                for (int r = 0; r < R; r++) d += q[h][r] * kv[u][r];
+                d = bt_warp_sum(d) * scale;
+                const float new_max = fmaxf(run_max[h], d);
+                const float correction = expf(run_max[h] - new_max), p = expf(d - new_max);
+                run_sum[h] = run_sum[h] * correction + p;
+#pragma unroll
+                for (int r = 0; r < R; r++) acc[h][r] = acc[h][r] * correction + p * vv[u][r];
+                run_max[h] = new_max;
+            }
         }
     }
 #pragma unroll

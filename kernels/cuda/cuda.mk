@@ -5,7 +5,8 @@ NVCC ?= nvcc
 CUDA_ARCHS := -gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80 \
               -gencode arch=compute_86,code=sm_86 -gencode arch=compute_89,code=sm_89 \
               -gencode arch=compute_90,code=[sm_90,compute_90]
-NVCC_FLAGS := -O3 -std=c++17 -Xcompiler -fPIC -I. $(CUDA_ARCHS) -Wno-deprecated-gpu-targets
+# Host code gets the project's warnings; device code is checked by ptxas.
+NVCC_FLAGS := -O3 -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra -I. $(CUDA_ARCHS) -Wno-deprecated-gpu-targets
 SRC := $(wildcard kernels/cuda/*.cu)
 OBJ := $(patsubst kernels/cuda/%.cu,build/cuda/%.o,$(SRC))
 HDR := $(wildcard kernels/cuda/*.h kernels/cuda/*.cuh)

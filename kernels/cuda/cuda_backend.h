@@ -76,10 +76,13 @@ int bt_cuda_graph_destroy(bt_cuda_graph g, char *err);
 
 /* ---- tuning (process-wide) -------------------------------------------------- */
 typedef struct bt_cuda_tuning {
-    /* Programmatic dependent launch on sm_90+: each kernel may start while the previous
-     * one ends and loads its weights early. Default: env BITTTT_CUDA_PDL (off when unset). */
+    /* Programmatic dependent launch on sm_90+, for work on created streams (not the
+     * default stream): each kernel may start while the previous one ends, and the
+     * ternary matmuls load their weights before waiting for it (so ternary weights must
+     * come from copies, not from the kernel just before). Default: env BITTTT_CUDA_PDL
+     * (off when unset). */
     int pdl;
-    /* Ternary matmul with m > 4 on int8 tensor cores (sm_80+); 0 forces the dp4a path.
+    /* Ternary matmul with m > 8 on int8 tensor cores (sm_80+); 0 forces the dp4a path.
      * Default: env BITTTT_CUDA_MMA (on when unset). */
     int ternary_mma;
 } bt_cuda_tuning;
@@ -106,7 +109,8 @@ size_t bt_cuda_ternary_bytes(int n, int k, int block_scales);
  *   I2_S : n*k/4 packed bytes then one f32 per-tensor scale (bitnet.cpp).
  * The source rows become rows [row0, row0+n) of a packed buffer of dst_rows rows
  * (row0 % 8 == 0), so several matrices with the same k (q, k, v) can share one
- * buffer and one launch; dst holds bt_cuda_ternary_bytes(dst_rows, k, block_scales). */
+ * buffer and one launch; rows from row0+n up to the next multiple of 8 become zero
+ * padding. dst holds bt_cuda_ternary_bytes(dst_rows, k, block_scales). */
 /* 1 in *block_scales when some row's TQ2_0 blocks have different nonzero scales. */
 int bt_cuda_tq2_0_needs_block_scales(int *block_scales, const void *src, int n, int k, char *err);
 int bt_cuda_ternary_pack_tq2_0(void *dst, int dst_rows, int row0, int block_scales,
@@ -139,7 +143,8 @@ int bt_cuda_quantize_q8(bt_cuda_q8 out, const float *x /* [m, k] */, const float
 /* y = W . x for ternary W: y[t, i] = (sum_j W[i, j] q[t, j]) * w_scale[i] / s[t] (per-row scales;
  * computed as ((float)acc * w_scale) / s, so bit-exact against that C expression).
  * accumulate: 0 stores, 1 adds into y (residual connections).
- * m <= 4: GEMV (dp4a); larger m: int8 tensor cores when tuning allows, else dp4a. */
+ * m <= 8: GEMV (dp4a, 4 tokens per pass); larger m: int8 tensor cores (sm_80+) when
+ * tuning allows, else the GEMV. */
 int bt_cuda_ternary_matmul(float *y /* [m, n] */, bt_cuda_q8 x /* [m, k] */, const bt_cuda_ternary *w /* [n, k] */,
                            int m, int accumulate, bt_cuda_queue q, char *err);
 
@@ -164,8 +169,8 @@ int bt_cuda_softmax_f32(float *out /* [m, n] */, const float *x /* [m, n] */, fl
  * Row t of x holds n_head heads of head_dim values at x[t*x_ld + h*head_dim].
  * The first rot_dim dims of each head rotate by angle pos[t] * theta^(-2i/rot_dim)
  * / freq_factors[i] (i < rot_dim/2; freq_factors NULL means ones, Llama 3's
- * rope_freqs otherwise), angle and sin/cos in f32. Pairs: interleaved (2i, 2i+1)
- * or NeoX (i, i + rot_dim/2). */
+ * rope_freqs otherwise); angle, sine and cosine in double, the rotation in f32.
+ * Pairs: interleaved (2i, 2i+1) or NeoX (i, i + rot_dim/2). */
 enum { BT_CUDA_ROPE_INTERLEAVED = 0, BT_CUDA_ROPE_NEOX = 1 };
 int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, const float *freq_factors,
                      int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, int mode,
@@ -173,7 +178,8 @@ int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, con
 
 /* ---- attention (causal, grouped-query) -----------------------------------------
  * KV cache per layer: k_cache, v_cache [n_kv, ctx, head_dim] f32.
- * kv_store writes row t of k and v (n_kv heads of head_dim each) at cache position pos[t]. */
+ * kv_store writes row t of k and v (n_kv heads of head_dim each) at cache position pos[t];
+ * positions outside [0, ctx) are skipped (the caller checks them on the host). */
 int bt_cuda_kv_store_f32(float *k_cache /* [n_kv, ctx, hd] */, float *v_cache /* [n_kv, ctx, hd] */,
                          const float *k /* [m, k_ld] */, int k_ld, const float *v /* [m, v_ld] */, int v_ld,
                          const int32_t *pos /* [m] */, int m, int n_kv, int head_dim, int ctx,

@@ -1,6 +1,7 @@
 // launch.cuh - the one way the backend launches kernels: on a queue's stream,
-// with the programmatic-dependent-launch attribute when tuning enables it and
-// the device is sm_90+, and with the launch error checked.
+// with the programmatic-dependent-launch attribute when tuning enables it, the
+// device is sm_90+ and the stream is a created one (not the legacy default
+// stream), and with the launch error checked.
 #ifndef BT_CUDA_LAUNCH_CUH
 #define BT_CUDA_LAUNCH_CUH
 #include "common.cuh"
@@ -18,7 +19,7 @@ static int bt_cuda_launch(bt_cuda_queue q, dim3 grid, dim3 block, size_t smem, c
     cfg.dynamicSmemBytes = smem;
     cfg.stream = (cudaStream_t)q.stream;
     cudaLaunchAttribute attr[1];
-    if (bt_cuda_pdl_active(q.dev)) {
+    if (q.stream && bt_cuda_pdl_active(q.dev)) {
         attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
         attr[0].val.programmaticStreamSerializationAllowed = 1;
         cfg.attrs = attr;

@@ -7,7 +7,8 @@
 // bytes per warp. Each lane keeps its weight words in registers (loaded before
 // waiting on the previous kernel, so with PDL the weight stream starts early),
 // then for MT tokens at a time unpacks them once and runs 16 dp4a per token
-// against the 64 matching int8 activations. Lanes sum by shuffles over the
+// against the 64 matching int8 activations (more tokens: further passes, the
+// weights staying in registers when k <= 8192). Lanes sum by shuffles over the
 // lanes of one row, warps through shared memory.
 #include <type_traits>
 #include "launch.cuh"
@@ -58,7 +59,8 @@ tern_gemv_kernel(float *y /* [m, n] */, const int8_t *xq /* [m, k] */, const flo
     const int4 *group_codes = (const int4 *)(w_codes + (size_t)group * n_tiles * BT_TERN_TILE_BYTES);
 
     int4 wv[GEMV_BATCH];
-    load_weight_batch(wv, group_codes, warp, n_tiles, lane);
+    int loaded = warp;   // the batch in wv (k <= 8192 fits one: then weights are read once for all tokens)
+    load_weight_batch(wv, group_codes, loaded, n_tiles, lane);
     bt_grid_dep_begin();
 
     for (int t0 = 0; t0 < m; t0 += MT) {
@@ -66,7 +68,10 @@ tern_gemv_kernel(float *y /* [m, n] */, const int8_t *xq /* [m, k] */, const flo
 #pragma unroll
         for (int t = 0; t < MT; t++) acc[t] = 0;
         for (int jb = warp; jb < n_super; jb += GEMV_WARPS * GEMV_BATCH) {
-            if (t0 > 0 || jb != warp) load_weight_batch(wv, group_codes, jb, n_tiles, lane);
+            if (jb != loaded) {
+                loaded = jb;
+                load_weight_batch(wv, group_codes, loaded, n_tiles, lane);
+            }
 #pragma unroll
             for (int u = 0; u < GEMV_BATCH; u++) {
                 const int sc = jb + GEMV_WARPS * u, tile = 4 * sc + (lane >> 3);

@@ -6,7 +6,11 @@
 #include "common.cuh"
 #include "ternary_layout.cuh"
 
-// dp4a GEMV over m tokens (any m; weights stream once per 4 tokens). Row or block scales.
+// Up to this many tokens the GEMV (weights read once, 4 tokens per pass) beats the
+// tensor-core GEMM, whose 128-row tiles leave most SMs idle at small m.
+#define BT_TERN_GEMV_MAX_M 8
+
+// dp4a GEMV over m tokens (any m; weights stay in registers across passes when k <= 8192).
 int bt_tern_gemv(float *y /* [m, n] */, bt_cuda_q8 x, const bt_cuda_ternary *w, int m, int accumulate,
                  bt_cuda_queue q, char *err);
 // int8 tensor-core GEMM (sm_80+, row scales only).

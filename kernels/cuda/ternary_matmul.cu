@@ -1,5 +1,5 @@
 // ternary_matmul.cu - bt_cuda_ternary_matmul: checks the arguments once and picks
-// the kernel (dp4a GEMV for m <= 4, tensor-core GEMM for larger m when possible).
+// the kernel (dp4a GEMV for m <= 8, tensor-core GEMM for larger m when possible).
 #include "ternary_kernels.cuh"
 
 extern "C" int bt_cuda_ternary_matmul(float *y, bt_cuda_q8 x, const bt_cuda_ternary *w, int m, int accumulate,
@@ -17,7 +17,7 @@ extern "C" int bt_cuda_ternary_matmul(float *y, bt_cuda_q8 x, const bt_cuda_tern
         return bt_cuda_bad_arg(err, "CUDA ternary matmul: x.q and the weights must be 16-byte aligned");
     if (m == 0) return 0;
     if (bt_cuda_enter(q, err)) return -1;
-    if (m > 4 && !w->block_scales && bt_cuda_tuning_get().ternary_mma && bt_cuda_arch(q.dev) >= 80)
+    if (m > BT_TERN_GEMV_MAX_M && !w->block_scales && bt_cuda_tuning_get().ternary_mma && bt_cuda_arch(q.dev) >= 80)
         return bt_tern_gemm_mma(y, x, w, m, accumulate, q, err);
     return bt_tern_gemv(y, x, w, m, accumulate, q, err);
 }

@@ -9,7 +9,15 @@
 -- Architectures (models/*.lua) build the config and the per-layer mixers; a
 -- session (Decoder:new_session) owns the per-sequence state (KV caches, TTT
 -- fast weights) and scratch buffers, reused for every call.
+--
+-- Mixer interface (mixers/*.lua): new_state(n_ctx), reset_state(state),
+-- state_bytes(n_ctx), scratch_widths(), forward(state, out, h, buf, pos, pos0, learning).
+-- A state is a table whose tensor fields are the whole per-session state (what
+-- snapshots copy and state files hold). `learning` is the session's test-time
+-- training settings (lr, schedule, form); mixers without learning ignore it.
+-- Decoder.new gives each mixer its 1-based `layer_index`.
 local core = require "bitttt.core"
+local Schedules = require "bitttt.schedules"
 
 local Decoder = {}
 Decoder.__index = Decoder
@@ -22,7 +30,40 @@ Decoder.__index = Decoder
 function Decoder.new(cfg, weights)
     local self = setmetatable({ cfg = cfg, w = weights }, Decoder)
     cfg.max_batch = cfg.max_batch or 64
+    for l, layer in ipairs(weights.layers) do layer.mixer.layer_index = l end
     return self
+end
+
+local function sorted_keys(t)
+    local keys = {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    return keys
+end
+
+--- A 16-hex-digit fingerprint of the model: its sizes, each layer's mixer kind, and
+-- every weight's name, dtype, shape and first 64 KiB. State files carry it.
+function Decoder:fingerprint()
+    if self.fingerprint_hex then return self.fingerprint_hex end
+    local cfg, w = self.cfg, self.w
+    local h = core.hash64(nil, ("bitttt model d=%d vocab=%d layers=%d"):format(cfg.n_embd, cfg.n_vocab, #w.layers))
+    local function add(name, t)
+        h = core.hash64(h, ("%s %s [%s]"):format(name, t:dtype(), table.concat(t:shape(), ",")))
+        if t:is_contiguous() then h = core.hash64(h, t, 65536) end
+    end
+    local function add_tensors(prefix, tbl)
+        for _, k in ipairs(sorted_keys(tbl)) do
+            if core.is_tensor(tbl[k]) then add(prefix .. tostring(k), tbl[k]) end
+        end
+    end
+    add_tensors("", { tok_embd = w.tok_embd, output_norm = w.output_norm, output = w.output })
+    for l, layer in ipairs(w.layers) do
+        h = core.hash64(h, ("layer %d %s"):format(l, layer.mixer.kind or "?"))
+        add_tensors(l .. ".", layer)
+        add_tensors(l .. ".mixer.", layer.mixer)
+    end
+    self.fingerprint_hex = h
+    return h
 end
 
 --- Bytes of per-session state at context n_ctx (KV caches, TTT state), summed over layers.
@@ -41,7 +82,7 @@ function Decoder:new_session(opts)
     local cfg = self.cfg
     local n_ctx = opts.n_ctx or cfg.n_ctx_train
     if n_ctx < 1 then error("context size must be >= 1, got " .. tostring(n_ctx), 2) end
-    local s = setmetatable({ model = self, n_ctx = n_ctx, pos = 0, states = {}, views = {} }, Session)
+    local s = setmetatable({ model = self, n_ctx = n_ctx, pos = 0, states = {}, views = {}, learning = {} }, Session)
     for l, layer in ipairs(self.w.layers) do s.states[l] = layer.mixer:new_state(n_ctx) end
     -- Scratch: rows of the widths every block needs (mixers may add their own).
     local B = cfg.max_batch
@@ -90,7 +131,7 @@ function Session:forward_chunk(ids, first, m, want)
     local eps = cfg.rms_eps
     for l, layer in ipairs(w.layers) do
         core.op_rmsnorm(v.h, v.x, layer.attn_norm, eps)
-        layer.mixer:forward(self.states[l], v.mix, v.h, v, v.positions, self.pos)
+        layer.mixer:forward(self.states[l], v.mix, v.h, v, v.positions, self.pos, self.learning)
         core.op_add(v.x, v.x, v.mix)
         core.op_rmsnorm(v.h, v.x, layer.ffn_norm, eps)
         local aq = cfg.act_quant
@@ -141,6 +182,129 @@ function Session:forward(ids, want)
     if want == "all" then return rows end
     if want == "last" then return logits:select(1, 1) end
     return nil
+end
+
+---------------------------------------------------------------- test-time training
+
+--- Inner learning rate of the TTT layers (replaces each layer's base lr; nil: the model's).
+function Session:set_ttt_lr(lr)
+    if lr ~= nil and (type(lr) ~= "number" or lr < 0 or lr ~= lr) then
+        error("set_ttt_lr: a number >= 0 (or nil for the model's own) expected, got " .. tostring(lr), 2)
+    end
+    self.learning.lr = lr
+end
+
+--- Learning-rate schedule (see bitttt.schedules): a function (position, layer, step) -> m,
+-- a schedule text ("cosine:4096", FILE.lua), or nil for a constant 1.
+function Session:set_schedule(schedule)
+    if type(schedule) == "string" then schedule = Schedules.parse(schedule) end
+    if schedule ~= nil and type(schedule) ~= "function" then
+        error("set_schedule: a function, a schedule name or nil expected, got " .. type(schedule), 2)
+    end
+    self.learning.schedule = schedule
+end
+
+--- Reads text (a string, through the model's tokenizer) or token ids to adapt the
+-- fast weights without computing logits; returns the number of tokens read.
+function Session:learn(input)
+    local ids = input
+    if type(input) == "string" then
+        local tok = self.model.tokenizer
+        if not tok then error("learn: the model has no tokenizer; pass token ids instead of text", 2) end
+        ids = tok:encode(input, { bos = self.pos == 0 and tok:add_bos() })
+    elseif type(input) ~= "table" then
+        error("learn: text or an array of token ids expected, got " .. type(input), 2)
+    end
+    if #ids > 0 then self:forward(ids, "none") end
+    return #ids
+end
+
+---------------------------------------------------------------- state: snapshots and files
+
+--- An in-memory copy of the session's state (position, KV caches, fast weights).
+function Session:snapshot()
+    local snap = { model = self.model, pos = self.pos, n_ctx = self.n_ctx, states = {} }
+    for l, state in ipairs(self.states) do
+        local copy = {}
+        for k, v in pairs(state) do
+            if core.is_tensor(v) then copy[k] = v:clone() end
+        end
+        snap.states[l] = copy
+    end
+    return snap
+end
+
+--- Puts a snapshot of this model's sessions back (the snapshot stays usable).
+function Session:restore(snap)
+    if type(snap) ~= "table" or snap.model ~= self.model then
+        error("restore: not a snapshot of a session of this model", 2)
+    end
+    if snap.n_ctx ~= self.n_ctx then
+        error(("restore: the snapshot has context %d, this session %d"):format(snap.n_ctx, self.n_ctx), 2)
+    end
+    for l, state in ipairs(self.states) do
+        for k, v in pairs(snap.states[l]) do state[k]:copy(v) end
+    end
+    self.pos = snap.pos
+end
+
+--- A new session that continues from this one's state (a branch of the conversation);
+-- it has its own copy of the state and of the learning settings.
+function Session:fork()
+    local s = self.model:new_session { n_ctx = self.n_ctx }
+    s:restore(self:snapshot())
+    for k, v in pairs(self.learning) do s.learning[k] = v end
+    return s
+end
+
+local STATE_FORMAT = "bitttt-session-state"
+
+-- "layer.<l>.<field>" -> tensor, for every tensor field of every layer's state.
+local function state_entries(states)
+    local entries = {}
+    for l, state in ipairs(states) do
+        for _, k in ipairs(sorted_keys(state)) do
+            if core.is_tensor(state[k]) then entries[#entries + 1] = { ("layer.%d.%s"):format(l, k), state[k] } end
+        end
+    end
+    return entries
+end
+
+--- Saves the state to a safetensors file with the model's fingerprint.
+function Session:save_state(path)
+    core.safetensors_save(path, state_entries(self.states), {
+        format = STATE_FORMAT, version = "1", fingerprint = self.model:fingerprint(),
+        position = tostring(self.pos), context = tostring(self.n_ctx),
+    })
+end
+
+--- Loads a state saved by save_state; refuses a file of another model or context size.
+function Session:load_state(path)
+    local tensors, meta = core.safetensors_load(path)
+    if meta.format ~= STATE_FORMAT then
+        error(("%s: not a bitttt session state (format '%s')"):format(path, tostring(meta.format)), 2)
+    end
+    local want = self.model:fingerprint()
+    if meta.fingerprint ~= want then
+        error(("%s: the state was saved from another model (fingerprint %s; this model's is %s)"):format(
+            path, tostring(meta.fingerprint), want), 2)
+    end
+    local pos = tonumber(meta.position)
+    if not pos or pos < 0 or pos > self.n_ctx then
+        error(("%s: position %s does not fit a context of %d"):format(path, tostring(meta.position), self.n_ctx), 2)
+    end
+    local entries = state_entries(self.states)
+    for _, e in ipairs(entries) do   -- check everything before changing anything
+        local t = tensors[e[1]]
+        local want_shape, got_shape = table.concat(e[2]:shape(), ", "), t and table.concat(t:shape(), ", ")
+        if not t then error(("%s: missing state tensor '%s'"):format(path, e[1]), 2) end
+        if want_shape ~= got_shape or t:dtype() ~= e[2]:dtype() then
+            error(("%s: state tensor '%s' is %s [%s], this session needs %s [%s] (context %s when saved, %d now)"):format(
+                path, e[1], t:dtype(), got_shape, e[2]:dtype(), want_shape, tostring(meta.context), self.n_ctx), 2)
+        end
+    end
+    for _, e in ipairs(entries) do e[2]:copy(tensors[e[1]]) end
+    self.pos = pos
 end
 
 Decoder.Session = Session

@@ -19,7 +19,8 @@ end
 --   stop_at = {[id] = true} end tokens, stops = {strings}, strip_leading_space (bool:
 --   the first piece drops one leading space, SentencePiece convention after BOS),
 --   history (array of ids for penalties; appended to), clock = function() -> seconds.
--- Returns { n_prompt, n_generated, t_prompt, t_generate, stopped = "eos"|"length"|"stop"|"context" }.
+-- Returns { n_prompt, n_generated, t_prompt, t_generate, stopped = "eos"|"length"|"stop"|"context",
+--   last_id (the last sampled token: not fed to the session) }.
 function Generation.run(a)
     local clock = a.clock or os.clock
     local session, sampler, tok = a.session, a.sampler, a.tokenizer
@@ -62,6 +63,7 @@ function Generation.run(a)
     result.stopped = "length"
     while result.n_generated < a.n_predict do
         local id = sampler:sample(logits, history)
+        result.last_id = id
         result.n_generated = result.n_generated + 1
         history[#history + 1] = id
         if a.stop_at[id] then result.stopped = "eos" break end

@@ -13,7 +13,31 @@ M.architectures = {
     bitnet = "bitttt.models.bitnet",
     ["bitnet-b1.58"] = "bitttt.models.bitnet",
     ["bitnet-25"] = "bitttt.models.bitnet",
+    bitttt = "bitttt.models.bitttt",
+    ttt = "bitttt.models.ttt",
 }
+
+-- Hugging Face config.json `architectures` (safetensors folders) -> architecture above;
+-- hf_model_types: the same from `model_type`, for configs without `architectures`
+M.hf_architectures = { TTTForCausalLM = "ttt" }
+M.hf_model_types = { ttt = "ttt" }
+
+--- Metadata of a safetensors model: its config.json, plus general.architecture
+-- from the config's `architectures` list (or model_type).
+function M.hf_meta(file, path)
+    local cfg = file:config()
+    if not cfg then error(path .. ": a safetensors model needs its config.json beside it", 0) end
+    local arch
+    for _, name in ipairs(cfg.architectures or {}) do arch = arch or M.hf_architectures[name] end
+    arch = arch or M.hf_model_types[cfg.model_type or ""]
+    if not arch then
+        error(("%s: unsupported architecture %s (config.json model_type '%s')"):format(path,
+            table.concat(cfg.architectures or { "?" }, ", "), tostring(cfg.model_type)), 0)
+    end
+    local meta = { ["general.architecture"] = arch }
+    for k, v in pairs(cfg) do meta[k] = v end
+    return meta
+end
 
 -- llama.cpp's metadata keys for a llama2.c checkpoint (what our converter writes too).
 function M.llama2c_meta(cfg)
@@ -48,6 +72,8 @@ function M.load(path, opts)
     local meta
     if file:format() == "gguf" then
         meta = core.gguf_meta(path)
+    elseif file:format() == "safetensors" then
+        meta = M.hf_meta(file, path)
     else
         meta = M.llama2c_meta(file:llama2c_config())
     end

@@ -25,5 +25,7 @@ void bt_lua_open_ops(lua_State *L);
 void bt_lua_open_gguf(lua_State *L);       /* gguf_lua.c */
 void bt_lua_open_tokenizer(lua_State *L);  /* tokenizer_lua.c */
 void bt_lua_open_gguf_write(lua_State *L);
+void bt_lua_open_ternary(lua_State *L);     /* ternary_lua.c */
+void bt_lua_open_ttt(lua_State *L);        /* ttt_lua.c: TTT ops and state files */
 
 #endif

@@ -60,5 +60,7 @@ int luaopen_bitttt_core(lua_State *L) {
     bt_lua_open_gguf(L);
     bt_lua_open_gguf_write(L);
     bt_lua_open_tokenizer(L);
+    bt_lua_open_ternary(L);
+    bt_lua_open_ttt(L);
     return 1;
 }

@@ -5,6 +5,7 @@
  * element. Methods live in the metatable's `methods` table, which the Lua
  * package (lua/bitttt/init.lua) extends.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "binding.h"
@@ -350,6 +351,36 @@ static int l_data_ptr(lua_State *L) {
     return 1;
 }
 
+/* splitmix64, then Box-Muller: a fast seeded normal stream for synthetic weights */
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* t:normal_(seed, std [, mean]) fills a contiguous CPU tensor with N(mean, std^2) values (in place) */
+static int l_normal(lua_State *L) {
+    bt_tensor *t = bt_lua_check_tensor(L, 1);
+    uint64_t seed = (uint64_t)luaL_checknumber(L, 2);
+    double std = luaL_checknumber(L, 3), mean = luaL_optnumber(L, 4, 0);
+    if (!bt_tensor_is_contiguous(t) || bt_tensor_device(t).type != BT_DEVICE_CPU || t->storage->read_only ||
+        (t->dtype != BT_F32 && t->dtype != BT_F16 && t->dtype != BT_BF16))
+        luaL_error(L, "normal_: needs a writable contiguous f32/f16/bf16 CPU tensor");
+    int64_t n = bt_tensor_numel(t);
+    char *p = bt_tensor_data(t);
+    for (int64_t i = 0; i < n; i++) {
+        double u1 = ((double)(splitmix(&seed) >> 11) + 1.0) / 9007199254740993.0;   /* (0, 1] */
+        double u2 = (double)(splitmix(&seed) >> 11) / 9007199254740992.0;
+        float v = (float)(mean + std * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+        if (t->dtype == BT_F32) ((float *)p)[i] = v;
+        else if (t->dtype == BT_F16) ((uint16_t *)p)[i] = bt_f32_to_f16(v);
+        else ((uint16_t *)p)[i] = bt_f32_to_bf16(v);
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* t:tobytes() -> the raw bytes of a contiguous CPU tensor (little-endian elements) */
 static int l_tobytes(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1);
@@ -450,7 +481,7 @@ static const luaL_Reg methods[] = {
     {"nbytes", l_nbytes}, {"dtype", l_dtype}, {"device", l_device}, {"is_contiguous", l_is_contiguous},
     {"get", l_get}, {"set", l_set}, {"fill", l_fill}, {"copy", l_copy}, {"to", l_to}, {"clone", l_clone},
     {"reshape", l_reshape}, {"view", l_reshape}, {"narrow", l_narrow}, {"select", l_select},
-    {"transpose", l_transpose}, {"totable", l_totable}, {"data_ptr", l_data_ptr}, {"tobytes", l_tobytes}, {"free", l_free},
+    {"transpose", l_transpose}, {"totable", l_totable}, {"data_ptr", l_data_ptr}, {"tobytes", l_tobytes}, {"normal_", l_normal}, {"free", l_free},
     {NULL, NULL}};
 
 static const luaL_Reg metamethods[] = {

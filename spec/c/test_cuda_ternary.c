@@ -6,8 +6,9 @@
  * the same order as the kernel). Tolerances, stated at each check, where float
  * sums are reordered: the fused RMSNorm and block-scaled weights. Shapes are odd
  * on purpose (rows not a multiple of 8, k not a multiple of 256, k beyond one
- * register batch) and cover every kernel path: GEMV for m = 1..4, tensor-core
- * GEMM and the dp4a fallback for m > 4, TQ2_0 and I2_S sources. */
+ * register batch) and cover every kernel path: GEMV for m = 1..8 (one or more
+ * passes of 1, 2 or 4 tokens), tensor-core GEMM and the dp4a fallback for m > 8,
+ * TQ2_0 and I2_S sources. */
 #include "check.h"
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
@@ -302,6 +303,7 @@ BT_TEST(cuda_ternary_gemv_exact) {
         {45, 768, 3, SRC_TQ2_0, 0, 0},   {45, 768, 4, SRC_TQ2_0, 0, 0},  {640, 2560, 1, SRC_TQ2_0, 0, 0},
         {100, 6912, 1, SRC_TQ2_0, 0, 1}, {16, 8704, 2, SRC_TQ2_0, 0, 0}, /* k beyond one register batch */
         {14, 64, 1, SRC_I2_S, 0, 0},     {64, 320, 1, SRC_I2_S, 0, 0},   {66, 448, 4, SRC_I2_S, 0, 1},
+        {45, 768, 6, SRC_TQ2_0, 0, 0},   {37, 512, 8, SRC_TQ2_0, 0, 1},  {16, 8704, 7, SRC_TQ2_0, 0, 0},
     };
     char msg[256];
     const char *fail = run_cases(msg, sizeof msg, cases, (int)(sizeof cases / sizeof cases[0]), &r);
@@ -310,7 +312,7 @@ BT_TEST(cuda_ternary_gemv_exact) {
 
 static const char *run_gemm_cases(char *msg, size_t cap, int use_mma, cu_rng *r) {
     const tcase cases[] = {
-        {300, 448, 5, SRC_I2_S, 0, 0},    {128, 256, 64, SRC_TQ2_0, 0, 0}, {300, 448, 130, SRC_I2_S, 0, 1},
+        {300, 448, 9, SRC_I2_S, 0, 0},    {128, 256, 64, SRC_TQ2_0, 0, 0}, {300, 448, 130, SRC_I2_S, 0, 1},
         {520, 2560, 65, SRC_TQ2_0, 0, 0}, {10, 64, 17, SRC_I2_S, 0, 0},    {136, 192, 100, SRC_I2_S, 0, 0},
     };
     bt_cuda_tuning saved = bt_cuda_tuning_get(), t = saved;

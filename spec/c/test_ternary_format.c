@@ -181,4 +181,8 @@ BT_TEST(ternary_format_refuses_bad_sizes) {
     const float nan_scale = NAN;
     memcpy(buf + 32, &nan_scale, 4);
     BT_CHECK(bt_ternary_prepare(&m, BT_TERNARY_BT2, buf, 36, 1, 10) == BT_ERR_FORMAT, "NaN scale accepted");
+    memset(buf, 0xaa, 66);   /* a nonzero TQ2_0 block whose d is 0xaaaa, then a NaN d */
+    BT_CHECK(bt_ternary_prepare(&m, BT_TERNARY_TQ2_0, buf, 66, 1, 256) == BT_OK, "%s", bt_last_error());
+    buf[64] = 0x00, buf[65] = 0x7e;
+    BT_CHECK(bt_ternary_prepare(&m, BT_TERNARY_TQ2_0, buf, 66, 1, 256) == BT_ERR_FORMAT, "NaN block scale accepted");
 }

@@ -33,7 +33,7 @@ static int64_t random_k(uint64_t *s, bt_ternary_format f) {
 static float random_scale(uint64_t *s) { return (float)(1 + next(s) % 1023) / 1024.0f; }
 
 /* W [n, k] of random bytes (every code, 3 included, and every base-3 byte);
- * TQ blocks get one d, or a random d each when per_block */
+ * TQ blocks get one d, or when per_block a different d each (cycling through 1023 values) */
 typedef struct test_matrix {
     uint8_t *bytes;
     bt_ternary_matrix m;
@@ -46,9 +46,11 @@ static bt_status make_matrix(test_matrix *t, uint64_t *s, bt_ternary_format f, i
     for (size_t i = 0; i < bytes; i++) t->bytes[i] = (uint8_t)(next(s) >> 56);
     const float scale = random_scale(s);
     if (in->has_block_scales) {
+        const int64_t nb = (int64_t)(row_bytes / (size_t)in->block_bytes);
         for (int64_t i = 0; i < n; i++)
-            for (int64_t b = 0; b < (int64_t)(row_bytes / (size_t)in->block_bytes); b++) {
-                const uint16_t d = bt_f32_to_f16(per_block ? random_scale(s) : scale);
+            for (int64_t b = 0; b < nb; b++) {
+                const float block_scale = (float)(1 + (int64_t)(scale * 1024.0f + (float)(i * nb + b)) % 1023) / 1024.0f;
+                const uint16_t d = bt_f32_to_f16(per_block ? block_scale : scale);
                 memcpy(t->bytes + (size_t)i * row_bytes + (size_t)(b + 1) * (size_t)in->block_bytes - 2, &d, 2);
             }
     } else {
@@ -164,7 +166,8 @@ BT_TEST(ternary_matmul_matches_double_reference) {
             test_matrix w;
             test_act x;
             BT_CHECK(make_matrix(&w, &s, (bt_ternary_format)f, n, k, per_block) == BT_OK, "%s", bt_last_error());
-            BT_CHECK(w.m.per_block_scales == (per_block && bt_ternary_format_get_info(w.m.format)->has_block_scales),
+            BT_CHECK(w.m.per_block_scales ==
+                         (per_block && bt_ternary_format_get_info(w.m.format)->has_block_scales && n * w.m.n_blocks > 1),
                      "per_block_scales %d", w.m.per_block_scales);
             make_act(&x, &s, m, k);
             float *y = malloc(sizeof(float) * (size_t)(m * n)), *row = malloc(sizeof(float) * (size_t)k);

@@ -1,0 +1,111 @@
+-- mixers/ttt_linear.lua - TTT-Linear (Sun et al. 2024), the ttt-lm-pytorch
+-- TTTLinear layer without pre_conv, gate or shared Q/K:
+--
+--   XQ, XK, XV = h Wq^T, h Wk^T, h Wv^T             [m, H*hd]
+--   RoPE on XQ, XK (interleaved pairs) at position % mini_batch
+--   eta_j = lr * m_j * sigmoid(h_j . lr_weight[h] + lr_bias[h]) / hd    (m_j: the schedule)
+--   Z = TTT inner model (kernels/cpu/ttt_linear.h), per head
+--   out = post_norm(Z) Wo^T                          (post_norm: LayerNorm over all heads)
+--
+-- Weights (numpy shapes): wq, wk, wv [H*hd, d], wo [d, H*hd]; lr_weight [H, d];
+-- lr_bias [H]; token_idx [B] (learnable_token_idx); ln_weight, ln_bias [H, hd]
+-- (the inner LayerNorm); post_weight, post_bias [H*hd]; W1 [H, hd, hd] and b1
+-- [H, hd], the initial fast weights (Z = x W1 + b1).
+-- State per session: weights and grads, [H, hd + 1, hd] f32 each (b as the last
+-- row; see ttt_linear.h), independent of the context length.
+local core = require "bitttt.core"
+local S = require "bitttt.schedules"
+
+local TTTLinear = {}
+TTTLinear.__index = TTTLinear
+TTTLinear.kind = "ttt_linear"
+
+--- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
+---   post_weight=, post_bias=, W1=, b1=, n_head=, head_dim=, mini_batch=, base_lr=,
+---   rope_theta=, ln_eps= (inner and post LayerNorm, default 1e-6),
+---   act_quant= (BitLinear: per-token int8 activations into the four projections) }
+function TTTLinear.new(p)
+    local self = setmetatable({}, TTTLinear)
+    for k, v in pairs(p) do self[k] = v end
+    local H, hd, B = p.n_head, p.head_dim, p.mini_batch
+    self.width = H * hd
+    self.ln_eps = p.ln_eps or 1e-6
+    -- s_i = max(0, 1/(i+1) + learnable_token_idx[i])
+    self.token_scale = core.empty({ B }, "f32")
+    for i = 1, B do self.token_scale[i] = math.max(0, 1 / i + p.token_idx[i]) end
+    -- the initial state: [W1; b1] per head
+    self.initial = core.empty({ H, hd + 1, hd }, "f32")
+    self.initial:narrow(2, 1, hd):copy(p.W1)
+    self.initial:narrow(2, hd + 1, 1):copy(p.b1:reshape({ H, 1, hd }))
+    self.work = {}   -- see TTTLinear:workspace
+    self.step_of = function(pos) return math.floor(pos / B) end   -- a token's inner step: its mini-batch
+    return self
+end
+
+--- Bytes of state one session needs (any context length).
+function TTTLinear:state_bytes()
+    return 2 * self.initial:nbytes()
+end
+
+function TTTLinear:new_state()
+    return { weights = self.initial:clone(), grads = core.empty(self.initial:shape(), "f32") }
+end
+
+function TTTLinear:reset_state(state)
+    state.weights:copy(self.initial)
+    state.grads:fill(0)
+end
+
+function TTTLinear:scratch_widths()
+    return { ttt_q = self.width, ttt_k = self.width, ttt_v = self.width, ttt_z = self.width, ttt_eta = self.n_head }
+end
+
+-- Buffers shared by every session of this layer (used within one call only), grown
+-- to the largest call seen: RoPE positions, schedule multipliers, kernel scratch.
+-- Returns views of m rows (cached per m) and the scratch.
+function TTTLinear:workspace(m)
+    local w = self.work
+    if not w.capacity or w.capacity < m then
+        w.capacity = m
+        w.rope_pos = core.empty({ m }, "i32")
+        w.mult = core.empty({ m }, "f32")
+        local span = math.min(m, self.mini_batch)   -- the kernels never see more tokens at once
+        w.scratch = core.empty({ core.ttt_linear_scratch_floats(span, self.n_head, self.head_dim) }, "f32")
+        w.views = {}
+    end
+    local v = w.views[m]
+    if not v then
+        v = { rope_pos = w.rope_pos:narrow(1, 1, m), mult = w.mult:narrow(1, 1, m), scratch = w.scratch }
+        w.views[m] = v
+    end
+    return v
+end
+
+--- out [m, d] = the layer over h [m, d] at positions pos0 .. pos0+m-1.
+-- learning (the session's): lr (overrides base_lr), schedule, form ("auto"|"dual"|"primal").
+function TTTLinear:forward(state, out, h, buf, _, pos0, learning)
+    local m = h:shape()[1]
+    local aq, H, hd, B = self.act_quant, self.n_head, self.head_dim, self.mini_batch
+    local ws = self:workspace(m)
+    local xq, xk, xv, z, eta = buf.ttt_q, buf.ttt_k, buf.ttt_v, buf.ttt_z, buf.ttt_eta
+    core.op_linear(xq, self.wq, h, aq)
+    core.op_linear(xk, self.wk, h, aq)
+    core.op_linear(xv, self.wv, h, aq)
+    for i = 1, m do ws.rope_pos[i] = (pos0 + i - 1) % B end
+    core.op_rope(xq, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")
+    core.op_rope(xk, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")
+
+    learning = learning or {}
+    local mult
+    if learning.schedule then
+        mult = S.fill(ws.mult, learning.schedule, m, pos0, self.layer_index, self.step_of)
+    end
+    core.op_linear(eta, self.lr_weight, h)
+    core.op_ttt_eta(eta, self.lr_bias, mult, (learning.lr or self.base_lr) / hd)
+    core.op_ttt_linear(z, state.weights, state.grads, xq, xk, xv, eta, self.token_scale,
+        self.ln_weight, self.ln_bias, self.ln_eps, pos0, ws.scratch, learning.form)
+    core.op_layernorm(z, z, self.post_weight, self.post_bias, self.ln_eps)
+    core.op_linear(out, self.wo, z, aq)
+end
+
+return TTTLinear

@@ -1,0 +1,113 @@
+-- models/bitttt.lua - BitLlama, the model of the Bit-TTT design (GGUF
+-- architecture `bitttt`): Llama blocks with BitLinear projections (ternary
+-- weights, per-token int8 activations), RMSNorm, SwiGLU, and a mixer per layer
+-- chosen by the metadata list `bitttt.mixers`: `attention` (RoPE, GQA, KV
+-- cache), `ttt_linear` (TTT-Linear) or `fastweight` (Bit-TTT's rule). Every
+-- metadata key and tensor name is documented in docs/bitttt-format.md.
+--
+-- opts.act_quant = false runs the projections on float activations (ternary
+-- weights still quantize activations inside their kernels).
+local Decoder = require "bitttt.decoder"
+local Attention = require "bitttt.mixers.attention"
+local FastWeight = require "bitttt.mixers.fastweight"
+local TTTLinear = require "bitttt.mixers.ttt_linear"
+local llama = require "bitttt.models.llama"
+local W = require "bitttt.weights"
+
+local M = {}
+local P = "bitttt."
+
+local function attention_layer(file, hp, p)
+    local d, hd = hp.n_embd, hp.head_dim
+    return Attention.new {
+        wq = W.tensor(file, p .. "attn_q.weight", { hp.n_head * hd, d }),
+        wk = W.tensor(file, p .. "attn_k.weight", { hp.n_head_kv * hd, d }),
+        wv = W.tensor(file, p .. "attn_v.weight", { hp.n_head_kv * hd, d }),
+        wo = W.tensor(file, p .. "attn_output.weight", { d, hp.n_head * hd }),
+        n_head = hp.n_head, n_head_kv = hp.n_head_kv, head_dim = hd, rope_dim = hp.rope_dim,
+        rope_theta = hp.rope_theta, rope_style = "interleaved", eps = hp.rms_eps, act_quant = hp.act_quant,
+    }
+end
+
+local function ttt_linear_layer(file, hp, p)
+    local d, H, hd, B = hp.n_embd, hp.ttt_n_head, hp.ttt_head_dim, hp.ttt_mini_batch
+    local width = H * hd
+    return TTTLinear.new {
+        wq = W.tensor(file, p .. "ttt_q.weight", { width, d }),
+        wk = W.tensor(file, p .. "ttt_k.weight", { width, d }),
+        wv = W.tensor(file, p .. "ttt_v.weight", { width, d }),
+        wo = W.tensor(file, p .. "ttt_output.weight", { d, width }),
+        lr_weight = W.tensor(file, p .. "ttt_lr.weight", { H, d }),
+        lr_bias = W.tensor(file, p .. "ttt_lr.bias", { H }),
+        token_idx = W.tensor(file, p .. "ttt_token_idx", { B }),
+        ln_weight = W.tensor(file, p .. "ttt_norm.weight", { H, hd }),
+        ln_bias = W.tensor(file, p .. "ttt_norm.bias", { H, hd }),
+        post_weight = W.tensor(file, p .. "ttt_post_norm.weight", { width }),
+        post_bias = W.tensor(file, p .. "ttt_post_norm.bias", { width }),
+        W1 = W.tensor(file, p .. "ttt_w1", { H, hd, hd }),
+        b1 = W.tensor(file, p .. "ttt_b1", { H, hd }),
+        n_head = H, head_dim = hd, mini_batch = B, base_lr = hp.ttt_base_lr,
+        rope_theta = hp.ttt_rope_theta, ln_eps = hp.ttt_eps, act_quant = hp.act_quant,
+    }
+end
+
+local function fastweight_layer(file, hp, p)
+    local d, ds = hp.n_embd, hp.fw_dim
+    return FastWeight.new {
+        down = W.tensor(file, p .. "fw_down.weight", { ds, d }),
+        up = W.tensor(file, p .. "fw_up.weight", { d, ds }),
+        dim = ds, inner_lr = hp.fw_inner_lr, act_quant = hp.act_quant,
+    }
+end
+
+local mixer_builders = { attention = attention_layer, ttt_linear = ttt_linear_layer, fastweight = fastweight_layer }
+
+--- Hyperparameters: the Llama keys under "bitttt." plus the mixer list and their settings.
+function M.hparams(file, meta, opts)
+    local hp = llama.hparams(file, meta, P)
+    local mixers = W.meta(file, meta, P .. "mixers")
+    if type(mixers) ~= "table" or #mixers ~= hp.n_layer then
+        error(("%s: metadata '%smixers' must list one mixer per layer (%d), got %s"):format(
+            file:path(), P, hp.n_layer, type(mixers) == "table" and (#mixers .. " entries") or tostring(mixers)), 0)
+    end
+    for l, kind in ipairs(mixers) do
+        if not mixer_builders[kind] then
+            error(("%s: metadata '%smixers' entry %d is '%s'; expected attention, ttt_linear or fastweight"):format(
+                file:path(), P, l, tostring(kind)), 0)
+        end
+    end
+    hp.mixers = mixers
+    hp.ffn_act = "silu"
+    hp.act_quant = opts.act_quant ~= false and W.meta(file, meta, P .. "activation_quant", true) ~= false
+    hp.ttt_n_head = W.meta_int(file, meta, P .. "ttt.head_count", hp.n_head)
+    hp.ttt_head_dim = W.meta_int(file, meta, P .. "ttt.head_dim", hp.n_embd / hp.ttt_n_head)
+    hp.ttt_mini_batch = W.meta_int(file, meta, P .. "ttt.mini_batch_size", 16)
+    hp.ttt_base_lr = W.meta(file, meta, P .. "ttt.base_lr", 1.0)
+    hp.ttt_eps = W.meta(file, meta, P .. "ttt.layer_norm_epsilon", 1e-6)
+    hp.ttt_rope_theta = W.meta(file, meta, P .. "ttt.rope.freq_base", hp.rope_theta)
+    hp.fw_dim = W.meta_int(file, meta, P .. "fastweight.dim", math.max(1, math.floor(hp.n_embd / 4)))
+    hp.fw_inner_lr = W.meta(file, meta, P .. "fastweight.inner_lr", 0.1)
+    return hp
+end
+
+function M.build(file, meta, opts)
+    local hp = M.hparams(file, meta, opts)
+    local d, n_ff = hp.n_embd, hp.n_ff
+    local w = llama.io_weights(file, hp)
+    w.layers = {}
+    for l = 0, hp.n_layer - 1 do
+        local p = "blk." .. l .. "."
+        w.layers[l + 1] = {
+            attn_norm = W.tensor(file, p .. "attn_norm.weight", { d }),
+            mixer = mixer_builders[hp.mixers[l + 1]](file, hp, p),
+            ffn_norm = W.tensor(file, p .. "ffn_norm.weight", { d }),
+            ffn_gate = W.tensor(file, p .. "ffn_gate.weight", { n_ff, d }),
+            ffn_up = W.tensor(file, p .. "ffn_up.weight", { n_ff, d }),
+            ffn_down = W.tensor(file, p .. "ffn_down.weight", { d, n_ff }),
+        }
+    end
+    hp.max_batch = opts.max_batch
+    return Decoder.new(hp, w)
+end
+
+return M

@@ -1,0 +1,355 @@
+/* bench_cuda.c - throughput of the CUDA backend's hot kernels on a BitNet b1.58
+ * 2B4T-shaped model, printed as a table.
+ *
+ *   bench_cuda [--quick]
+ *
+ * Rows: device-to-device copy bandwidth (the ceiling, bytes read + written),
+ * the ternary GEMV over a rotation through all 30 layers' 7 matrices (so the
+ * L2 cannot hold them; launched per matrix, with and without PDL, from a stream
+ * and replayed as a CUDA graph, and with q/k/v and gate/up fused into one matrix
+ * each), the f16 output-head GEMV (128256 x 2560), and the ternary GEMM at
+ * batch 16, 64 and 512 (tensor cores, and the dp4a path at 16 and 64), and
+ * decoding attention over 30 layers' f32 KV caches at context 4096. Times are
+ * medians of several runs measured with CUDA events. Weights are random codes:
+ * the kernels' speed does not depend on the values.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels/cuda/cuda_backend.h"
+
+#define N_LAYERS 30
+#define MAX_TOKENS 512
+#define MAX_MATS 7
+
+typedef struct shape { int n, k; } shape;
+/* per layer: q, k, v, o, gate, up, down; fused: qkv, o, gate+up, down */
+static const shape plain_shapes[7] = {{2560, 2560}, {640, 2560}, {640, 2560}, {2560, 2560},
+                                      {6912, 2560}, {6912, 2560}, {2560, 6912}};
+static const shape fused_shapes[4] = {{3840, 2560}, {2560, 2560}, {13824, 2560}, {2560, 6912}};
+
+static char err[BT_CUDA_ERR_CAP];
+static bt_cuda_queue queue;
+static bt_cuda_event ev_start, ev_stop;
+static int reps = 7;
+
+#define CK(call)                                                                     \
+    do {                                                                             \
+        if ((call) != 0) {                                                           \
+            fprintf(stderr, "bench_cuda: %s:%d: %s\n", __FILE__, __LINE__, err);     \
+            exit(1);                                                                 \
+        }                                                                            \
+    } while (0)
+
+/* ---- the model's weights and activations ---------------------------------------- */
+
+typedef struct model {
+    int n_mats;
+    const shape *shapes;
+    bt_cuda_ternary w[N_LAYERS][MAX_MATS];
+    size_t bytes;   /* all packed weights */
+} model;
+
+typedef struct acts {
+    bt_cuda_q8 x2560, x6912;   /* [MAX_TOKENS, k] */
+    float *y[MAX_MATS];         /* [MAX_TOKENS, n] outputs */
+} acts;
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint64_t rng(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A packed buffer of random codes (0..2) with scale 0.05 per row. */
+static void *random_packed(int n, int k) {
+    size_t bytes = bt_cuda_ternary_bytes(n, k, 0), codes = (size_t)((n + 7) / 8 * 8) * k / 4;
+    uint8_t valid[81];
+    for (int i = 0; i < 81; i++) valid[i] = (uint8_t)(i % 3 | (i / 3 % 3) << 2 | (i / 9 % 3) << 4 | (i / 27) << 6);
+    uint8_t *p = malloc(bytes);
+    if (!p) { fprintf(stderr, "bench_cuda: out of host memory\n"); exit(1); }
+    memset(p, 0, bytes);
+    for (size_t i = 0; i < codes; i++) p[i] = valid[rng() % 81];
+    float *scales = (float *)(p + ((codes + 255) & ~(size_t)255));
+    for (int i = 0; i < (n + 7) / 8 * 8; i++) scales[i] = 0.05f;
+    return p;
+}
+
+/* Uploads one random matrix per shape and copies it to every layer (distinct addresses). */
+static void model_make(model *m, const shape *shapes, int n_mats) {
+    m->n_mats = n_mats;
+    m->shapes = shapes;
+    m->bytes = 0;
+    for (int j = 0; j < n_mats; j++) {
+        void *host = random_packed(shapes[j].n, shapes[j].k);
+        size_t bytes = bt_cuda_ternary_bytes(shapes[j].n, shapes[j].k, 0);
+        for (int l = 0; l < N_LAYERS; l++) {
+            CK(bt_cuda_ternary_upload_packed(&m->w[l][j], host, shapes[j].n, shapes[j].k, 0, queue, err));
+            m->bytes += bytes;
+        }
+        free(host);
+    }
+}
+
+static void model_free(model *m) {
+    for (int l = 0; l < N_LAYERS; l++)
+        for (int j = 0; j < m->n_mats; j++) CK(bt_cuda_ternary_free(&m->w[l][j], queue.dev, err));
+}
+
+static void quantize_random(bt_cuda_q8 *q8, int k) {
+    size_t n = (size_t)MAX_TOKENS * k;
+    float *host = malloc(sizeof(float) * n), *dev;
+    for (size_t i = 0; i < n; i++) host[i] = (float)((int)(rng() % 2001) - 1000) / 1000.0f;
+    CK(bt_cuda_malloc(queue.dev, sizeof(float) * n, (void **)&dev, err));
+    CK(bt_cuda_memcpy(queue.dev, dev, host, sizeof(float) * n, 0, err));
+    CK(bt_cuda_malloc(queue.dev, n, (void **)&q8->q, err));
+    CK(bt_cuda_malloc(queue.dev, sizeof(float) * MAX_TOKENS, (void **)&q8->scale, err));
+    CK(bt_cuda_malloc(queue.dev, sizeof(int32_t) * MAX_TOKENS, (void **)&q8->sum, err));
+    q8->block_sum = NULL;
+    CK(bt_cuda_quantize_q8(*q8, dev, NULL, 0.0f, MAX_TOKENS, k, queue, err));
+    CK(bt_cuda_stream_synchronize(queue, err));
+    CK(bt_cuda_free(queue.dev, dev, err));
+    free(host);
+}
+
+/* One pass over every layer's matrices for m tokens; 0 or -1 (err). */
+static int rotation(const model *md, const acts *a, int m) {
+    for (int l = 0; l < N_LAYERS; l++)
+        for (int j = 0; j < md->n_mats; j++) {
+            const bt_cuda_q8 *x = md->shapes[j].k == 2560 ? &a->x2560 : &a->x6912;
+            if (bt_cuda_ternary_matmul(a->y[j], *x, &md->w[l][j], m, 0, queue, err)) return -1;
+        }
+    return 0;
+}
+
+/* ---- timing and the table ------------------------------------------------------------ */
+
+static char table[64][400];   /* printed at the end, after the progress messages */
+static int rows;
+#define ROW(...) snprintf(table[rows++], sizeof table[0], __VA_ARGS__)
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef void (*bench_fn)(void *ctx);
+
+/* Median milliseconds of reps runs after one warm-up, each between two events. */
+static double median_ms(bench_fn fn, void *ctx) {
+    double t[64];
+    fn(ctx);
+    CK(bt_cuda_stream_synchronize(queue, err));
+    for (int i = 0; i < reps; i++) {
+        float ms;
+        CK(bt_cuda_event_record(ev_start, queue, err));
+        fn(ctx);
+        CK(bt_cuda_event_record(ev_stop, queue, err));
+        CK(bt_cuda_event_elapsed_ms(&ms, ev_start, ev_stop, err));
+        t[i] = ms;
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    return t[reps / 2];
+}
+
+typedef struct copy_ctx { void *dst, *src; size_t bytes; } copy_ctx;
+static void run_copy(void *p) {
+    copy_ctx *c = p;
+    CK(bt_cuda_memcpy_async(c->dst, c->src, c->bytes, 2, queue, err));
+}
+
+typedef struct rot_ctx { const model *md; const acts *a; int m; bt_cuda_graph graph; } rot_ctx;
+static void run_rotation(void *p) {
+    rot_ctx *c = p;
+    if (c->graph) CK(bt_cuda_graph_launch(c->graph, queue, err));
+    else CK(rotation(c->md, c->a, c->m));
+}
+
+/* Decoding attention at a full context: one query row per layer, 30 layers' caches. */
+#define ATT_CTX 4096
+#define ATT_HEADS 20
+#define ATT_KV 5
+#define ATT_HD 128
+typedef struct att_ctx {
+    float *out, *q, *k[N_LAYERS], *v[N_LAYERS];
+    int32_t *pos;
+    void *work;
+    size_t work_bytes;
+} att_ctx;
+static void run_attention(void *p) {
+    att_ctx *c = p;
+    for (int l = 0; l < N_LAYERS; l++)
+        CK(bt_cuda_attention_f32(c->out, c->q, ATT_HEADS * ATT_HD, c->k[l], c->v[l], c->pos, 1, ATT_HEADS, ATT_KV,
+                                 ATT_HD, ATT_CTX, 0.0884f, c->work, c->work_bytes, queue, err));
+}
+
+static void attention_row(double copy_gbs) {
+    att_ctx c;
+    size_t cache = sizeof(float) * ATT_KV * ATT_CTX * ATT_HD;
+    float *host = malloc(cache);
+    for (size_t i = 0; i < cache / sizeof(float); i++) host[i] = (float)((int)(rng() % 2001) - 1000) / 1000.0f;
+    for (int l = 0; l < N_LAYERS; l++) {
+        CK(bt_cuda_malloc(0, cache, (void **)&c.k[l], err));
+        CK(bt_cuda_malloc(0, cache, (void **)&c.v[l], err));
+        CK(bt_cuda_memcpy(0, c.k[l], host, cache, 0, err));
+        CK(bt_cuda_memcpy(0, c.v[l], host, cache, 0, err));
+    }
+    int32_t last = ATT_CTX - 1;
+    CK(bt_cuda_malloc(0, sizeof(float) * ATT_HEADS * ATT_HD, (void **)&c.q, err));
+    CK(bt_cuda_memcpy(0, c.q, host, sizeof(float) * ATT_HEADS * ATT_HD, 0, err));
+    CK(bt_cuda_malloc(0, sizeof(float) * ATT_HEADS * ATT_HD, (void **)&c.out, err));
+    CK(bt_cuda_malloc(0, sizeof last, (void **)&c.pos, err));
+    CK(bt_cuda_memcpy(0, c.pos, &last, sizeof last, 0, err));
+    c.work_bytes = bt_cuda_attention_work_bytes(1, ATT_HEADS, ATT_HD, ATT_CTX);
+    c.work = NULL;
+    if (c.work_bytes) CK(bt_cuda_malloc(0, c.work_bytes, &c.work, err));
+    free(host);
+    double ms = median_ms(run_attention, &c);
+    double gbs = 2.0 * cache * N_LAYERS / (ms * 1e6);
+    ROW("| %-48s | %9.1f us | %7.1f GB/s, %5.1f%% of copy |", "attention decode ctx 4096, 30 layers, 20/5 x 128", ms * 1e3,
+        gbs, 100.0 * gbs / copy_gbs);
+    for (int l = 0; l < N_LAYERS; l++) {
+        CK(bt_cuda_free(0, c.k[l], err));
+        CK(bt_cuda_free(0, c.v[l], err));
+    }
+    CK(bt_cuda_free(0, c.q, err));
+    CK(bt_cuda_free(0, c.out, err));
+    CK(bt_cuda_free(0, c.pos, err));
+    CK(bt_cuda_free(0, c.work, err));
+}
+
+typedef struct head_ctx { float *y; const float *x; const uint16_t *w; } head_ctx;
+static void run_head(void *p) {
+    head_ctx *c = p;
+    CK(bt_cuda_matmul_f16(c->y, c->x, c->w, 1, 128256, 2560, 0, queue, err));
+}
+
+/* ---- the rows ------------------------------------------------------------------------ */
+
+
+static void set_tuning(int pdl, int mma) {
+    bt_cuda_tuning t = {pdl, mma};
+    bt_cuda_tuning_set(t);
+}
+
+/* Times a GEMV rotation launched from the stream or replayed as a graph. */
+static void gemv_row(const char *label, const model *md, const acts *a, int pdl, int graph, double copy_gbs) {
+    set_tuning(pdl, 1);
+    rot_ctx c = {md, a, 1, NULL};
+    if (graph) {
+        if (bt_cuda_graph_begin(queue, err) == 0) {
+            char capture_err[BT_CUDA_ERR_CAP] = "";
+            if (rotation(md, a, 1) != 0) memcpy(capture_err, err, sizeof capture_err);
+            if (bt_cuda_graph_end(&c.graph, queue, err) != 0 || capture_err[0]) {
+                if (capture_err[0]) memcpy(err, capture_err, sizeof capture_err);
+                if (c.graph) CK(bt_cuda_graph_destroy(c.graph, err));
+                c.graph = NULL;
+            }
+        }
+        if (!c.graph) {
+            ROW("| %-48s | %12s | %s |", label, "n/a", err);
+            return;
+        }
+    }
+    double ms = median_ms(run_rotation, &c);
+    double gbs = md->bytes / (ms * 1e6);
+    ROW("| %-48s | %9.1f us | %7.1f GB/s, %5.1f%% of copy |", label, ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
+    if (c.graph) CK(bt_cuda_graph_destroy(c.graph, err));
+}
+
+static void gemm_row(const char *label, const model *md, const acts *a, int m, int mma) {
+    set_tuning(0, mma);
+    rot_ctx c = {md, a, m, NULL};
+    double ops = 0.0;
+    for (int j = 0; j < md->n_mats; j++) ops += 2.0 * md->shapes[j].n * md->shapes[j].k * m * N_LAYERS;
+    double ms = median_ms(run_rotation, &c);
+    ROW("| %-48s | %9.2f ms | %7.1f TOP/s |", label, ms, ops / (ms * 1e9));
+}
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (quick) reps = 3;
+    int n_dev = 0;
+    if (bt_cuda_count(&n_dev, err) != 0 || n_dev == 0) {
+        fprintf(stderr, "bench_cuda: no CUDA device (%s)\n", n_dev == 0 ? "count 0" : err);
+        return 1;
+    }
+    char name[256];
+    CK(bt_cuda_device_describe(0, name, sizeof name, err));
+    queue.dev = 0;
+    CK(bt_cuda_stream_create(0, &queue.stream, err));
+    CK(bt_cuda_event_create(0, &ev_start, err));
+    CK(bt_cuda_event_create(0, &ev_stop, err));
+    fprintf(stderr, "bench_cuda: %s\n", name);
+
+    /* copy ceiling: 1 GiB device to device, bytes read + written */
+    copy_ctx cp = {NULL, NULL, (size_t)1 << 30};
+    CK(bt_cuda_malloc(0, cp.bytes, &cp.src, err));
+    CK(bt_cuda_malloc(0, cp.bytes, &cp.dst, err));
+    CK(bt_cuda_memset_async(cp.src, 1, cp.bytes, queue, err));
+    double copy_ms = median_ms(run_copy, &cp);
+    double copy_gbs = 2.0 * cp.bytes / (copy_ms * 1e6);
+    CK(bt_cuda_free(0, cp.src, err));
+    CK(bt_cuda_free(0, cp.dst, err));
+    ROW("| %-48s | %12s | %s |", "benchmark (median of runs)", "time", "rate");
+    ROW("| %-48s | %9.1f us | %7.1f GB/s (read + write) |", "copy D2D 1 GiB", copy_ms * 1e3, copy_gbs);
+
+    acts a;
+    quantize_random(&a.x2560, 2560);
+    quantize_random(&a.x6912, 6912);
+    for (int j = 0; j < MAX_MATS; j++) CK(bt_cuda_malloc(0, sizeof(float) * MAX_TOKENS * 13824, (void **)&a.y[j], err));
+
+    static model plain, fused;
+    model_make(&plain, plain_shapes, 7);
+    fprintf(stderr, "bench_cuda: %d layers x 7 ternary matrices, %.1f MB packed\n", N_LAYERS, plain.bytes / 1e6);
+    gemv_row("ternary GEMV m=1, 210 launches, stream", &plain, &a, 0, 0, copy_gbs);
+    gemv_row("ternary GEMV m=1, 210 launches, stream + PDL", &plain, &a, 1, 0, copy_gbs);
+    gemv_row("ternary GEMV m=1, 210 launches, graph", &plain, &a, 0, 1, copy_gbs);
+    gemv_row("ternary GEMV m=1, 210 launches, graph + PDL", &plain, &a, 1, 1, copy_gbs);
+    if (!quick) {
+        model_make(&fused, fused_shapes, 4);
+        gemv_row("ternary GEMV m=1, fused qkv/gate-up, graph", &fused, &a, 0, 1, copy_gbs);
+        gemv_row("ternary GEMV m=1, fused qkv/gate-up, graph+PDL", &fused, &a, 1, 1, copy_gbs);
+        model_free(&fused);
+    }
+
+    /* f16 output head: 128256 x 2560 */
+    head_ctx h;
+    size_t head_elems = (size_t)128256 * 2560;
+    uint16_t *head_host = malloc(sizeof(uint16_t) * head_elems);
+    for (size_t i = 0; i < head_elems; i++) head_host[i] = (uint16_t)(0x2000 | (rng() & 0x83FF));   /* small halves */
+    CK(bt_cuda_malloc(0, sizeof(uint16_t) * head_elems, (void **)&h.w, err));
+    CK(bt_cuda_memcpy(0, (void *)h.w, head_host, sizeof(uint16_t) * head_elems, 0, err));
+    free(head_host);
+    float x_host[2560];
+    for (int i = 0; i < 2560; i++) x_host[i] = (float)((int)(rng() % 2001) - 1000) / 1000.0f;
+    CK(bt_cuda_malloc(0, sizeof x_host, (void **)&h.x, err));
+    CK(bt_cuda_memcpy(0, (void *)h.x, x_host, sizeof x_host, 0, err));
+    CK(bt_cuda_malloc(0, sizeof(float) * 128256, (void **)&h.y, err));
+    set_tuning(0, 1);
+    double head_ms = median_ms(run_head, &h);
+    double head_gbs = 2.0 * head_elems / (head_ms * 1e6);
+    ROW("| %-48s | %9.1f us | %7.1f GB/s, %5.1f%% of copy |", "f16 head GEMV 128256 x 2560, m=1", head_ms * 1e3,
+        head_gbs, 100.0 * head_gbs / copy_gbs);
+    CK(bt_cuda_free(0, (void *)h.w, err));
+    CK(bt_cuda_free(0, (void *)h.x, err));
+    CK(bt_cuda_free(0, h.y, err));
+    attention_row(copy_gbs);
+
+    if (!quick) {   /* where the GEMV (m <= 8) should hand over to the tensor cores */
+        gemm_row("ternary GEMM m=16, all layers, tensor cores", &plain, &a, 16, 1);
+        gemm_row("ternary GEMM m=16, all layers, dp4a", &plain, &a, 16, 0);
+    }
+    gemm_row("ternary GEMM m=64, all layers, tensor cores", &plain, &a, 64, 1);
+    gemm_row("ternary GEMM m=512, all layers, tensor cores", &plain, &a, 512, 1);
+    if (!quick) gemm_row("ternary GEMM m=64, all layers, dp4a", &plain, &a, 64, 0);
+    model_free(&plain);
+
+    CK(bt_cuda_stream_synchronize(queue, err));
+    printf("bench_cuda on %s\n", name);
+    for (int i = 0; i < rows; i++) printf("%s\n", table[i]);
+    return 0;
+}

@@ -1,0 +1,49 @@
+-- quantize.lua - turns the projection weights of a float GGUF (F32/F16/BF16) into
+-- ternary with the BitNet b1.58 rule and writes a new GGUF:
+--   per-tensor scale = mean|W|, W_q = clamp(round(W / scale), -1, 1), W ~ W_q * scale.
+-- Projections are the 2-d weights blk.N.{attn_q,attn_k,attn_v,attn_output,
+-- ffn_gate,ffn_up,ffn_down}.weight; everything else (embedding, norms, head) and
+-- all metadata are copied as they are.
+--
+--   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]
+local bt = require "bitttt"
+
+local src, dst, format = arg[1], arg[2], arg[3] or "tq2_0"
+if not (src and dst) or src == "--help" then
+    io.stderr:write("usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]\n")
+    os.exit(src == "--help" and 0 or 2)
+end
+local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or error("format must be tq2_0 or tq1_0, got " .. format, 0)
+
+local file = bt.model_open(src)
+if file:format() ~= "gguf" then error(src .. ": not a GGUF file", 0) end
+local projections = { attn_q = true, attn_k = true, attn_v = true, attn_output = true,
+    ffn_gate = true, ffn_up = true, ffn_down = true }
+
+local meta = {}
+for key in pairs(bt.gguf_meta(src)) do
+    if key ~= "general.file_type" then meta[#meta + 1] = { key, "from", src } end
+end
+table.sort(meta, function(a, b) return a[1] < b[1] end)
+table.insert(meta, { "general.file_type", "u32", file_type })
+
+local tensors, n_quantized = {}, 0
+for _, name in ipairs(file:tensor_names()) do
+    local t = file:tensor(name)
+    local kind = name:match("^blk%.%d+%.([%w_]+)%.weight$")
+    if kind and projections[kind] then
+        if t:dim() ~= 2 or not (t:dtype() == "f32" or t:dtype() == "f16" or t:dtype() == "bf16") then
+            error(("%s: tensor '%s' is %s %s; expected a 2-d float matrix"):format(src, name, t:dtype(),
+                "[" .. table.concat(t:shape(), ", ") .. "]"), 0)
+        end
+        if t:size(2) % 256 ~= 0 then
+            error(("%s: tensor '%s' has rows of %d values; %s needs a multiple of 256"):format(src, name, t:size(2), format), 0)
+        end
+        local wq = bt.ternary_quantize(t:to("f32"))
+        t = bt.ternary_pack(wq, format)
+        n_quantized = n_quantized + 1
+    end
+    tensors[#tensors + 1] = { name, t }
+end
+bt.gguf_write(dst, meta, tensors)
+io.stderr:write(("wrote %s: %d of %d tensors as %s\n"):format(dst, n_quantized, #tensors, format))

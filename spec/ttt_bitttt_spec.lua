@@ -1,0 +1,100 @@
+-- ttt_bitttt_spec.lua - the `bitttt` GGUF architecture (models/bitttt.lua,
+-- docs/bitttt-format.md): per-layer mixers from metadata, logits.lua batch vs
+-- token by token, generate.lua with TTT options, state sizes, and clear errors
+-- for bad metadata. Models are written on the fly with random ternary weights.
+local helper = require "helper"
+local F = require "ttt_fixtures"
+local Model = require "bitttt.model"
+
+describe("bitttt models", function()
+    local dir, path
+    setup(function()
+        dir = helper.tmpdir()
+        path = dir .. "/hybrid.gguf"
+        F.write_random_bitttt { path = path, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" } }
+    end)
+    teardown(function() helper.rmdir(dir) end)
+
+    it("builds the mixers the metadata lists", function()
+        local m = Model.load(path)
+        local kinds = {}
+        for i, layer in ipairs(m.w.layers) do kinds[i] = layer.mixer.kind end
+        assert.same({ "attention", "ttt_linear", "fastweight", "ttt_linear" }, kinds)
+        assert.is_true(m.cfg.act_quant)
+        assert.equals(4, m.w.layers[2].mixer.mini_batch)
+        assert.equals(8, m.w.layers[3].mixer.dim)
+    end)
+
+    it("gives the same logits for a prompt batch and token by token (logits.lua --prefill)", function()
+        local ids = "1 72 101 108 108 111 32 84 84 84 33 10 87 104 121 63"
+        local function logits(prefill, extra)
+            local out = dir .. "/l" .. prefill .. ".f32"
+            local args = { "logits.lua", "-m", path, "--ids", ids, "--prefill", tostring(prefill), "-o", out }
+            for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+            local _, err, rc = helper.run_host(unpack(args))
+            assert.equals(0, rc, err)
+            return F.read_f32(out)
+        end
+        local whole = logits(16)
+        for _, k in ipairs({ 0, 5, 9 }) do
+            local d = F.max_abs_diff(whole, logits(k))
+            assert.is_true(d <= 1e-4, ("--prefill %d: logits differ by %.3g"):format(k, d))
+        end
+        local sched = { "--ttt-schedule", "cosine:12,0.2", "--ttt-lr", "0.7" }
+        local d = F.max_abs_diff(logits(16, sched), logits(3, sched))
+        assert.is_true(d <= 1e-4, ("with a schedule: logits differ by %.3g"):format(d))
+        assert.is_true(F.max_abs_diff(whole, logits(16, sched)) > 1e-4, "the schedule options changed nothing")
+    end)
+
+    it("generates text with --ttt-lr and --ttt-schedule", function()
+        local out, err, rc = helper.run_host("generate.lua", "-m", path, "-p", "Hello", "-n", "12", "--temp", "0",
+            "--ttt-lr", "0.5", "--ttt-schedule", "warmup:8")
+        assert.equals(0, rc, err)
+        assert.equals("Hello", out:sub(1, 5))
+        local _, err2, rc2 = helper.run_host("generate.lua", "-m", path, "-p", "Hi", "-n", "2", "--ttt-schedule", "bogus")
+        assert.are_not.equal(0, rc2)
+        assert.truthy(err2:find("--ttt-schedule: cannot read 'bogus'", 1, true), err2)
+    end)
+
+    it("keeps TTT state independent of the context; attention's grows with it", function()
+        local tpath = dir .. "/ttt_only.gguf"
+        F.write_random_bitttt { path = tpath, mixers = { "ttt_linear", "fastweight" } }
+        local ttt, hybrid = Model.load(tpath), Model.load(path)
+        assert.equals(ttt:state_bytes(256), ttt:state_bytes(32768))
+        assert.equals(2 * 4 * 9 * 8 * 4 + 8 * 8 * 4, ttt:state_bytes(1))
+        assert.is_true(hybrid:state_bytes(4096) > hybrid:state_bytes(256))
+    end)
+
+    it("runs TQ2_0 ternary projections and gives the logits of their float values", function()
+        local bitnet = "reference/bitnet/bitnet-s4321-tq2_0.gguf"
+        if helper.skip_without(pending, bitnet) then return end
+        local tq, f32 = dir .. "/tq2_0.gguf", dir .. "/f32.gguf"
+        F.write_bitttt_from_bitnet(helper.data_file(bitnet), tq, false)
+        F.write_bitttt_from_bitnet(helper.data_file(bitnet), f32, true)
+        local a, b = Model.load(tq), Model.load(f32)
+        assert.equals("tq2_0", a.w.layers[1].mixer.wq:dtype())
+        assert.equals("f32", b.w.layers[1].mixer.wq:dtype())
+        local ids = { 1, 45, 300, 12, 7, 411, 96, 3, 250, 18, 77 }
+        local la, lb = F.stack(a:new_session():forward(ids, "all")), F.stack(b:new_session():forward(ids, "all"))
+        local d = F.max_abs_diff(la, lb)
+        assert.is_true(d <= 1e-4, ("ternary vs float values: logits differ by %.3g"):format(d))
+        local s = a:new_session()
+        local rows = {}
+        for i, id in ipairs(ids) do rows[i] = s:forward({ id }, "last"):clone() end
+        d = F.max_abs_diff(la, F.stack(rows))
+        assert.is_true(d <= 1e-4, ("ternary, batch vs token by token: logits differ by %.3g"):format(d))
+    end)
+
+    it("refuses bad mixer metadata with errors that name the key", function()
+        local cases = {
+            { mixers = { "attention", "mamba" }, want = "'bitttt.mixers' entry 2 is 'mamba'" },
+        }
+        for i, c in ipairs(cases) do
+            local p = ("%s/bad%d.gguf"):format(dir, i)
+            F.write_random_bitttt { path = p, mixers = c.mixers }
+            local ok, err = pcall(Model.load, p)
+            assert.is_false(ok)
+            assert.truthy(tostring(err):find(c.want, 1, true), tostring(err))
+        end
+    end)
+end)
