@@ -15,6 +15,11 @@ typedef enum bt_simd_level {
     BT_SIMD_AVX512 = 2    /* AVX-512 F/BW/VL + VNNI */
 } bt_simd_level;
 
+/* Function attributes for the SIMD paths (x86-64); each file compiles for the
+ * baseline and marks its wide functions with one of these. */
+#define BT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define BT_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
 const bt_cpu_features *bt_cpu_features_get(void);
 bt_simd_level bt_simd_level_get(void);        /* best level, capped by BITTTT_CPU or bt_simd_level_set */
 void bt_simd_level_set(bt_simd_level cap);     /* cap for tests/benchmarks; never raises above the CPU's */

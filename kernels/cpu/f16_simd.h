@@ -14,13 +14,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#ifndef BT_TARGET_AVX2
-#define BT_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#endif
-#ifndef BT_TARGET_AVX512
-#define BT_TARGET_AVX512 \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-#endif
+#include "kernels/cpu/cpu_features.h"   /* BT_TARGET_AVX2, BT_TARGET_AVX512 */
 
 /* ---- AVX2: 8 lanes ---------------------------------------------------- */
 

@@ -30,7 +30,7 @@ enum { TILE_ROWS = 2, TILE_TOKENS = 4 };
  * _mm512_dpbusd_epi32 through other registers and the stack in these loops
  * (two extra moves per product); the asm keeps it where it is. */
 INLINE __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
-    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "vm"(b));
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
     return acc;
 }
 

@@ -2,6 +2,7 @@
  * Each part of the binding lives in its own file and adds its functions here. */
 #include "binding.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/read_bandwidth.h"
 #include "runtime/platform/platform.h"
 #include "runtime/threads.h"
 #include "runtime/version.h"
@@ -45,6 +46,17 @@ static int l_set_simd(lua_State *L) {
     return 1;
 }
 
+/* read_all(t): reads every byte of a CPU tensor once with the kernels' threads and vector
+ * width (the benchmarks' bandwidth probe); returns a checksum */
+static int l_read_all(lua_State *L) {
+    bt_tensor *t = bt_lua_check_tensor(L, 1);
+    if (bt_tensor_device(t).type != BT_DEVICE_CPU || !bt_tensor_is_contiguous(t))
+        luaL_error(L, "read_all: needs a contiguous CPU tensor");
+    bt_set_num_threads(bt_get_num_threads());   /* applies the count to this thread's OpenMP team */
+    lua_pushnumber(L, (lua_Number)(bt_read_all(bt_tensor_data(t), bt_tensor_nbytes(t)) & 0xffffff));
+    return 1;
+}
+
 static int l_clock(lua_State *L) { lua_pushnumber(L, bt_time_seconds()); return 1; }
 static int l_peak_rss(lua_State *L) { lua_pushnumber(L, (lua_Number)bt_peak_rss_bytes()); return 1; }
 
@@ -52,7 +64,7 @@ int luaopen_bitttt_core(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
                                    {"get_threads", l_get_threads}, {"set_simd", l_set_simd},
-                                   {"clock", l_clock}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
+                                   {"clock", l_clock}, {"read_all", l_read_all}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
     bt_lua_open_tensor(L);
     bt_lua_open_model(L);
