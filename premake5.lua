@@ -156,3 +156,10 @@ if with_cuda then
         links { "bitttt_static" }
         link_runtime_deps()
 end
+
+---------------------------------------------------------------- examples: C programs on the C API (runtime/bitttt.h)
+project "embed_c"
+    kind "ConsoleApp"
+    files { "examples/embed_c/**.c" }
+    links { "bitttt_static" }
+    link_runtime_deps()

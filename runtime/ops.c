@@ -1,4 +1,6 @@
-/* ops.c - shape/dtype/device checks in front of the CPU kernels. */
+/* ops.c - shape/dtype/device checks in front of the kernels. Each op checks its
+ * arguments once, then runs the CPU kernels or, when its tensors live on a GPU,
+ * hands them to the CUDA side (runtime/ops_cuda.h) at its one BT_OP_ON_CUDA line. */
 #include "ops.h"
 #include <inttypes.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 #include "kernels/cpu/norm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/ternary.h"
+#include "interrupt.h"
+#include "ops_cuda.h"
 #include "threads.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -22,11 +26,42 @@ static void use_runtime_threads(void) {
 #endif
 }
 
-static bt_status require_cpu(const char *op, const bt_tensor *t, const char *what) {
-    if (t && bt_tensor_device(t).type != BT_DEVICE_CPU)
-        return bt_set_error(BT_ERR_UNSUPPORTED, "%s: %s lives on a device this op cannot run on", op, what);
+/* ---- devices ------------------------------------------------------------ */
+
+typedef struct op_arg { const bt_tensor *t; const char *name; } op_arg;
+
+/* The device every (non-NULL) tensor of an op lives on, into *dev; an error names two that differ. */
+static bt_status one_device(const char *op, bt_device *dev, const op_arg *args, int n) {
+    int first = -1;
+    for (int i = 0; i < n; i++) {
+        if (!args[i].t) continue;
+        bt_device d = bt_tensor_device(args[i].t);
+        if (first < 0) {
+            first = i;
+            *dev = d;
+        } else if (!bt_device_equal(d, *dev)) {
+            char a[32], b[32];
+            return bt_set_error(BT_ERR_DEVICE, "%s: %s lives on %s but %s on %s; the tensors of an op must live on one device",
+                                op, args[first].name, bt_device_name(*dev, a, sizeof a), args[i].name,
+                                bt_device_name(d, b, sizeof b));
+        }
+    }
     return BT_OK;
 }
+
+/* ONE_DEVICE(op, &dev, {t1, "name1"}, {t2, "name2"}, ...) */
+#define ONE_DEVICE(op, dev, ...) \
+    one_device(op, dev, (const op_arg[]){__VA_ARGS__}, (int)(sizeof((const op_arg[]){__VA_ARGS__}) / sizeof(op_arg)))
+
+/* For ops that have no kernel on a GPU. */
+static bt_status require_cpu(const char *op, bt_device dev) {
+    char name[32];
+    if (dev.type == BT_DEVICE_CPU) return BT_OK;
+    return bt_set_error(BT_ERR_UNSUPPORTED, "%s: no kernel for %s (this op runs on the CPU only)", op,
+                        bt_device_name(dev, name, sizeof name));
+}
+
+/* ---- shapes --------------------------------------------------------------- */
 
 /* A contiguous f32 matrix [rows, cols] (a 1-d tensor counts as one row). */
 static bt_status check_rows(const char *op, const bt_tensor *t, const char *what, int64_t *rows, int64_t *cols) {
@@ -38,7 +73,7 @@ static bt_status check_rows(const char *op, const bt_tensor *t, const char *what
     if (!bt_tensor_is_contiguous(t)) return bt_set_error(BT_ERR_ARG, "%s: %s must be contiguous", op, what);
     *rows = t->ndim == 2 ? t->shape[0] : 1;
     *cols = t->shape[t->ndim - 1];
-    return require_cpu(op, t, what);
+    return BT_OK;
 }
 
 static bt_status check_same(const char *op, const bt_tensor *a, const char *an, const bt_tensor *b, const char *bn,
@@ -56,13 +91,13 @@ static bt_status check_vector(const char *op, const bt_tensor *t, const char *wh
     if (!t) return BT_OK;
     if (t->dtype != BT_F32 || t->ndim != 1 || t->shape[0] != n || !bt_tensor_is_contiguous(t))
         return bt_set_error(BT_ERR_ARG, "%s: %s must be a contiguous f32 vector of %" PRId64 " values", op, what, n);
-    return require_cpu(op, t, what);
+    return BT_OK;
 }
 
 static bt_status check_i32_vector(const char *op, const bt_tensor *t, const char *what, int64_t n) {
     if (t->dtype != BT_I32 || t->ndim != 1 || t->shape[0] != n || !bt_tensor_is_contiguous(t))
         return bt_set_error(BT_ERR_ARG, "%s: %s must be a contiguous i32 vector of %" PRId64 " values", op, what, n);
-    return require_cpu(op, t, what);
+    return BT_OK;
 }
 
 static const float *f32(const bt_tensor *t) { return t ? (const float *)bt_tensor_data(t) : NULL; }
@@ -79,18 +114,21 @@ static bt_status check_weight(const char *op, const bt_tensor *w, int64_t *n, in
         return bt_set_error(BT_ERR_ARG, "%s: weight rows must be contiguous", op);
     if (*n > 1 && w->stride[0] < (int64_t)*row_bytes) return bt_set_error(BT_ERR_ARG, "%s: weight rows overlap", op);
     if (*n > 1) *row_bytes = (size_t)w->stride[0];
-    return require_cpu(op, w, "weight");
+    return BT_OK;
 }
 
 bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor *ids) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "get_rows";
     int64_t m = 0, d = 0, vocab = 0, k = 0;
     size_t row_bytes = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_rows(op, out, "out", &m, &d)) || (st = check_weight(op, table, &vocab, &k, &row_bytes)) ||
-        (st = check_i32_vector(op, ids, "ids", m)))
+        (st = check_i32_vector(op, ids, "ids", m)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {table, "table"}, {ids, "ids"})))
         return st;
     if (k != d) return bt_set_error(BT_ERR_ARG, "%s: table rows have %" PRId64 " values, out rows %" PRId64, op, k, d);
+    BT_OP_ON_CUDA(dev, bt_op_cuda_get_rows(out, table, ids, m, d, vocab));
     const int32_t *id = bt_tensor_data(ids);
     const uint8_t *base = bt_tensor_data(table);
     float *o = f32_out(out);
@@ -162,16 +200,19 @@ static bt_status quantize_activations(bt_act_i8 *xq, const float *x, int64_t m, 
 }
 
 bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act_quant) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "linear";
     int64_t m = 0, n = 0, mx = 0, k = 0, kx = 0;
     size_t row_bytes = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_rows(op, out, "out", &m, &n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
-        (st = check_weight(op, w, &n, &k, &row_bytes)))
+        (st = check_weight(op, w, &n, &k, &row_bytes)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {w, "weight"}, {x, "x"})))
         return st;
     if (out->shape[out->ndim - 1] != n || mx != m || kx != k)
         return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
                             op, m, out->shape[out->ndim - 1], mx, kx, n, k);
+    BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
     use_runtime_threads();
     bt_ternary_format format;
     if (ternary_format_of(w->dtype, &format)) {
@@ -197,19 +238,28 @@ unsupported:
 }
 
 bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, float eps) {
+    if (bt_interrupted()) return bt_interrupt_error();
     int64_t m = 0, n = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("rmsnorm", out, "out", x, "x", &m, &n)) || (st = check_vector("rmsnorm", w, "weight", n))) return st;
+    if ((st = check_same("rmsnorm", out, "out", x, "x", &m, &n)) || (st = check_vector("rmsnorm", w, "weight", n)) ||
+        (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})))
+        return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_rmsnorm(out, x, w, m, n, eps));
     use_runtime_threads();
     bt_rmsnorm(f32_out(out), f32(x), f32(w), m, n, eps);
     return BT_OK;
 }
 
 bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, const bt_tensor *b, float eps) {
+    if (bt_interrupted()) return bt_interrupt_error();
     int64_t m = 0, n = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("layernorm", out, "out", x, "x", &m, &n)) || (st = check_vector("layernorm", w, "weight", n)) ||
-        (st = check_vector("layernorm", b, "bias", n)))
+        (st = check_vector("layernorm", b, "bias", n)) ||
+        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})) ||
+        (st = require_cpu("layernorm", dev)))
         return st;
     use_runtime_threads();
     bt_layernorm(f32_out(out), f32(x), f32(w), f32(b), m, n, eps);
@@ -218,13 +268,18 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
 
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim, float theta,
                      bt_op_rope_style style) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "rope";
     int64_t m = 0, cols = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m))) return st;
+    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m)) ||
+        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
+        return st;
     if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
         return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
                             head_dim, rot_dim, cols);
+    BT_OP_ON_CUDA(dev, bt_op_cuda_rope(x, pos, m, cols, n_heads, head_dim, rot_dim, theta, style));
     const int32_t *p = bt_tensor_data(pos);
     for (int64_t i = 0; i < m; i++)
         if (p[i] < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %d", op, p[i]);
@@ -242,21 +297,24 @@ static void store_kv(float *cache, const float *kv, int64_t m, int64_t pos0, int
 
 bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k, const bt_tensor *v,
                           bt_tensor *k_cache, bt_tensor *v_cache, int64_t pos0, int n_head, float scale) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "attention";
     int64_t m = 0, q_cols = 0, mk = 0, k_cols = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)))
+    if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)) ||
+        (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
         return st;
     if (k_cache->ndim != 3 || k_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(k_cache) ||
         !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(v_cache))
         return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32 [n_kv_head, ctx, head_dim] of one shape", op);
-    if ((st = require_cpu(op, k_cache, "k cache")) || (st = require_cpu(op, v_cache, "v cache"))) return st;
     int64_t n_kv = k_cache->shape[0], ctx = k_cache->shape[1], hd = k_cache->shape[2];
     if (mk != m || k_cols != n_kv * hd || n_head < 1 || q_cols != n_head * hd || n_head % n_kv)
         return bt_set_error(BT_ERR_ARG, "%s: q [%" PRId64 ", %" PRId64 "], k/v [%" PRId64 ", %" PRId64 "] do not fit %d heads over a cache of %" PRId64 " kv heads of %" PRId64,
                             op, m, q_cols, mk, k_cols, n_head, n_kv, hd);
     if (pos0 < 0 || pos0 + m > ctx)
         return bt_set_error(BT_ERR_ARG, "%s: positions %" PRId64 "..%" PRId64 " exceed the context of %" PRId64, op, pos0, pos0 + m - 1, ctx);
+    BT_OP_ON_CUDA(dev, bt_op_cuda_attention(out, q, k, v, k_cache, v_cache, m, pos0, n_head, scale));
     store_kv(f32_out(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
     store_kv(f32_out(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
     use_runtime_threads();
@@ -265,42 +323,76 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
 }
 
 bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up, bt_op_activation act) {
+    if (bt_interrupted()) return bt_interrupt_error();
     int64_t m = 0, n = 0, m2 = 0, n2 = 0;
+    bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)))
+    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
+        (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
         return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
     use_runtime_threads();
     bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
     return BT_OK;
 }
 
 bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation act) {
+    if (bt_interrupted()) return bt_interrupt_error();
     int64_t m = 0, n = 0;
-    bt_status st = check_same("activate", out, "out", x, "x", &m, &n);
-    if (st) return st;
+    bt_device dev = BT_CPU;
+    bt_status st;
+    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
+        return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
     use_runtime_threads();
     bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
     return BT_OK;
 }
 
-typedef void (*binary_kernel)(float *, const float *, const float *, int64_t);
-
-static bt_status binary(const char *op, binary_kernel fn, bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
-    int64_t m = 0, n = 0, m2 = 0, n2 = 0;
+/* out, a and b: one shape, one device; *n elements. */
+static bt_status check_binary(const char *op, bt_tensor *out, const bt_tensor *a, const bt_tensor *b, int64_t *n,
+                              bt_device *dev) {
+    int64_t m = 0, cols = 0, m2 = 0, cols2 = 0;
     bt_status st;
-    if ((st = check_same(op, out, "out", a, "a", &m, &n)) || (st = check_same(op, a, "a", b, "b", &m2, &n2))) return st;
-    use_runtime_threads();
-    fn(f32_out(out), f32(a), f32(b), m * n);
+    if ((st = check_same(op, out, "out", a, "a", &m, &cols)) || (st = check_same(op, a, "a", b, "b", &m2, &cols2)) ||
+        (st = ONE_DEVICE(op, dev, {out, "out"}, {a, "a"}, {b, "b"})))
+        return st;
+    *n = m * cols;
     return BT_OK;
 }
 
-bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("add", bt_add, out, a, b); }
-bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("mul", bt_mul, out, a, b); }
+bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
+    if (bt_interrupted()) return bt_interrupt_error();
+    int64_t n = 0;
+    bt_device dev = BT_CPU;
+    bt_status st = check_binary("add", out, a, b, &n, &dev);
+    if (st) return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_add(out, a, b, n));
+    use_runtime_threads();
+    bt_add(f32_out(out), f32(a), f32(b), n);
+    return BT_OK;
+}
+
+bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
+    if (bt_interrupted()) return bt_interrupt_error();
+    int64_t n = 0;
+    bt_device dev = BT_CPU;
+    bt_status st = check_binary("mul", out, a, b, &n, &dev);
+    if (st) return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_mul(out, a, b, n));
+    use_runtime_threads();
+    bt_mul(f32_out(out), f32(a), f32(b), n);
+    return BT_OK;
+}
 
 bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
+    if (bt_interrupted()) return bt_interrupt_error();
     int64_t m = 0, n = 0;
-    bt_status st = check_same("scale", out, "out", x, "x", &m, &n);
-    if (st) return st;
+    bt_device dev = BT_CPU;
+    bt_status st;
+    if ((st = check_same("scale", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("scale", &dev, {out, "out"}, {x, "x"})) ||
+        (st = require_cpu("scale", dev)))
+        return st;
     use_runtime_threads();
     bt_scale(f32_out(out), f32(x), s, m * n);
     return BT_OK;

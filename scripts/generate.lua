@@ -1,6 +1,6 @@
 -- generate.lua - text generation from the command line.
 --
---   bitttt-lua generate.lua -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] ...
+--   bitttt-lua generate.lua -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] [--n-gpu-layers N|auto] ...
 --
 -- stdout: the prompt as given, the generated text, one final newline.
 -- stderr (last line): "timings: prompt N tok X tok/s, generate N tok X tok/s, load X s, rss N MiB".
@@ -9,6 +9,7 @@ local cli = require "bitttt.cli"
 local Model = require "bitttt.model"
 local Sampler = require "bitttt.sampling"
 local Generation = require "bitttt.generation"
+local Placement = require "bitttt.placement"
 
 local spec = {
     { "-m", "--model", key = "model", type = "string", metavar = "FILE",
@@ -29,6 +30,8 @@ local spec = {
     { nil, "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
     { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
+    { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto", default = "0",
+      help = "layers on the GPU (auto: as many as fit; the rest run on the CPU)" },
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule: constant[:M], warmup:N, cosine:N[,MIN], inv_sqrt:N, piecewise:P=M,..., FILE.lua" },
@@ -41,10 +44,15 @@ local function main(argv)
     if not o.model then error("no model: give -m MODEL (see --help)", 0) end
     if o.n < 0 then error("-n must be >= 0", 0) end
     if o.threads then bt.set_threads(o.threads) end
+    local n_gpu_layers = o.n_gpu_layers == "auto" and "auto" or tonumber(o.n_gpu_layers)
+    if not n_gpu_layers or (n_gpu_layers ~= "auto" and (n_gpu_layers < 0 or n_gpu_layers ~= math.floor(n_gpu_layers))) then
+        error(("--n-gpu-layers needs a whole number >= 0 or auto, got '%s'"):format(o.n_gpu_layers), 0)
+    end
     local clock = bt.clock
 
     local t_load = clock()
-    local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch })
+    local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = n_gpu_layers,
+        n_ctx = o.ctx })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     local session = model:new_session { n_ctx = o.ctx }
     session:set_ttt_lr(o.ttt_lr)
@@ -63,6 +71,7 @@ local function main(argv)
         io.stderr:write(("state: %d bytes (KV cache / TTT state at context %d)\n"):format(
             model:state_bytes(session.n_ctx), session.n_ctx))
         io.stderr:write(("threads: %d, simd: %s; prompt: %d tokens\n"):format(bt.get_threads(), bt.info().simd, #ids))
+        for _, line in ipairs(Placement.describe(model, model.placement)) do io.stderr:write(line, "\n") end
     end
 
     local stop_at = { [tok:eos()] = true }

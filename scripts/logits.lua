@@ -1,7 +1,7 @@
 -- logits.lua - writes the logits of every position of a token sequence.
 --
 --   bitttt-lua logits.lua -m MODEL [-z TOKENIZER] --ids "ID ID ..." [--prefill K] -o FILE
---                         [--ttt-lr LR] [--ttt-schedule NAME|FILE.lua]
+--                         [--ttt-lr LR] [--ttt-schedule NAME|FILE.lua] [--n-gpu-layers N|auto]
 --
 -- FILE: little-endian float32, shape [n_ids, n_vocab]; row p is the prediction
 -- after ids[0..p]. By default the ids go in as one prompt batch; with --prefill K
@@ -22,6 +22,8 @@ local o = cli.parse(arg, {
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
+    { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto", default = "0",
+      help = "layers on the GPU (auto: as many as fit)" },
 }, "usage: bitttt-lua logits.lua -m MODEL --ids \"ID ...\" [--prefill K] -o FILE")
 
 if not o.model then error("no model: give -m MODEL", 0) end
@@ -40,7 +42,10 @@ local prefill = o.prefill or #ids
 if prefill < 0 or prefill ~= math.floor(prefill) then error("--prefill must be a whole number >= 0", 0) end
 if prefill > #ids then error(("--prefill %d is larger than the number of ids (%d)"):format(prefill, #ids), 0) end
 
-local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(prefill, 1) })
+local n_gpu_layers = o.n_gpu_layers == "auto" and "auto" or tonumber(o.n_gpu_layers)
+if not n_gpu_layers then error(("--n-gpu-layers needs a number or auto, got '%s'"):format(o.n_gpu_layers), 0) end
+local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(prefill, 1), n_gpu_layers = n_gpu_layers,
+    n_ctx = o.ctx })
 for _, id in ipairs(ids) do
     if id >= model.cfg.n_vocab then error(("--ids: id %d is outside the vocabulary (%d)"):format(id, model.cfg.n_vocab), 0) end
 end

@@ -1,10 +1,13 @@
 -- make-bitnet.lua - writes a synthetic BitNet b1.58 model (random ternary weights,
 -- random F16 embedding) as GGUF, so every path runs without downloading weights.
 -- The vocabulary is copied from a GGUF vocabulary file (default: the Llama 3 one,
--- ggml-vocab-llama-bpe.gguf, that BitNet b1.58 2B4T uses).
+-- ggml-vocab-llama-bpe.gguf, that BitNet b1.58 2B4T uses), or made up with
+-- --vocab synthetic:N: a byte-level BPE vocabulary of N tokens (GPT-2's 256
+-- byte symbols, then merged pairs and triples of them, then BOS and EOS), so
+-- no vocabulary file is needed (machines without ../shared).
 --
 --   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t] [--type tq2_0|tq1_0|f16|f32] [--seed S]
---       [--vocab FILE] [--dim D --layers L --heads H --kv-heads H --ff F]
+--       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F]
 --
 -- Shapes: 2b4t = BitNet b1.58 2B4T (d 2560, 30 layers, 20 heads / 5 kv heads, ff 6912,
 -- vocab 128256); tiny = d 256, 2 layers, 4/2 heads, ff 512. Weights: 1/3 each of -1, 0, +1
@@ -16,7 +19,8 @@ local o, pos = cli.parse(arg, {
     { nil, "--shape", key = "shape", type = "string", default = "tiny", help = "tiny or 2b4t" },
     { nil, "--type", key = "type", type = "string", default = "tq2_0", help = "tq2_0, tq1_0, f16 or f32" },
     { nil, "--seed", key = "seed", type = "number", default = 1, help = "random seed" },
-    { nil, "--vocab", key = "vocab", type = "string", metavar = "FILE", help = "GGUF whose vocabulary to copy (default: ../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf)" },
+    { nil, "--vocab", key = "vocab", type = "string", metavar = "FILE|synthetic:N",
+      help = "GGUF whose vocabulary to copy (default: ../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf), or synthetic:N for a made-up N-token byte-level vocabulary" },
     { nil, "--dim", key = "dim", type = "number", help = "embedding width" },
     { nil, "--layers", key = "layers", type = "number", help = "layers" },
     { nil, "--heads", key = "heads", type = "number", help = "attention heads" },
@@ -31,10 +35,65 @@ local shapes = {
 }
 local shape = shapes[o.shape] or error("--shape must be tiny or 2b4t", 0)
 for k, v in pairs(shape) do if o[k] == nil then o[k] = v end end
+
+-- GPT-2's printable stand-in for every byte (its bytes_to_unicode), UTF-8 encoded.
+local function byte_symbols()
+    local function utf8(cp)
+        if cp < 0x80 then return string.char(cp) end
+        return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)   -- every stand-in is below U+0800
+    end
+    local symbols, extra = {}, 0
+    for b = 0, 255 do
+        local printable = (b >= 33 and b <= 126) or (b >= 161 and b <= 172) or (b >= 174)
+        if printable then symbols[b + 1] = utf8(b) else symbols[b + 1] = utf8(256 + extra) extra = extra + 1 end
+    end
+    return symbols
+end
+
+-- The tokenizer keys of a byte-level BPE vocabulary of n tokens: the 256 byte symbols, merged
+-- pairs of them, then triples (a pair and a byte), then BOS and EOS (control tokens).
+local function synthetic_vocab(n)
+    if n < 260 then error("--vocab synthetic:N needs N >= 260", 0) end
+    local sym = byte_symbols()
+    local tokens, types, merges = {}, {}, {}
+    for b = 1, 256 do tokens[b], types[b] = sym[b], 1 end
+    local want = n - 2
+    for a = 1, 256 do
+        for b = 1, 256 do
+            if #tokens == want then break end
+            tokens[#tokens + 1], types[#tokens + 1] = sym[a] .. sym[b], 1
+            merges[#merges + 1] = sym[a] .. " " .. sym[b]
+        end
+    end
+    for p = 257, 256 + 65536 do
+        for c = 1, 256 do
+            if #tokens == want then break end
+            tokens[#tokens + 1], types[#tokens + 1] = tokens[p] .. sym[c], 1
+            merges[#merges + 1] = tokens[p] .. " " .. sym[c]
+        end
+    end
+    if #tokens < want then error(("--vocab synthetic:N supports N up to %d"):format(#tokens + 2), 0) end
+    tokens[n - 1], types[n - 1] = "<|begin_of_text|>", 3
+    tokens[n], types[n] = "<|end_of_text|>", 3
+    return {
+        { "tokenizer.ggml.model", "str", "gpt2" }, { "tokenizer.ggml.pre", "str", "default" },
+        { "tokenizer.ggml.tokens", "[str]", tokens }, { "tokenizer.ggml.token_type", "[i32]", types },
+        { "tokenizer.ggml.merges", "[str]", merges }, { "tokenizer.ggml.bos_token_id", "u32", n - 2 },
+        { "tokenizer.ggml.eos_token_id", "u32", n - 1 }, { "tokenizer.ggml.add_bos_token", "bool", true },
+    }
+end
+
 local home = rawget(_G, "BITTTT_HOME") or "."
 local vocab = o.vocab or os.getenv("BITTTT_DATA") and (os.getenv("BITTTT_DATA") .. "/tokenizers/ggml-vocab-llama-bpe.gguf")
     or (home .. "/../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf")
-local vocab_meta = bt.gguf_meta(vocab)
+local synthetic_n = vocab:match("^synthetic:(%d+)$")
+local vocab_meta, vocab_keys
+if synthetic_n then
+    vocab_keys = synthetic_vocab(tonumber(synthetic_n))
+    vocab_meta = { ["tokenizer.ggml.tokens"] = vocab_keys[3][3] }
+else
+    vocab_meta = bt.gguf_meta(vocab)
+end
 local n_vocab = #vocab_meta["tokenizer.ggml.tokens"]
 
 local d, hd = o.dim, o.dim / o.heads
@@ -54,8 +113,9 @@ local meta = {
     { arch .. ".rope.dimension_count", "u32", hd },
     { arch .. ".hidden_activation", "str", "relu2" },
 }
--- The vocabulary, copied key by key (the writer reads the big token and merge lists from the file).
-for key, value in pairs(vocab_meta) do
+-- The vocabulary, made up or copied key by key (the writer reads the big token and merge lists from the file).
+for _, entry in ipairs(vocab_keys or {}) do meta[#meta + 1] = entry end
+for key in pairs(vocab_keys and {} or vocab_meta) do
     if key:match("^tokenizer%.") then meta[#meta + 1] = { key, "from", vocab } end
 end
 if not vocab_meta["tokenizer.chat_template"] and vocab_meta["tokenizer.ggml.pre"] == "llama-bpe" then

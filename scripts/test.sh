@@ -56,6 +56,7 @@ run_specs() {   # label busted-command...
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
+run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
 run_c_tests "C tests (ASan+UBSan)" bin/asan/test-c
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"

@@ -10,7 +10,7 @@
  *
  * Sections: devices and copies, memory pool, streams/events/graphs, tuning,
  * ternary weights (repack + matmul), activation quantization, float matmul,
- * norms and softmax, RoPE, attention, elementwise.
+ * norms and softmax, RoPE, attention, elementwise, TTT.
  */
 #ifndef BT_CUDA_BACKEND_H
 #define BT_CUDA_BACKEND_H
@@ -89,6 +89,24 @@ typedef struct bt_cuda_tuning {
 bt_cuda_tuning bt_cuda_tuning_get(void);
 void bt_cuda_tuning_set(bt_cuda_tuning t);
 
+/* The ternary GEMV (bt_cuda_ternary_matmul with m <= 8, and larger m when the tensor
+ * cores are off), process-wide.
+ * kernel: BT_CUDA_GEMV_STREAM, the streaming kernel for row-scaled weights (block-scaled
+ *   ones keep the tiled kernel), or BT_CUDA_GEMV_TILED, the original kernel for all.
+ *   Default: env BITTTT_CUDA_GEMV (0 or "tiled": tiled; else streaming).
+ * slices: warps that share one 8-row group along k (1, 2, 4 or 8; 0 chooses by shape).
+ * block_warps: warps per block (1 to 8, rounded to a multiple of slices; 0: 4).
+ * early_launch: with PDL, the streaming kernel lets the next kernel of the stream launch
+ *   as soon as it has asked for its weights, before it waits for the previous one, so
+ *   the weights of several matrices stream at once (default 1). Then no kernel still in
+ *   flight on the stream may write the ternary weights (they come from copies). */
+enum { BT_CUDA_GEMV_TILED = 0, BT_CUDA_GEMV_STREAM = 1 };
+typedef struct bt_cuda_gemv_tuning {
+    int kernel, slices, block_warps, early_launch;
+} bt_cuda_gemv_tuning;
+bt_cuda_gemv_tuning bt_cuda_gemv_tuning_get(void);
+void bt_cuda_gemv_tuning_set(bt_cuda_gemv_tuning t);
+
 /* ---- ternary weights ------------------------------------------------------
  * W [n, k] with values in {-1, 0, +1} times a scale, stored on the GPU in the
  * backend's own layout (kernels/cuda/ternary_layout.cuh): 2-bit codes in tiles
@@ -147,6 +165,13 @@ int bt_cuda_quantize_q8(bt_cuda_q8 out, const float *x /* [m, k] */, const float
  * tuning allows, else the GEMV. */
 int bt_cuda_ternary_matmul(float *y /* [m, n] */, bt_cuda_q8 x /* [m, k] */, const bt_cuda_ternary *w /* [n, k] */,
                            int m, int accumulate, bt_cuda_queue q, char *err);
+/* y[i] = W_i . x for count (1 to 4) matrices of the same k that read the same activations
+ * (q, k and v; gate and up), with the results of bt_cuda_ternary_matmul for each; one
+ * launch of the streaming GEMV when it applies (row scales, m <= 8 or no tensor cores),
+ * else one bt_cuda_ternary_matmul per matrix. */
+int bt_cuda_ternary_matmul_group(float *const *y /* [count] -> [m, n_i] */, bt_cuda_q8 x /* [m, k] */,
+                                 const bt_cuda_ternary *w /* [count], [n_i, k] */, int count, int m, int accumulate,
+                                 bt_cuda_queue q, char *err);
 
 /* ---- float matmul ------------------------------------------------------------
  * y[t, i] = sum_j W[i, j] x[t, j], f32 accumulation; W is f16 (IEEE half bits) or f32.
@@ -216,6 +241,40 @@ int bt_cuda_embed_f32(float *out /* [m, d] */, const float *table /* [vocab, d] 
                       int m, int d, int vocab, bt_cuda_queue q, char *err);
 /* y[i] = a * x[i] + y[i] on the default stream of dev. */
 int bt_cuda_axpy_f32(int dev, float *y /* [n] */, const float *x /* [n] */, float a, size_t n, char *err);
+
+/* ---- TTT (kernels/cpu/ttt_linear.h, kernels/cpu/ttt_fastweight.h) ---------------------
+ * The CPU kernels' equations, float32 state and arguments, with device pointers in the
+ * structs (the structs themselves are read on the host at the call); no scratch.
+ * TTT-Linear: weights and grads [n_head, head_dim + 1, head_dim] (bias in the last row),
+ * head_dim 1 to 1024; one block per head. primal walks the span token by token (decode),
+ * dual takes it in chunks as large as shared memory allows (prefill); both update grads
+ * and, when the span ends the mini-batch, commit the step into weights. Results agree
+ * with the CPU kernels to float rounding (sums in other orders). */
+typedef struct bt_cuda_ttt_span {
+    const float *xq, *xk, *xv;   /* [n_tok, row_stride] each; head h at columns h*d .. h*d + d - 1 */
+    const float *eta;            /* [n_tok, n_head] inner learning rates */
+    const float *token_scale;    /* [mini_batch] s_i of every in-batch index */
+    int64_t row_stride;          /* floats between rows of xq, xk, xv and out (>= n_head * d) */
+    int first, n_tok, mini_batch;
+} bt_cuda_ttt_span;
+typedef struct bt_cuda_ttt_norm {
+    const float *weight, *bias;  /* [n_head, d] each */
+    float eps;
+} bt_cuda_ttt_norm;
+int bt_cuda_ttt_linear_primal(float *out /* [n_tok, row_stride] */, float *weights /* [n_head, d + 1, d] */,
+                              float *grads /* [n_head, d + 1, d] */, const bt_cuda_ttt_span *span,
+                              const bt_cuda_ttt_norm *norm, int n_head, int head_dim, bt_cuda_queue q, char *err);
+int bt_cuda_ttt_linear_dual(float *out /* [n_tok, row_stride] */, float *weights /* [n_head, d + 1, d] */,
+                            float *grads /* [n_head, d + 1, d] */, const bt_cuda_ttt_span *span,
+                            const bt_cuda_ttt_norm *norm, int n_head, int head_dim, bt_cuda_queue q, char *err);
+/* eta[j, h] = scale * mult[j] * sigmoid(logit[j, h] + bias[h]) (bt_ttt_eta); eta may be logit,
+ * mult NULL means ones. */
+int bt_cuda_ttt_eta(float *eta /* [n_tok, n_head] */, const float *logit /* [n_tok, n_head] */,
+                    const float *bias /* [n_head] */, const float *mult /* [n_tok] or NULL */, float scale,
+                    int64_t n_tok, int n_head, bt_cuda_queue q, char *err);
+/* bt_fastweight_forward: normalizes k in place, writes p, updates W (d up to 12288). */
+int bt_cuda_fastweight_forward(float *p /* [n_tok, d] */, float *W /* [d, d] */, float *k /* [n_tok, d] */,
+                               const float *eta /* [n_tok] */, int64_t n_tok, int d, bt_cuda_queue q, char *err);
 
 #ifdef __cplusplus
 }

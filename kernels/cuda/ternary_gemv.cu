@@ -1,5 +1,7 @@
-// ternary_gemv.cu - ternary GEMV for decoding (dp4a), y[t, :] = W . x[t, :] for
-// a few tokens at a time.
+// ternary_gemv.cu - the original (tiled) ternary GEMV, y[t, :] = W . x[t, :] for a
+// few tokens at a time (dp4a). It serves block-scaled weights and, when the tuning
+// asks for it, every GEMV (ternary_gemv_select.cu); ternary_gemv_stream.cu has the
+// faster kernel for row-scaled weights.
 //
 // One block of 4 warps per row group (8 rows). The columns form super-chunks of
 // 256 (four 64-column tiles); warp w takes super-chunks w, w+4, ... and within a
@@ -130,8 +132,8 @@ static int launch_gemv(float *y, bt_cuda_q8 x, const bt_cuda_ternary *w, int m, 
                           accumulate);
 }
 
-int bt_tern_gemv(float *y, bt_cuda_q8 x, const bt_cuda_ternary *w, int m, int accumulate, bt_cuda_queue q,
-                 char *err) {
+int bt_tern_gemv_tiled(float *y, bt_cuda_q8 x, const bt_cuda_ternary *w, int m, int accumulate, bt_cuda_queue q,
+                       char *err) {
     if (w->block_scales) {
         if (m == 1) return launch_gemv<1, true>(y, x, w, m, accumulate, q, err);
         if (m == 2) return launch_gemv<2, true>(y, x, w, m, accumulate, q, err);

@@ -10,13 +10,22 @@
 -- session (Decoder:new_session) owns the per-sequence state (KV caches, TTT
 -- fast weights) and scratch buffers, reused for every call.
 --
--- Mixer interface (mixers/*.lua): new_state(n_ctx), reset_state(state),
--- state_bytes(n_ctx), scratch_widths(), forward(state, out, h, buf, pos, pos0, learning).
+-- Devices: Decoder:place puts layers on a GPU (bitttt.placement decides which;
+-- everything stays on the CPU until then). A session keeps a set of buffers on
+-- every device the plan uses; activations stay on the device where a layer
+-- runs and are copied across only where consecutive layers (or the head)
+-- sit on different devices. Logits always come back to the CPU.
+--
+-- Mixer interface (mixers/*.lua): new_state(n_ctx) (on self.device, set by the
+-- placement), reset_state(state), state_bytes(n_ctx), scratch_widths(),
+-- forward(state, out, h, buf, pos, pos0, learning), weight_names (its weight
+-- fields), gpu_unsupported(device) (nil when it can run there, else why not).
 -- A state is a table whose tensor fields are the whole per-session state (what
 -- snapshots copy and state files hold). `learning` is the session's test-time
 -- training settings (lr, schedule, form); mixers without learning ignore it.
 -- Decoder.new gives each mixer its 1-based `layer_index`.
 local core = require "bitttt.core"
+local Placement = require "bitttt.placement"
 local Schedules = require "bitttt.schedules"
 
 local Decoder = {}
@@ -31,7 +40,31 @@ function Decoder.new(cfg, weights)
     local self = setmetatable({ cfg = cfg, w = weights }, Decoder)
     cfg.max_batch = cfg.max_batch or 64
     for l, layer in ipairs(weights.layers) do layer.mixer.layer_index = l end
+    self.placement = Placement.all_cpu(self, "Not placed: everything on the CPU.")
     return self
+end
+
+--- Puts layers (and the output head) on the GPU as bitttt.placement plans it:
+-- opts.n_gpu_layers = N or "auto", opts.n_ctx (the context KV caches are counted
+-- for), opts.device ("cuda:0"), opts.reserve (bytes). Once per model, before its
+-- sessions are made. Returns the plan (also self.placement).
+function Decoder:place(opts)
+    if self.placement.device ~= "cpu" then error("place: this model is already placed on " .. self.placement.device, 2) end
+    self:fingerprint()   -- it hashes weight bytes, which it can read only while they are on the CPU
+    self.placement = Placement.apply(self, Placement.plan(self, opts))
+    return self.placement
+end
+
+--- Widths of the activation buffers every layer needs: {name -> width}.
+function Decoder:scratch_widths()
+    local cfg = self.cfg
+    local widths = { x = cfg.n_embd, h = cfg.n_embd, mix = cfg.n_embd, gate = cfg.n_ff, up = cfg.n_ff }
+    for _, layer in ipairs(self.w.layers) do
+        for name, width in pairs(layer.mixer:scratch_widths()) do
+            widths[name] = math.max(widths[name] or 0, width)
+        end
+    end
+    return widths
 end
 
 local function sorted_keys(t)
@@ -84,31 +117,37 @@ function Decoder:new_session(opts)
     if n_ctx < 1 then error("context size must be >= 1, got " .. tostring(n_ctx), 2) end
     local s = setmetatable({ model = self, n_ctx = n_ctx, pos = 0, states = {}, views = {}, learning = {} }, Session)
     for l, layer in ipairs(self.w.layers) do s.states[l] = layer.mixer:new_state(n_ctx) end
-    -- Scratch: rows of the widths every block needs (mixers may add their own).
-    local B = cfg.max_batch
-    local widths = { x = cfg.n_embd, h = cfg.n_embd, mix = cfg.n_embd, gate = cfg.n_ff, up = cfg.n_ff }
-    for _, layer in ipairs(self.w.layers) do
-        for name, width in pairs(layer.mixer:scratch_widths()) do
-            widths[name] = math.max(widths[name] or 0, width)
-        end
+    -- Scratch on every device the plan uses: rows of the widths every block needs,
+    -- token ids and positions; logits on the head's device and on the CPU.
+    local B, plan = cfg.max_batch, self.placement
+    local devices = { cpu = true, [plan.head] = true, [plan.embd] = true }
+    for _, dev in ipairs(plan.layers) do devices[dev] = true end
+    s.buffers, s.gpu_devices = {}, {}
+    for dev in pairs(devices) do
+        local bufs = { ids = core.empty({ B }, "i32", dev), positions = core.empty({ B }, "i32", dev) }
+        for name, width in pairs(self:scratch_widths()) do bufs[name] = core.empty({ B, width }, "f32", dev) end
+        s.buffers[dev] = bufs
+        if dev ~= "cpu" then s.gpu_devices[#s.gpu_devices + 1] = dev end
     end
-    s.buffers = {}
-    for name, width in pairs(widths) do s.buffers[name] = core.empty({ B, width }, "f32") end
-    s.buffers.logits = core.empty({ B, cfg.n_vocab }, "f32")
-    s.ids = core.empty({ B }, "i32")
-    s.positions = core.empty({ B }, "i32")
+    s.buffers.cpu.logits = core.empty({ B, cfg.n_vocab }, "f32")
+    s.buffers[plan.head].logits = s.buffers[plan.head].logits or core.empty({ B, cfg.n_vocab }, "f32", plan.head)
     return s
 end
 
---- Views of the first m rows of every buffer (cached per m: decode reuses m = 1).
-function Session:views_for(m)
-    local v = self.views[m]
+--- Views of the first m rows of every buffer on a device (default the CPU), cached:
+-- decode reuses m = 1.
+function Session:views_for(m, device)
+    device = device or "cpu"
+    local cache = self.views[device]
+    if not cache then
+        cache = {}
+        self.views[device] = cache
+    end
+    local v = cache[m]
     if v then return v end
     v = {}
-    for name, buf in pairs(self.buffers) do v[name] = buf:narrow(1, 1, m) end
-    v.ids = self.ids:narrow(1, 1, m)
-    v.positions = self.positions:narrow(1, 1, m)
-    self.views[m] = v
+    for name, buf in pairs(self.buffers[device]) do v[name] = buf:narrow(1, 1, m) end
+    cache[m] = v
     return v
 end
 
@@ -121,15 +160,25 @@ end
 -- (rows needed by `want`: "last" computes only the last row, "all" every row).
 function Session:forward_chunk(ids, first, m, want)
     local model, cfg = self.model, self.model.cfg
-    local w = model.w
-    local v = self:views_for(m)
+    local w, plan = model.w, model.placement
+    local cpu = self:views_for(m)
     for i = 0, m - 1 do
-        v.ids[i + 1] = ids[first + i]
-        v.positions[i + 1] = self.pos + i
+        cpu.ids[i + 1] = ids[first + i]
+        cpu.positions[i + 1] = self.pos + i
     end
+    for _, dev in ipairs(self.gpu_devices) do self:views_for(m, dev).positions:copy(cpu.positions) end
+    local here = plan.embd            -- the device holding the activations
+    local v = self:views_for(m, here)
+    if here ~= "cpu" then v.ids:copy(cpu.ids) end
     core.op_get_rows(v.x, w.tok_embd, v.ids)
     local eps = cfg.rms_eps
     for l, layer in ipairs(w.layers) do
+        if plan.layers[l] ~= here then
+            here = plan.layers[l]
+            local moved = self:views_for(m, here)
+            moved.x:copy(v.x)
+            v = moved
+        end
         core.op_rmsnorm(v.h, v.x, layer.attn_norm, eps)
         layer.mixer:forward(self.states[l], v.mix, v.h, v, v.positions, self.pos, self.learning)
         core.op_add(v.x, v.x, v.mix)
@@ -144,13 +193,23 @@ function Session:forward_chunk(ids, first, m, want)
     end
     self.pos = self.pos + m
     if want == "none" then return nil end
+    if plan.head ~= here then
+        local moved = self:views_for(m, plan.head)
+        moved.x:copy(v.x)
+        v = moved
+    end
     local rows_x, rows_h, logits = v.x, v.h, v.logits
     if want == "last" then
-        local last = self:views_for(1)
+        local last = self:views_for(1, plan.head)
         rows_x, rows_h, logits = v.x:narrow(1, m, 1), last.h, last.logits
     end
     core.op_rmsnorm(rows_h, rows_x, w.output_norm, eps)
     core.op_linear(logits, w.output, rows_h)
+    if plan.head ~= "cpu" then   -- the sampler reads logits on the CPU
+        local host = self:views_for(want == "last" and 1 or m).logits
+        host:copy(logits)
+        logits = host
+    end
     return logits
 end
 
@@ -272,7 +331,11 @@ end
 
 --- Saves the state to a safetensors file with the model's fingerprint.
 function Session:save_state(path)
-    core.safetensors_save(path, state_entries(self.states), {
+    local entries = state_entries(self.states)
+    for _, e in ipairs(entries) do   -- the writer reads CPU memory
+        if e[2]:device() ~= "cpu" then e[2] = e[2]:to("cpu") end
+    end
+    core.safetensors_save(path, entries, {
         format = STATE_FORMAT, version = "1", fingerprint = self.model:fingerprint(),
         position = tostring(self.pos), context = tostring(self.n_ctx),
     })

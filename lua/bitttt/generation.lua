@@ -2,6 +2,11 @@
 -- feed the prompt as a batch, then sample, stream and feed one token at a time.
 local Generation = {}
 
+-- Ctrl-C: the bitttt-lua host preloads bitttt.interrupt; check() raises "interrupted"
+-- once it was pressed. Other hosts have no such module, and no check.
+local has_interrupt, Interrupt = pcall(require, "bitttt.interrupt")
+local check_interrupt = has_interrupt and Interrupt.check or function() end
+
 -- Text held back because it could be the start of a stop string.
 local function held_suffix(text, stops)
     local hold = 0
@@ -62,6 +67,7 @@ function Generation.run(a)
     t0 = clock()
     result.stopped = "length"
     while result.n_generated < a.n_predict do
+        check_interrupt()
         local id = sampler:sample(logits, history)
         result.last_id = id
         result.n_generated = result.n_generated + 1

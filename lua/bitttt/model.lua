@@ -1,7 +1,8 @@
 -- model.lua - opens a model file of any supported format, picks the graph for
 -- its architecture (lua/bitttt/models/<arch>.lua) and its tokenizer.
 --
---   local model = require("bitttt.model").load(path, { tokenizer = path?, max_batch = 64 })
+--   local model = require("bitttt.model").load(path, { tokenizer = path?, max_batch = 64,
+--                                                     n_gpu_layers = N|"auto", n_ctx = 512 })
 --   local session = model:new_session{ n_ctx = 512 }
 local core = require "bitttt"   -- the package (it installs the Lua-side tensor methods)
 
@@ -62,8 +63,11 @@ local function file_exists(p)
 end
 
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
--- (llama2.c: its tokenizer.bin). Returns the graph object with .meta, .file,
--- .tokenizer, .arch and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
+-- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
+-- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
+-- for, opts.device, opts.gpu_reserve: bytes to leave free); without a GPU it says so
+-- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
+-- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end
@@ -85,6 +89,9 @@ function M.load(path, opts)
     local model = require(module).build(file, meta, opts)
     model.meta, model.file, model.arch, model.path = meta, file, arch, path
     model.stop_at_bos = file:format() == "llama2c"
+    if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then
+        model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve }
+    end
     if opts.tokenizer then
         model.tokenizer = core.tokenizer_open(opts.tokenizer, model.cfg.n_vocab)
     elseif file:format() == "gguf" and meta["tokenizer.ggml.model"] then

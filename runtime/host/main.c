@@ -19,6 +19,7 @@
 #include <lualib.h>
 #include <luajit.h>
 #include "host.h"
+#include "repl_interrupt.h"
 #include "kernels/cpu/cpu_features.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
@@ -75,6 +76,8 @@ static void preload_core(lua_State *L) {
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_bitttt_core);
     lua_setfield(L, -2, "bitttt.core");
+    lua_pushcfunction(L, luaopen_bitttt_interrupt);   /* Ctrl-C checks for the token loop */
+    lua_setfield(L, -2, "bitttt.interrupt");
     lua_pop(L, 2);
 }
 

@@ -74,5 +74,6 @@ int luaopen_bitttt_core(lua_State *L) {
     bt_lua_open_tokenizer(L);
     bt_lua_open_ternary(L);
     bt_lua_open_ttt(L);
+    bt_lua_open_placer(L);
     return 1;
 }

@@ -3,15 +3,19 @@
  *
  *   bench_cuda [--quick]
  *
- * Rows: device-to-device copy bandwidth (the ceiling, bytes read + written),
+ * Rows: device-to-device copy bandwidth (the ceiling, bytes read + written);
  * the ternary GEMV over a rotation through all 30 layers' 7 matrices (so the
- * L2 cannot hold them; launched per matrix, with and without PDL, from a stream
- * and replayed as a CUDA graph, and with q/k/v and gate/up fused into one matrix
- * each), the f16 output-head GEMV (128256 x 2560), and the ternary GEMM at
- * batch 16, 64 and 512 (tensor cores, and the dp4a path at 16 and 64), and
- * decoding attention over 30 layers' f32 KV caches at context 4096. Times are
- * medians of several runs measured with CUDA events. Weights are random codes:
- * the kernels' speed does not depend on the values.
+ * L2 cannot hold them), for the original tiled kernel and the streaming one:
+ * launched per matrix (210 launches) with and without PDL, from a stream and
+ * replayed as a CUDA graph, with the streaming kernel's launch plans (slices,
+ * block size, early launch), with q/k/v and gate/up in one launch each
+ * (bt_cuda_ternary_matmul_group, 120 launches) and fused into one matrix each;
+ * the f16 output-head GEMV (128256 x 2560); the ternary GEMM at batch 16, 64
+ * and 512 (tensor cores, and the dp4a GEMVs at 16 and 64); decoding attention
+ * over 30 layers' f32 KV caches at context 4096; TTT-Linear (decode and a
+ * 16-token prefill) and the fastweight rule over 30 layers. Times are medians
+ * of several runs measured with CUDA events. Weights are random codes: the
+ * kernels' speed does not depend on the values.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -115,13 +119,24 @@ static void quantize_random(bt_cuda_q8 *q8, int k) {
     free(host);
 }
 
-/* One pass over every layer's matrices for m tokens; 0 or -1 (err). */
-static int rotation(const model *md, const acts *a, int m) {
-    for (int l = 0; l < N_LAYERS; l++)
+/* One pass over every layer's matrices for m tokens; grouped: q/k/v and gate/up of the
+ * 7-matrix model in one bt_cuda_ternary_matmul_group each. 0 or -1 (err). */
+static int rotation(const model *md, const acts *a, int m, int grouped) {
+    static const int groups[4][2] = {{0, 3}, {3, 1}, {4, 2}, {6, 1}};   /* first matrix, count */
+    for (int l = 0; l < N_LAYERS; l++) {
+        if (grouped && md->n_mats == 7) {
+            for (int g = 0; g < 4; g++) {
+                const int j = groups[g][0];
+                const bt_cuda_q8 *x = md->shapes[j].k == 2560 ? &a->x2560 : &a->x6912;
+                if (bt_cuda_ternary_matmul_group(a->y + j, *x, &md->w[l][j], groups[g][1], m, 0, queue, err)) return -1;
+            }
+            continue;
+        }
         for (int j = 0; j < md->n_mats; j++) {
             const bt_cuda_q8 *x = md->shapes[j].k == 2560 ? &a->x2560 : &a->x6912;
             if (bt_cuda_ternary_matmul(a->y[j], *x, &md->w[l][j], m, 0, queue, err)) return -1;
         }
+    }
     return 0;
 }
 
@@ -161,11 +176,11 @@ static void run_copy(void *p) {
     CK(bt_cuda_memcpy_async(c->dst, c->src, c->bytes, 2, queue, err));
 }
 
-typedef struct rot_ctx { const model *md; const acts *a; int m; bt_cuda_graph graph; } rot_ctx;
+typedef struct rot_ctx { const model *md; const acts *a; int m, grouped; bt_cuda_graph graph; } rot_ctx;
 static void run_rotation(void *p) {
     rot_ctx *c = p;
     if (c->graph) CK(bt_cuda_graph_launch(c->graph, queue, err));
-    else CK(rotation(c->md, c->a, c->m));
+    else CK(rotation(c->md, c->a, c->m, c->grouped));
 }
 
 /* Decoding attention at a full context: one query row per layer, 30 layers' caches. */
@@ -235,14 +250,21 @@ static void set_tuning(int pdl, int mma) {
     bt_cuda_tuning_set(t);
 }
 
-/* Times a GEMV rotation launched from the stream or replayed as a graph. */
-static void gemv_row(const char *label, const model *md, const acts *a, int pdl, int graph, double copy_gbs) {
+/* GEMV kernel and launch plan: tiled, or streaming with slices / block warps (0: automatic) and early launch. */
+static void set_gemv(int kernel, int slices, int block_warps, int early_launch) {
+    bt_cuda_gemv_tuning t = {kernel, slices, block_warps, early_launch};
+    bt_cuda_gemv_tuning_set(t);
+}
+
+/* Times a GEMV rotation of m tokens launched from the stream or replayed as a graph. */
+static void gemv_row(const char *label, const model *md, const acts *a, int m, int grouped, int pdl, int graph,
+                     double copy_gbs) {
     set_tuning(pdl, 1);
-    rot_ctx c = {md, a, 1, NULL};
+    rot_ctx c = {md, a, m, grouped, NULL};
     if (graph) {
         if (bt_cuda_graph_begin(queue, err) == 0) {
             char capture_err[BT_CUDA_ERR_CAP] = "";
-            if (rotation(md, a, 1) != 0) memcpy(capture_err, err, sizeof capture_err);
+            if (rotation(md, a, m, grouped) != 0) memcpy(capture_err, err, sizeof capture_err);
             if (bt_cuda_graph_end(&c.graph, queue, err) != 0 || capture_err[0]) {
                 if (capture_err[0]) memcpy(err, capture_err, sizeof capture_err);
                 if (c.graph) CK(bt_cuda_graph_destroy(c.graph, err));
@@ -260,13 +282,130 @@ static void gemv_row(const char *label, const model *md, const acts *a, int pdl,
     if (c.graph) CK(bt_cuda_graph_destroy(c.graph, err));
 }
 
-static void gemm_row(const char *label, const model *md, const acts *a, int m, int mma) {
+/* The GEMV rows: each kernel from the stream and as a graph, with and without PDL, then the
+ * streaming kernel's launch plans and grouped launches (graph + PDL, the decoding setup). */
+static void gemv_rows(const model *plain, const acts *a, int quick, double copy_gbs) {
+    static const char *mode[4] = {"stream", "stream + PDL", "graph", "graph + PDL"};
+    char label[64];
+    for (int kernel = BT_CUDA_GEMV_TILED; kernel <= BT_CUDA_GEMV_STREAM; kernel++)
+        for (int i = 0; i < 4; i++) {
+            set_gemv(kernel, 0, 0, 1);
+            snprintf(label, sizeof label, "%s GEMV m=1, 210 launches, %s", kernel ? "stream" : "tiled", mode[i]);
+            gemv_row(label, plain, a, 1, 0, i & 1, i >> 1, copy_gbs);
+        }
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+    gemv_row("stream GEMV m=1, grouped qkv/gate-up, graph", plain, a, 1, 1, 0, 1, copy_gbs);
+    gemv_row("stream GEMV m=1, grouped qkv/gate-up, graph+PDL", plain, a, 1, 1, 1, 1, copy_gbs);
+    if (quick) return;
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 0);
+    gemv_row("stream GEMV m=1, 210, graph+PDL, late launch", plain, a, 1, 0, 1, 1, copy_gbs);
+    gemv_row("stream GEMV m=1, grouped, graph+PDL, late launch", plain, a, 1, 1, 1, 1, copy_gbs);
+    for (int slices = 1; slices <= 8; slices *= 2) {
+        set_gemv(BT_CUDA_GEMV_STREAM, slices, 0, 1);
+        snprintf(label, sizeof label, "stream GEMV m=1, grouped, graph+PDL, slices %d", slices);
+        gemv_row(label, plain, a, 1, 1, 1, 1, copy_gbs);
+    }
+    for (int warps = 2; warps <= 8; warps *= 2) {
+        set_gemv(BT_CUDA_GEMV_STREAM, 0, warps, 1);
+        snprintf(label, sizeof label, "stream GEMV m=1, grouped, graph+PDL, %d-warp blocks", warps);
+        gemv_row(label, plain, a, 1, 1, 1, 1, copy_gbs);
+    }
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+    for (int m = 2; m <= 8; m *= 2) {
+        snprintf(label, sizeof label, "stream GEMV m=%d, grouped, graph+PDL", m);
+        gemv_row(label, plain, a, m, 1, 1, 1, copy_gbs);
+    }
+    set_gemv(BT_CUDA_GEMV_TILED, 0, 0, 1);
+    gemv_row("tiled GEMV m=4, 210 launches, graph+PDL", plain, a, 4, 0, 1, 1, copy_gbs);
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+}
+
+static void gemm_row(const char *label, const model *md, const acts *a, int m, int mma, int gemv_kernel) {
     set_tuning(0, mma);
-    rot_ctx c = {md, a, m, NULL};
+    set_gemv(gemv_kernel, 0, 0, 1);
+    rot_ctx c = {md, a, m, 0, NULL};
     double ops = 0.0;
     for (int j = 0; j < md->n_mats; j++) ops += 2.0 * md->shapes[j].n * md->shapes[j].k * m * N_LAYERS;
     double ms = median_ms(run_rotation, &c);
     ROW("| %-48s | %9.2f ms | %7.1f TOP/s |", label, ms, ops / (ms * 1e9));
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+}
+
+/* ---- TTT ----------------------------------------------------------------------------- */
+
+#define TTT_HEADS 32
+#define TTT_DIM 64
+#define TTT_MINI_BATCH 16
+#define FW_DIM 640
+
+/* A device array of n uniform values in [lo, hi]. */
+static float *device_random(size_t n, float lo, float hi) {
+    float *host = malloc(sizeof(float) * n), *dev;
+    for (size_t i = 0; i < n; i++) host[i] = lo + (hi - lo) * (float)(rng() % 100001) / 100000.0f;
+    CK(bt_cuda_malloc(0, sizeof(float) * n, (void **)&dev, err));
+    CK(bt_cuda_memcpy(0, dev, host, sizeof(float) * n, 0, err));
+    free(host);
+    return dev;
+}
+
+typedef struct ttt_ctx {
+    float *out, *x, *eta, *scale, *ln_w, *ln_b, *weights[N_LAYERS], *grads[N_LAYERS], *fw[N_LAYERS], *k, *p;
+    int n_tok, dual;
+} ttt_ctx;
+
+static void run_ttt(void *p) {
+    ttt_ctx *c = p;
+    const int64_t width = TTT_HEADS * TTT_DIM;
+    bt_cuda_ttt_span span = {c->x, c->x + TTT_MINI_BATCH * width, c->x + 2 * TTT_MINI_BATCH * width, c->eta, c->scale,
+                             width, c->dual ? 0 : 3, c->n_tok, TTT_MINI_BATCH};
+    bt_cuda_ttt_norm norm = {c->ln_w, c->ln_b, 1e-6f};
+    for (int l = 0; l < N_LAYERS; l++)
+        CK((c->dual ? bt_cuda_ttt_linear_dual : bt_cuda_ttt_linear_primal)(c->out, c->weights[l], c->grads[l], &span,
+                                                                             &norm, TTT_HEADS, TTT_DIM, queue, err));
+}
+
+static void run_fastweight(void *p) {
+    ttt_ctx *c = p;
+    for (int l = 0; l < N_LAYERS; l++) CK(bt_cuda_fastweight_forward(c->p, c->fw[l], c->k, c->eta, 1, FW_DIM, queue, err));
+}
+
+/* TTT-Linear decode (one token, no commit) and a full mini-batch of prefill, and the
+ * fastweight rule for one token, each over 30 layers' states. */
+static void ttt_rows(void) {
+    ttt_ctx c;
+    const size_t width = TTT_HEADS * TTT_DIM, state = (size_t)TTT_HEADS * (TTT_DIM + 1) * TTT_DIM;
+    set_tuning(0, 1);
+    c.x = device_random(3 * TTT_MINI_BATCH * width, -1.0f, 1.0f);
+    c.eta = device_random(TTT_MINI_BATCH * TTT_HEADS, 0.001f, 0.01f);
+    c.scale = device_random(TTT_MINI_BATCH, 0.05f, 0.1f);
+    c.ln_w = device_random(width, 0.9f, 1.1f);
+    c.ln_b = device_random(width, -0.1f, 0.1f);
+    c.k = device_random(FW_DIM, -1.0f, 1.0f);
+    CK(bt_cuda_malloc(0, sizeof(float) * TTT_MINI_BATCH * width, (void **)&c.out, err));
+    CK(bt_cuda_malloc(0, sizeof(float) * FW_DIM, (void **)&c.p, err));
+    for (int l = 0; l < N_LAYERS; l++) {
+        c.weights[l] = device_random(state, -0.01f, 0.01f);
+        c.grads[l] = device_random(state, -0.001f, 0.001f);
+        c.fw[l] = device_random((size_t)FW_DIM * FW_DIM, -0.01f, 0.01f);
+    }
+    c.n_tok = 1, c.dual = 0;
+    double ms = median_ms(run_ttt, &c);
+    ROW("| %-48s | %9.1f us | %7.1f MB state/layer |", "TTT-Linear decode, 30 layers x 32 heads x 64", ms * 1e3,
+        2.0 * state * sizeof(float) / 1e6);
+    c.n_tok = TTT_MINI_BATCH, c.dual = 1;
+    ms = median_ms(run_ttt, &c);
+    ROW("| %-48s | %9.1f us | %7.1f us per token |", "TTT-Linear prefill 16 tokens (dual), 30 layers", ms * 1e3,
+        ms * 1e3 / TTT_MINI_BATCH);
+    ms = median_ms(run_fastweight, &c);
+    ROW("| %-48s | %9.1f us | %7.1f GB/s (W read + written) |", "fastweight d=640, 1 token, 30 layers", ms * 1e3,
+        2.0 * FW_DIM * FW_DIM * sizeof(float) * N_LAYERS / (ms * 1e6));
+    float *bufs[] = {c.x, c.eta, c.scale, c.ln_w, c.ln_b, c.k, c.out, c.p};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) CK(bt_cuda_free(0, bufs[i], err));
+    for (int l = 0; l < N_LAYERS; l++) {
+        CK(bt_cuda_free(0, c.weights[l], err));
+        CK(bt_cuda_free(0, c.grads[l], err));
+        CK(bt_cuda_free(0, c.fw[l], err));
+    }
 }
 
 int main(int argc, char **argv) {
@@ -305,14 +444,14 @@ int main(int argc, char **argv) {
     static model plain, fused;
     model_make(&plain, plain_shapes, 7);
     fprintf(stderr, "bench_cuda: %d layers x 7 ternary matrices, %.1f MB packed\n", N_LAYERS, plain.bytes / 1e6);
-    gemv_row("ternary GEMV m=1, 210 launches, stream", &plain, &a, 0, 0, copy_gbs);
-    gemv_row("ternary GEMV m=1, 210 launches, stream + PDL", &plain, &a, 1, 0, copy_gbs);
-    gemv_row("ternary GEMV m=1, 210 launches, graph", &plain, &a, 0, 1, copy_gbs);
-    gemv_row("ternary GEMV m=1, 210 launches, graph + PDL", &plain, &a, 1, 1, copy_gbs);
+    gemv_rows(&plain, &a, quick, copy_gbs);
     if (!quick) {
         model_make(&fused, fused_shapes, 4);
-        gemv_row("ternary GEMV m=1, fused qkv/gate-up, graph", &fused, &a, 0, 1, copy_gbs);
-        gemv_row("ternary GEMV m=1, fused qkv/gate-up, graph+PDL", &fused, &a, 1, 1, copy_gbs);
+        set_gemv(BT_CUDA_GEMV_TILED, 0, 0, 1);
+        gemv_row("tiled GEMV m=1, fused qkv/gate-up, graph+PDL", &fused, &a, 1, 0, 1, 1, copy_gbs);
+        set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+        gemv_row("stream GEMV m=1, fused qkv/gate-up, graph", &fused, &a, 1, 0, 0, 1, copy_gbs);
+        gemv_row("stream GEMV m=1, fused qkv/gate-up, graph+PDL", &fused, &a, 1, 0, 1, 1, copy_gbs);
         model_free(&fused);
     }
 
@@ -338,14 +477,16 @@ int main(int argc, char **argv) {
     CK(bt_cuda_free(0, (void *)h.x, err));
     CK(bt_cuda_free(0, h.y, err));
     attention_row(copy_gbs);
+    ttt_rows();
 
-    if (!quick) {   /* where the GEMV (m <= 8) should hand over to the tensor cores */
-        gemm_row("ternary GEMM m=16, all layers, tensor cores", &plain, &a, 16, 1);
-        gemm_row("ternary GEMM m=16, all layers, dp4a", &plain, &a, 16, 0);
-    }
-    gemm_row("ternary GEMM m=64, all layers, tensor cores", &plain, &a, 64, 1);
-    gemm_row("ternary GEMM m=512, all layers, tensor cores", &plain, &a, 512, 1);
-    if (!quick) gemm_row("ternary GEMM m=64, all layers, dp4a", &plain, &a, 64, 0);
+    /* where the GEMV (m <= 8) should hand over to the tensor cores */
+    gemm_row("ternary GEMM m=16, all layers, tensor cores", &plain, &a, 16, 1, BT_CUDA_GEMV_STREAM);
+    gemm_row("ternary GEMM m=16, all layers, stream dp4a", &plain, &a, 16, 0, BT_CUDA_GEMV_STREAM);
+    if (!quick) gemm_row("ternary GEMM m=16, all layers, tiled dp4a", &plain, &a, 16, 0, BT_CUDA_GEMV_TILED);
+    gemm_row("ternary GEMM m=64, all layers, tensor cores", &plain, &a, 64, 1, BT_CUDA_GEMV_STREAM);
+    gemm_row("ternary GEMM m=64, all layers, stream dp4a", &plain, &a, 64, 0, BT_CUDA_GEMV_STREAM);
+    if (!quick) gemm_row("ternary GEMM m=64, all layers, tiled dp4a", &plain, &a, 64, 0, BT_CUDA_GEMV_TILED);
+    gemm_row("ternary GEMM m=512, all layers, tensor cores", &plain, &a, 512, 1, BT_CUDA_GEMV_STREAM);
     model_free(&plain);
 
     CK(bt_cuda_stream_synchronize(queue, err));

@@ -6,9 +6,10 @@
  * the same order as the kernel). Tolerances, stated at each check, where float
  * sums are reordered: the fused RMSNorm and block-scaled weights. Shapes are odd
  * on purpose (rows not a multiple of 8, k not a multiple of 256, k beyond one
- * register batch) and cover every kernel path: GEMV for m = 1..8 (one or more
- * passes of 1, 2 or 4 tokens), tensor-core GEMM and the dp4a fallback for m > 8,
- * TQ2_0 and I2_S sources. */
+ * register batch) and cover every kernel path: both GEMVs (streaming and tiled)
+ * for m = 1..8 and beyond, every launch plan of the streaming one (slices, block
+ * size, early launch, passes of 1, 2, 4 or 8 tokens), tensor-core GEMM and the
+ * dp4a fallback for m > 8, grouped matrices, TQ2_0 and I2_S sources. */
 #include "check.h"
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
@@ -211,54 +212,55 @@ static void tdata_free(tdata *d) {
     free(d->w), free(d->wscale), free(d->src), free(d->q), free(d->s), free(d->sum), free(d->bsum), free(d->y0);
 }
 
-/* Runs one case; NULL when the GPU result matches, else a message in msg. */
-static const char *run_case(char *msg, size_t cap, tcase c, cu_rng *r) {
-    static const char *src_name[] = {"TQ2_0", "I2_S"};
-    cu_arena a;
-    cu_arena_init(&a);
-    tdata d;
-    tdata_make(&d, c, r);
-    const char *fail = NULL;
-    const int nb = c.k / 256 > 0 ? c.k / 256 : 1, guard = 64;
-    bt_cuda_ternary wt;
-    float *y = NULL;
-#define CASE_FAIL(...) do { snprintf(msg, cap, "n=%d k=%d m=%d %s%s%s: ", c.n, c.k, c.m, src_name[c.src], \
-                             c.block_scales ? " block-scaled" : "", c.accumulate ? " accumulate" : "");    \
-                             size_t used_ = strlen(msg); snprintf(msg + used_, cap - used_, __VA_ARGS__);     \
-                             fail = msg; goto done; } while (0)
-    int rc = c.src == SRC_TQ2_0 ? bt_cuda_ternary_upload_tq2_0(&wt, d.src, c.n, c.k, a.q, a.err)
-                                : bt_cuda_ternary_upload_i2_s(&wt, d.src, c.n, c.k, a.q, a.err);
-    if (rc) CASE_FAIL("upload: %s", a.err);
-    if (wt.block_scales != c.block_scales) CASE_FAIL("upload chose block_scales = %d", wt.block_scales);
+#define Y_GUARD 64   /* floats after y that must stay untouched (0xFF bytes) */
 
-    bt_cuda_q8 x;
-    x.q = cu_upload(&a, d.q, (size_t)c.m * c.k);
-    x.scale = cu_upload(&a, d.s, sizeof(float) * c.m);
-    x.sum = cu_upload(&a, d.sum, 4 * (size_t)c.m);
-    x.block_sum = c.k % 256 == 0 ? cu_upload(&a, d.bsum, 4 * (size_t)c.m * nb) : NULL;
-    y = malloc(sizeof(float) * ((size_t)c.m * c.n + guard));
-    float *dy = cu_alloc(&a, sizeof(float) * ((size_t)c.m * c.n + guard));
-    if (!x.q || !x.scale || !x.sum || !dy || (c.k % 256 == 0 && !x.block_sum)) CASE_FAIL("%s", a.err);
-    if (c.accumulate && bt_cuda_memcpy(0, dy, d.y0, sizeof(float) * c.m * c.n, 0, a.err)) CASE_FAIL("%s", a.err);
-    if (bt_cuda_ternary_matmul(dy, x, &wt, c.m, c.accumulate, a.q, a.err)) CASE_FAIL("matmul: %s", a.err);
-    if (cu_download(&a, y, dy, sizeof(float) * ((size_t)c.m * c.n + guard))) CASE_FAIL("%s", a.err);
+/* Uploads a case's weights; 0 or -1 with a message in msg. */
+static int upload_weights(char *msg, size_t cap, cu_arena *a, tcase c, const tdata *d, bt_cuda_ternary *wt) {
+    int rc = c.src == SRC_TQ2_0 ? bt_cuda_ternary_upload_tq2_0(wt, d->src, c.n, c.k, a->q, a->err)
+                                : bt_cuda_ternary_upload_i2_s(wt, d->src, c.n, c.k, a->q, a->err);
+    if (rc) return snprintf(msg, cap, "upload: %s", a->err), -1;
+    if (wt->block_scales != c.block_scales) return snprintf(msg, cap, "upload chose block_scales = %d", wt->block_scales), -1;
+    return 0;
+}
 
-    for (int i = 0; i < guard; i++) {
+/* Uploads a case's activations; 0 or -1 (a->err). */
+static int upload_activations(cu_arena *a, tcase c, const tdata *d, bt_cuda_q8 *x) {
+    const int nb = c.k / 256 > 0 ? c.k / 256 : 1;
+    x->q = cu_upload(a, d->q, (size_t)c.m * c.k);
+    x->scale = cu_upload(a, d->s, sizeof(float) * c.m);
+    x->sum = cu_upload(a, d->sum, 4 * (size_t)c.m);
+    x->block_sum = c.k % 256 == 0 ? cu_upload(a, d->bsum, 4 * (size_t)c.m * nb) : NULL;
+    return x->q && x->scale && x->sum && (c.k % 256 != 0 || x->block_sum) ? 0 : -1;
+}
+
+/* A device output of m*n floats plus the guard, holding y0 when accumulating; NULL on error (a->err). */
+static float *output_buffer(cu_arena *a, tcase c, const tdata *d) {
+    float *dy = cu_alloc(a, sizeof(float) * ((size_t)c.m * c.n + Y_GUARD));
+    if (dy && c.accumulate && bt_cuda_memcpy(0, dy, d->y0, sizeof(float) * c.m * c.n, 0, a->err)) return NULL;
+    return dy;
+}
+
+/* Checks y [m*n + guard] (downloaded) for case c with weights from dw and activations from dx;
+ * 0, or -1 with a message in msg. */
+static int check_output(char *msg, size_t cap, tcase c, const tdata *dw, const tdata *dx, const float *y) {
+    const int nb = c.k / 256 > 0 ? c.k / 256 : 1;
+    for (int i = 0; i < Y_GUARD; i++) {
         uint32_t bits;
         memcpy(&bits, &y[(size_t)c.m * c.n + i], 4);
-        if (bits != 0xFFFFFFFFu) CASE_FAIL("wrote past y (element %d after the end)", i);
+        if (bits != 0xFFFFFFFFu) return snprintf(msg, cap, "wrote past y (element %d after the end)", i), -1;
     }
     for (int t = 0; t < c.m; t++)
         for (int i = 0; i < c.n; i++) {
-            const int8_t *wr = d.w + (size_t)i * c.k, *qr = d.q + (size_t)t * c.k;
+            const int8_t *wr = dw->w + (size_t)i * c.k, *qr = dx->q + (size_t)t * c.k;
             float got = y[(size_t)t * c.n + i], want;
             if (!c.block_scales) {
                 int acc = 0;
                 for (int j = 0; j < c.k; j++) acc += wr[j] * qr[j];
-                want = ((float)acc * d.wscale[i * nb]) / d.s[t];
-                if (c.accumulate) want = d.y0[(size_t)t * c.n + i] + want;
+                want = ((float)acc * dw->wscale[i * nb]) / dx->s[t];
+                if (c.accumulate) want = dw->y0[(size_t)t * c.n + i] + want;
                 if (memcmp(&got, &want, 4) != 0)
-                    CASE_FAIL("y[%d, %d] = %.9g, want %.9g exactly (int acc %d)", t, i, (double)got, (double)want, acc);
+                    return snprintf(msg, cap, "y[%d, %d] = %.9g, want %.9g exactly (int acc %d)", t, i, (double)got,
+                                    (double)want, acc), -1;
             } else {
                 /* float partials per 256 columns: within 1e-5 of the magnitude sum */
                 double ref = 0.0, mag = 0.0;
@@ -268,23 +270,51 @@ static const char *run_case(char *msg, size_t cap, tcase c, cu_rng *r) {
                         acc += wr[j] * qr[j];
                         acc_abs += abs(wr[j] * qr[j]);
                     }
-                    ref += (double)d.wscale[i * nb + b] * acc;
-                    mag += fabs((double)d.wscale[i * nb + b]) * acc_abs;
+                    ref += (double)dw->wscale[i * nb + b] * acc;
+                    mag += fabs((double)dw->wscale[i * nb + b]) * acc_abs;
                 }
-                ref /= d.s[t];
-                mag /= d.s[t];
-                if (c.accumulate) ref += d.y0[(size_t)t * c.n + i], mag += fabs(d.y0[(size_t)t * c.n + i]);
+                ref /= dx->s[t];
+                mag /= dx->s[t];
+                if (c.accumulate) ref += dw->y0[(size_t)t * c.n + i], mag += fabs(dw->y0[(size_t)t * c.n + i]);
                 if (!(fabs(got - ref) <= 1e-6 + 1e-5 * mag))
-                    CASE_FAIL("y[%d, %d] = %.9g, want %.9g within %.3g", t, i, (double)got, ref, 1e-6 + 1e-5 * mag);
+                    return snprintf(msg, cap, "y[%d, %d] = %.9g, want %.9g within %.3g", t, i, (double)got, ref,
+                                    1e-6 + 1e-5 * mag), -1;
             }
         }
-done:
-#undef CASE_FAIL
+    return 0;
+}
+
+/* "n=.. k=.. m=.. SRC[ block-scaled][ accumulate]: " at the start of msg; its length. */
+static size_t case_label(char *msg, size_t cap, tcase c) {
+    static const char *src_name[] = {"TQ2_0", "I2_S"};
+    snprintf(msg, cap, "n=%d k=%d m=%d %s%s%s: ", c.n, c.k, c.m, src_name[c.src], c.block_scales ? " block-scaled" : "",
+             c.accumulate ? " accumulate" : "");
+    return strlen(msg);
+}
+
+/* Runs one case through bt_cuda_ternary_matmul; NULL when the GPU result matches, else a message in msg. */
+static const char *run_case(char *msg, size_t cap, tcase c, cu_rng *r) {
+    cu_arena a;
+    cu_arena_init(&a);
+    tdata d;
+    tdata_make(&d, c, r);
+    size_t at = case_label(msg, cap, c);
+    int fail = 0;
+    bt_cuda_ternary wt = {0};
+    bt_cuda_q8 x;
+    float *y = malloc(sizeof(float) * ((size_t)c.m * c.n + Y_GUARD)), *dy = NULL;
+    if (upload_weights(msg + at, cap - at, &a, c, &d, &wt)) fail = 1;
+    else if (upload_activations(&a, c, &d, &x) || !(dy = output_buffer(&a, c, &d)))
+        fail = 1, snprintf(msg + at, cap - at, "%s", a.err);
+    else if (bt_cuda_ternary_matmul(dy, x, &wt, c.m, c.accumulate, a.q, a.err) ||
+             cu_download(&a, y, dy, sizeof(float) * ((size_t)c.m * c.n + Y_GUARD)))
+        fail = 1, snprintf(msg + at, cap - at, "matmul: %s", a.err);
+    else fail = check_output(msg + at, cap - at, c, &d, &d, y) != 0;
     if (wt.data) bt_cuda_ternary_free(&wt, 0, a.err);
     free(y);
     tdata_free(&d);
     cu_free_all(&a);
-    return fail;
+    return fail ? msg : NULL;
 }
 
 static const char *run_cases(char *msg, size_t cap, const tcase *cases, int count, cu_rng *r) {
@@ -295,22 +325,65 @@ static const char *run_cases(char *msg, size_t cap, const tcase *cases, int coun
     return NULL;
 }
 
-BT_TEST(cuda_ternary_gemv_exact) {
+/* The same under one GEMV tuning (restored after). */
+static const char *run_cases_with(char *msg, size_t cap, const tcase *cases, int count, bt_cuda_gemv_tuning t,
+                                  cu_rng *r) {
+    bt_cuda_gemv_tuning saved = bt_cuda_gemv_tuning_get();
+    bt_cuda_gemv_tuning_set(t);
+    const char *fail = run_cases(msg, cap, cases, count, r);
+    bt_cuda_gemv_tuning_set(saved);
+    return fail;
+}
+
+static const tcase gemv_cases[] = {
+    {8, 256, 1, SRC_TQ2_0, 0, 0},    {37, 512, 1, SRC_TQ2_0, 0, 0},  {37, 512, 2, SRC_TQ2_0, 0, 1},
+    {45, 768, 3, SRC_TQ2_0, 0, 0},   {45, 768, 4, SRC_TQ2_0, 0, 0},  {640, 2560, 1, SRC_TQ2_0, 0, 0},
+    {100, 6912, 1, SRC_TQ2_0, 0, 1}, {16, 8704, 2, SRC_TQ2_0, 0, 0}, /* k beyond one register batch */
+    {14, 64, 1, SRC_I2_S, 0, 0},     {64, 320, 1, SRC_I2_S, 0, 0},   {66, 448, 4, SRC_I2_S, 0, 1},
+    {45, 768, 6, SRC_TQ2_0, 0, 0},   {37, 512, 8, SRC_TQ2_0, 0, 1},  {16, 8704, 7, SRC_TQ2_0, 0, 0},
+};
+#define N_GEMV_CASES ((int)(sizeof gemv_cases / sizeof gemv_cases[0]))
+
+BT_TEST(cuda_ternary_gemv_exact) {   /* the default GEMV (streaming unless BITTTT_CUDA_GEMV says tiled) */
     CU_REQUIRE_DEVICE();
     cu_rng r = cu_rng_for("cuda_ternary_gemv_exact");
-    const tcase cases[] = {
-        {8, 256, 1, SRC_TQ2_0, 0, 0},    {37, 512, 1, SRC_TQ2_0, 0, 0},  {37, 512, 2, SRC_TQ2_0, 0, 1},
-        {45, 768, 3, SRC_TQ2_0, 0, 0},   {45, 768, 4, SRC_TQ2_0, 0, 0},  {640, 2560, 1, SRC_TQ2_0, 0, 0},
-        {100, 6912, 1, SRC_TQ2_0, 0, 1}, {16, 8704, 2, SRC_TQ2_0, 0, 0}, /* k beyond one register batch */
-        {14, 64, 1, SRC_I2_S, 0, 0},     {64, 320, 1, SRC_I2_S, 0, 0},   {66, 448, 4, SRC_I2_S, 0, 1},
-        {45, 768, 6, SRC_TQ2_0, 0, 0},   {37, 512, 8, SRC_TQ2_0, 0, 1},  {16, 8704, 7, SRC_TQ2_0, 0, 0},
-    };
     char msg[256];
-    const char *fail = run_cases(msg, sizeof msg, cases, (int)(sizeof cases / sizeof cases[0]), &r);
+    const char *fail = run_cases(msg, sizeof msg, gemv_cases, N_GEMV_CASES, &r);
     BT_CHECK(!fail, "%s", fail);
 }
 
-static const char *run_gemm_cases(char *msg, size_t cap, int use_mma, cu_rng *r) {
+BT_TEST(cuda_ternary_gemv_tiled_exact) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_ternary_gemv_tiled_exact");
+    char msg[256];
+    bt_cuda_gemv_tuning t = {BT_CUDA_GEMV_TILED, 0, 0, 1};
+    const char *fail = run_cases_with(msg, sizeof msg, gemv_cases, N_GEMV_CASES, t, &r);
+    BT_CHECK(!fail, "tiled GEMV: %s", fail);
+}
+
+/* Every launch plan of the streaming GEMV: slices 1..8 (a slice of 1 tile, of several
+ * register batches), block sizes that hold several row groups or leave warps idle,
+ * early launch on and off, passes of 1, 2, 4 and 8 tokens (and 4 or 2 when k is large),
+ * several passes with weights kept in registers or reloaded. */
+BT_TEST(cuda_ternary_gemv_stream_plans_exact) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_ternary_gemv_stream_plans_exact");
+    const tcase cases[] = {
+        {37, 512, 1, SRC_TQ2_0, 0, 0},  {45, 768, 3, SRC_TQ2_0, 0, 1},   {70, 2560, 2, SRC_I2_S, 0, 0},
+        {19, 8704, 5, SRC_TQ2_0, 0, 0}, {24, 6912, 11, SRC_TQ2_0, 0, 1}, {9, 16384, 4, SRC_I2_S, 0, 0},
+        {13, 256, 20, SRC_TQ2_0, 0, 0},
+    };
+    static const int plans[][3] = {{1, 1, 0}, {1, 4, 1}, {2, 2, 1}, {2, 6, 0}, {4, 4, 1}, {4, 8, 0}, {8, 8, 1},
+                                   {0, 3, 1}, {0, 0, 0}};
+    char msg[256];
+    for (int p = 0; p < (int)(sizeof plans / sizeof plans[0]); p++) {
+        bt_cuda_gemv_tuning t = {BT_CUDA_GEMV_STREAM, plans[p][0], plans[p][1], plans[p][2]};
+        const char *fail = run_cases_with(msg, sizeof msg, cases, (int)(sizeof cases / sizeof cases[0]), t, &r);
+        BT_CHECK(!fail, "slices %d, block_warps %d, early_launch %d: %s", t.slices, t.block_warps, t.early_launch, fail);
+    }
+}
+
+static const char *run_gemm_cases(char *msg, size_t cap, int use_mma, int gemv_kernel, cu_rng *r) {
     const tcase cases[] = {
         {300, 448, 9, SRC_I2_S, 0, 0},    {128, 256, 64, SRC_TQ2_0, 0, 0}, {300, 448, 130, SRC_I2_S, 0, 1},
         {520, 2560, 65, SRC_TQ2_0, 0, 0}, {10, 64, 17, SRC_I2_S, 0, 0},    {136, 192, 100, SRC_I2_S, 0, 0},
@@ -318,7 +391,9 @@ static const char *run_gemm_cases(char *msg, size_t cap, int use_mma, cu_rng *r)
     bt_cuda_tuning saved = bt_cuda_tuning_get(), t = saved;
     t.ternary_mma = use_mma;
     bt_cuda_tuning_set(t);
-    const char *fail = run_cases(msg, cap, cases, (int)(sizeof cases / sizeof cases[0]), r);
+    bt_cuda_gemv_tuning g = bt_cuda_gemv_tuning_get();
+    g.kernel = gemv_kernel;
+    const char *fail = run_cases_with(msg, cap, cases, (int)(sizeof cases / sizeof cases[0]), g, r);
     bt_cuda_tuning_set(saved);
     return fail;
 }
@@ -327,16 +402,18 @@ BT_TEST(cuda_ternary_gemm_mma_exact) {
     CU_REQUIRE_DEVICE();
     cu_rng r = cu_rng_for("cuda_ternary_gemm_mma_exact");
     char msg[256];
-    const char *fail = run_gemm_cases(msg, sizeof msg, 1, &r);
+    const char *fail = run_gemm_cases(msg, sizeof msg, 1, BT_CUDA_GEMV_STREAM, &r);
     BT_CHECK(!fail, "tensor-core path: %s", fail);
 }
 
-BT_TEST(cuda_ternary_gemm_dp4a_exact) {
+BT_TEST(cuda_ternary_gemm_dp4a_exact) {   /* m > 8 without tensor cores: both GEMVs */
     CU_REQUIRE_DEVICE();
     cu_rng r = cu_rng_for("cuda_ternary_gemm_dp4a_exact");
     char msg[256];
-    const char *fail = run_gemm_cases(msg, sizeof msg, 0, &r);
-    BT_CHECK(!fail, "dp4a path: %s", fail);
+    const char *fail = run_gemm_cases(msg, sizeof msg, 0, BT_CUDA_GEMV_STREAM, &r);
+    BT_CHECK(!fail, "streaming dp4a path: %s", fail);
+    fail = run_gemm_cases(msg, sizeof msg, 0, BT_CUDA_GEMV_TILED, &r);
+    BT_CHECK(!fail, "tiled dp4a path: %s", fail);
 }
 
 BT_TEST(cuda_ternary_block_scales) {
@@ -349,6 +426,74 @@ BT_TEST(cuda_ternary_block_scales) {
     char msg[256];
     const char *fail = run_cases(msg, sizeof msg, cases, (int)(sizeof cases / sizeof cases[0]), &r);
     BT_CHECK(!fail, "%s", fail);
+}
+
+/* ---- grouped matmul ---------------------------------------------------------------- */
+
+/* count matrices (cases of one k and m) on the activations of the first; NULL or a message. */
+static const char *run_group(char *msg, size_t cap, const tcase *cases, int count, cu_rng *r) {
+    cu_arena a;
+    cu_arena_init(&a);
+    tdata d[4];
+    bt_cuda_ternary wt[4] = {{0}};
+    float *dy[4] = {0}, *y[4] = {0};
+    bt_cuda_q8 x;
+    int fail = 0, made = 0;
+    size_t at = case_label(msg, cap, cases[0]);
+    for (; made < count && !fail; made++) {
+        tdata_make(&d[made], cases[made], r);
+        fail = upload_weights(msg + at, cap - at, &a, cases[made], &d[made], &wt[made]) != 0;
+        if (!fail && !(dy[made] = output_buffer(&a, cases[made], &d[made])))
+            fail = 1, snprintf(msg + at, cap - at, "%s", a.err);
+        y[made] = malloc(sizeof(float) * ((size_t)cases[made].m * cases[made].n + Y_GUARD));
+    }
+    if (!fail && upload_activations(&a, cases[0], &d[0], &x)) fail = 1, snprintf(msg + at, cap - at, "%s", a.err);
+    if (!fail && bt_cuda_ternary_matmul_group(dy, x, wt, count, cases[0].m, cases[0].accumulate, a.q, a.err))
+        fail = 1, snprintf(msg + at, cap - at, "matmul group: %s", a.err);
+    for (int i = 0; i < count && !fail; i++) {
+        if (cu_download(&a, y[i], dy[i], sizeof(float) * ((size_t)cases[i].m * cases[i].n + Y_GUARD)))
+            fail = 1, snprintf(msg + at, cap - at, "%s", a.err);
+        else if (check_output(msg + at, cap - at, cases[i], &d[i], &d[0], y[i]))
+            fail = 1, at = strlen(msg), snprintf(msg + at, cap - at, " (matrix %d of %d)", i, count);
+    }
+    for (int i = 0; i < made; i++) {
+        if (wt[i].data) bt_cuda_ternary_free(&wt[i], 0, a.err);
+        free(y[i]);
+        tdata_free(&d[i]);
+    }
+    cu_free_all(&a);
+    return fail ? msg : NULL;
+}
+
+/* q/k/v-like and gate/up-like groups (row counts not multiples of 8), under both GEMVs,
+ * and a group with a block-scaled matrix (one matmul per matrix). */
+BT_TEST(cuda_ternary_matmul_group_exact) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_ternary_matmul_group_exact");
+    const tcase qkv[] = {{75, 2560, 1, SRC_TQ2_0, 0, 0}, {21, 2560, 1, SRC_I2_S, 0, 0}, {8, 2560, 1, SRC_TQ2_0, 0, 0}};
+    const tcase gate_up[] = {{130, 768, 3, SRC_I2_S, 0, 1}, {61, 768, 3, SRC_TQ2_0, 0, 1}};
+    const tcase four[] = {{9, 512, 6, SRC_TQ2_0, 0, 0}, {16, 512, 6, SRC_TQ2_0, 0, 0}, {1, 512, 6, SRC_I2_S, 0, 0},
+                          {40, 512, 6, SRC_TQ2_0, 0, 0}};
+    const tcase mixed[] = {{24, 512, 2, SRC_TQ2_0, 1, 0}, {33, 512, 2, SRC_TQ2_0, 0, 0}};
+    bt_cuda_gemv_tuning saved = bt_cuda_gemv_tuning_get();
+    char msg[256];
+    for (int kernel = BT_CUDA_GEMV_TILED; kernel <= BT_CUDA_GEMV_STREAM; kernel++) {
+        bt_cuda_gemv_tuning t = {kernel, 0, 0, 1};
+        bt_cuda_gemv_tuning_set(t);
+        const char *fail = run_group(msg, sizeof msg, qkv, 3, &r);
+        if (!fail) fail = run_group(msg, sizeof msg, gate_up, 2, &r);
+        if (!fail) fail = run_group(msg, sizeof msg, four, 4, &r);
+        if (!fail) fail = run_group(msg, sizeof msg, mixed, 2, &r);
+        bt_cuda_gemv_tuning_set(saved);
+        BT_CHECK(!fail, "%s GEMV: %s", kernel == BT_CUDA_GEMV_TILED ? "tiled" : "streaming", fail);
+    }
+    char err[BT_CUDA_ERR_CAP];
+    bt_cuda_ternary w2[2] = {{(void *)16, 8, 256, 0}, {(void *)16, 8, 512, 0}};
+    float *ys[2] = {(float *)16, (float *)16};
+    bt_cuda_q8 x = {(int8_t *)16, (float *)16, (int32_t *)16, NULL};
+    bt_cuda_queue q = {0, NULL};
+    BT_CHECK(bt_cuda_ternary_matmul_group(ys, x, w2, 2, 1, 0, q, err) != 0, "matrices of different k must be refused");
+    BT_CHECK(bt_cuda_ternary_matmul_group(ys, x, w2, 5, 1, 0, q, err) != 0, "more than 4 matrices must be refused");
 }
 
 #else

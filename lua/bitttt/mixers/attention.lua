@@ -3,12 +3,14 @@
 -- Weights (numpy shapes): wq [n_head*hd, d], wk and wv [n_head_kv*hd, d],
 -- wo [d, n_head*hd]; optional sub_norm [n_head*hd] (BitNet's attn_sub_norm,
 -- applied to the concatenated heads before wo).
--- State per session: k_cache, v_cache [n_head_kv, n_ctx, hd] f32.
+-- State per session: k_cache, v_cache [n_head_kv, n_ctx, hd] f32, on the
+-- layer's device (self.device, set when the model is placed; the CPU by default).
 local core = require "bitttt.core"
 
 local Attention = {}
 Attention.__index = Attention
 Attention.kind = "attention"
+Attention.weight_names = { "wq", "wk", "wv", "wo", "sub_norm" }
 
 --- Attention.new{ wq=, wk=, wv=, wo=, sub_norm=?, n_head=, n_head_kv=, head_dim=,
 ---   rope_dim=, rope_theta=, rope_style="interleaved"|"neox", eps= (for sub_norm),
@@ -27,10 +29,23 @@ function Attention:state_bytes(n_ctx)
     return 2 * self.n_head_kv * n_ctx * self.head_dim * 4
 end
 
---- A fresh state for one session (KV cache sized to n_ctx).
+--- A fresh state for one session (KV cache sized to n_ctx), zeroed.
 function Attention:new_state(n_ctx)
-    local shape = { self.n_head_kv, n_ctx, self.head_dim }
-    return { k_cache = core.empty(shape, "f32"), v_cache = core.empty(shape, "f32"), n_ctx = n_ctx }
+    local shape, device = { self.n_head_kv, n_ctx, self.head_dim }, self.device or "cpu"
+    local state = { k_cache = core.empty(shape, "f32", device), v_cache = core.empty(shape, "f32", device), n_ctx = n_ctx }
+    if device ~= "cpu" then self:reset_state(state) end   -- device memory starts undefined
+    return state
+end
+
+--- nil when this layer's kernels exist on device (its head shape, its weights' dtypes), else why not.
+function Attention:gpu_unsupported(device)
+    local why = core.attention_unsupported(self.n_head, self.n_head_kv, self.head_dim, self.rope_dim, device)
+    if why then return "attention: " .. why end
+    for _, name in ipairs({ "wq", "wk", "wv", "wo" }) do
+        why = core.linear_unsupported(self[name], self.act_quant, device)
+        if why then return "attention " .. name .. ": " .. why end
+    end
+    return nil
 end
 
 function Attention:reset_state(state)

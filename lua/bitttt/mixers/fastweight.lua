@@ -14,6 +14,12 @@ local S = require "bitttt.schedules"
 local FastWeight = {}
 FastWeight.__index = FastWeight
 FastWeight.kind = "fastweight"
+FastWeight.weight_names = { "down", "up" }
+
+--- Runs on the CPU until op_fastweight has a CUDA kernel (runtime/ops_ttt.c).
+function FastWeight.gpu_unsupported()
+    return "fastweight: op_fastweight has no CUDA kernel yet"
+end
 
 --- FastWeight.new{ down=, up=, dim=, inner_lr=, act_quant= }
 function FastWeight.new(p)

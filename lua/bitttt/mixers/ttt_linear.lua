@@ -19,6 +19,12 @@ local S = require "bitttt.schedules"
 local TTTLinear = {}
 TTTLinear.__index = TTTLinear
 TTTLinear.kind = "ttt_linear"
+TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_weight", "ln_bias", "post_weight", "post_bias" }
+
+--- TTT layers run on the CPU until the TTT ops have CUDA kernels (runtime/ops_ttt.c).
+function TTTLinear.gpu_unsupported()
+    return "ttt_linear: the TTT ops have no CUDA kernels yet"
+end
 
 --- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
 ---   post_weight=, post_bias=, W1=, b1=, n_head=, head_dim=, mini_batch=, base_lr=,

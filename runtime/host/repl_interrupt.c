@@ -1,0 +1,67 @@
+/* repl_interrupt.c - SIGINT handling while REPL input runs (see repl_interrupt.h). */
+#include "repl_interrupt.h"
+#include <signal.h>
+#include <string.h>
+#include "runtime/interrupt.h"
+
+static lua_State *running;               /* the state running REPL input */
+static volatile sig_atomic_t presses;    /* Ctrl-C presses during this run */
+static struct sigaction previous;
+
+static void raise_interrupted(lua_State *L) {
+    lua_pushstring(L, BT_REPL_INTERRUPTED);
+    lua_error(L);
+}
+
+static void stop_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    raise_interrupted(L);
+}
+
+/* lua_sethook may be called from a signal handler (as lua.c and luajit.c do). */
+static void on_sigint(int sig) {
+    (void)sig;
+    bt_interrupt_request();
+    if (++presses >= 3) {
+        sigaction(SIGINT, &previous, NULL);
+        raise(SIGINT);
+        return;
+    }
+    lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+void bt_repl_interrupt_arm(lua_State *L) {
+    running = L;
+    presses = 0;
+    bt_interrupt_clear();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &previous);
+}
+
+void bt_repl_interrupt_disarm(lua_State *L) {
+    sigaction(SIGINT, &previous, NULL);
+    lua_sethook(L, NULL, 0, 0);
+}
+
+static int l_interrupted(lua_State *L) {
+    lua_pushboolean(L, bt_interrupted());
+    return 1;
+}
+
+static int l_check(lua_State *L) {
+    if (bt_interrupted()) raise_interrupted(L);
+    return 0;
+}
+
+int luaopen_bitttt_interrupt(lua_State *L) {
+    lua_newtable(L);
+    lua_pushcfunction(L, l_interrupted);
+    lua_setfield(L, -2, "interrupted");
+    lua_pushcfunction(L, l_check);
+    lua_setfield(L, -2, "check");
+    return 1;
+}

@@ -1,0 +1,120 @@
+-- perplexity.lua - the perplexity of a model on a text file.
+--
+--   bitttt-lua perplexity.lua -m MODEL -f TEXT [-c CTX] [--ttt-lr LR] [--ttt-schedule S] [--from K]
+--
+-- The whole file is tokenized (BOS first when the vocabulary adds one) and every
+-- token after the first is scored with its natural-log cross-entropy. Models with
+-- an `attention` layer read the text in consecutive windows of CTX tokens (default:
+-- the model's training context), each in a fresh session and overlapping the
+-- previous one by one token, so that every token is scored once; models without
+-- attention (TTT-only) read it as one stream, learning as they go (--ttt-lr 0
+-- freezes the fast weights).
+--
+-- stdout: one line per position bucket (token index in the file, the first being
+-- 0: 1-128, 129-512, 513-2048, 2049-8192, ...), with --from K the perplexity of
+-- tokens 1..K-1 and K..end, and last `perplexity: X` (exp of the mean, 4 decimals).
+local bt = require "bitttt"
+local cli = require "bitttt.cli"
+local Model = require "bitttt.model"
+
+local o = cli.parse(arg, {
+    { "-m", "--model", key = "model", type = "string", metavar = "FILE", help = "model file", default = bt.default_model },
+    { "-f", "--file", key = "file", type = "string", metavar = "TEXT", help = "text file to score" },
+    { "-c", "--ctx-size", key = "ctx", type = "number", help = "window of attention models (default: the model's training context)" },
+    { "-b", "--batch", key = "batch", type = "number", default = 512, help = "tokens per forward call" },
+    { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
+    { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (0 freezes)" },
+    { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
+      help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
+    { nil, "--from", key = "from", type = "number", metavar = "K", help = "also report tokens 1..K-1 and K..end apart" },
+}, "usage: bitttt-lua perplexity.lua -m MODEL -f TEXT [-c CTX] [--ttt-lr LR] [--ttt-schedule S]")
+
+if not o.model then error("no model: give -m MODEL", 0) end
+if not o.file then error("no text: give -f TEXT", 0) end
+if o.threads then bt.set_threads(o.threads) end
+if o.batch < 1 then error("-b must be >= 1", 0) end
+
+local f = io.open(o.file, "rb") or error(("cannot read '%s'"):format(o.file), 0)
+local text = f:read("*a")
+f:close()
+
+local model = Model.load(o.model, { max_batch = o.batch })
+local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary", 0)
+local ids = tok:encode(text, { bos = tok:add_bos() })
+if #ids < 2 then error(("%s: %d token(s); at least 2 are needed"):format(o.file, #ids), 0) end
+
+local has_attention = false
+for _, layer in ipairs(model.w.layers) do
+    if layer.mixer.kind == "attention" then has_attention = true end
+end
+local ctx = o.ctx or model.cfg.n_ctx_train
+if has_attention and ctx < 2 then error("-c must be >= 2", 0) end
+
+-- -log softmax(row)[target], in double precision
+local function nll(row, target)
+    local n = row:shape()[1]
+    local v = row.ptr and row:ptr() or row:totable()
+    local base = row.ptr and 0 or 1
+    local max = -math.huge
+    for j = base, base + n - 1 do if v[j] > max then max = v[j] end end
+    local sum = 0
+    for j = base, base + n - 1 do sum = sum + math.exp(v[j] - max) end
+    return max + math.log(sum) - v[base + target]
+end
+
+local losses = {}   -- losses[i]: the loss of ids[i + 1] (token index i, 1-based after the first)
+local function score(session, first, last)   -- feeds ids[first..last], scores ids[first+1..last]
+    for a = first, last, o.batch do
+        local b = math.min(a + o.batch - 1, last)
+        local chunk = {}
+        for i = a, b do chunk[#chunk + 1] = ids[i] end
+        local rows = session:forward(chunk, "all")
+        for k, row in ipairs(rows) do
+            local i = a + k - 1          -- row predicts ids[i + 1]
+            if i < last then losses[i] = nll(row, ids[i + 1]) end
+        end
+    end
+end
+
+local function new_session(n_ctx)
+    local s = model:new_session { n_ctx = n_ctx }
+    s:set_ttt_lr(o.ttt_lr)
+    if o.ttt_schedule then s:set_schedule(o.ttt_schedule) end
+    return s
+end
+
+if has_attention then
+    local session = new_session(ctx)
+    local first = 1
+    while first < #ids do
+        local last = math.min(first + ctx - 1, #ids)
+        session:reset()
+        score(session, first, last)
+        first = last
+    end
+    io.stderr:write(("perplexity: %d tokens in windows of %d\n"):format(#ids, ctx))
+else
+    score(new_session(#ids), 1, #ids)
+    io.stderr:write(("perplexity: %d tokens as one stream\n"):format(#ids))
+end
+
+local function report(label, from, to)   -- token indexes from..to (1-based after the first)
+    local sum = 0
+    for i = from, to do sum = sum + losses[i] end
+    print(("%s: perplexity %.4f over %d tokens"):format(label, math.exp(sum / (to - from + 1)), to - from + 1))
+end
+
+local n = #ids - 1
+local lo, hi = 1, 128
+while lo <= n do
+    report(("tokens %d-%d"):format(lo, math.min(hi, n)), lo, math.min(hi, n))
+    lo, hi = hi + 1, hi * 4
+end
+if o.from then
+    if o.from < 2 or o.from > n then error(("--from must be in 2..%d"):format(n), 0) end
+    report(("tokens 1-%d"):format(o.from - 1), 1, o.from - 1)
+    report(("tokens %d-%d"):format(o.from, n), o.from, n)
+end
+local total = 0
+for i = 1, n do total = total + losses[i] end
+print(("perplexity: %.4f"):format(math.exp(total / n)))

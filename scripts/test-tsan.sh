@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# test-tsan.sh - the C API's thread-safety test (spec/c/test_capi_threads.c)
+# under ThreadSanitizer: builds the runtime and that test with
+# -fsanitize=thread into build/tsan/ and runs it. OpenMP is left out of this
+# build (its pragmas are ignored): libgomp is not instrumented and would only
+# give false reports; the sessions' own threads are what is checked.
+# Prints the test's "N passed, N failed, N skipped" line; exits non-zero on failure.
+#
+#   ./scripts/test-tsan.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=build/tsan
+mkdir -p "$out/obj"
+flags=(-std=c11 -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wall -Wextra -Wno-unknown-pragmas
+       -Wno-unused-variable -Wno-unused-but-set-variable -I. -D_GNU_SOURCE)   # without OpenMP some counts go unused
+sources=$(find runtime kernels/cpu -name '*.c' -not -path 'runtime/lua/*' -not -path 'runtime/host/*' \
+          -not -name '*cuda*' | sort)
+sources="$sources spec/c/main.c spec/c/test_capi_threads.c spec/c/test_readers_util.c"
+
+# Compile what changed (two at a time), then link.
+for src in $sources; do
+    obj="$out/obj/$(echo "$src" | tr / _).o"
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then echo "$src"; fi
+done | xargs -r -P 2 -I{} sh -c 'gcc "$@" -c "{}" -o "'"$out"'/obj/$(echo "{}" | tr / _).o"' _ "${flags[@]}"
+objects=$(for src in $sources; do echo "$out/obj/$(echo "$src" | tr / _).o"; done)
+# shellcheck disable=SC2086
+gcc -fsanitize=thread $objects -lpcre2-8 -lm -lpthread -o "$out/test-capi-threads"
+
+TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" "$out/test-capi-threads" capi_threads

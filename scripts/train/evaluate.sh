@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# evaluate.sh - the numbers of models/README.md, with scripts/perplexity.lua on
+# the exported GGUFs of train.sh (WORK/ttt_linear.gguf, WORK/attention.gguf):
+#   held-out perplexity per position bucket: TTT (one stream, learning), TTT frozen
+#   (--ttt-lr 0), the attention baseline (windows of its 512-token context);
+#   the repeated held-out document: learning, frozen, attention (-c 512 and -c 1024).
+#
+#   scripts/train/evaluate.sh [WORK_DIR]      (default /tmp/bitttt-train); results in WORK/eval/
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+work=${1:-/tmp/bitttt-train}
+out="$work/eval"
+mkdir -p "$out"
+ppl() { local name=$1; shift; bin/bitttt-lua scripts/perplexity.lua "$@" > "$out/$name.txt"; echo "== $name"; cat "$out/$name.txt"; }
+heldout="$work/data/heldout.txt" twice="$work/data/repeated.txt" from=$(cat "$work/data/repeated.from")
+ppl heldout-ttt -m "$work/ttt_linear.gguf" -f "$heldout"
+ppl heldout-ttt-frozen -m "$work/ttt_linear.gguf" -f "$heldout" --ttt-lr 0
+ppl heldout-attention -m "$work/attention.gguf" -f "$heldout" -c 512
+ppl repeated-ttt -m "$work/ttt_linear.gguf" -f "$twice" --from "$from"
+ppl repeated-ttt-frozen -m "$work/ttt_linear.gguf" -f "$twice" --from "$from" --ttt-lr 0
+ppl repeated-attention-512 -m "$work/attention.gguf" -f "$twice" --from "$from" -c 512
+ppl repeated-attention-1024 -m "$work/attention.gguf" -f "$twice" --from "$from" -c 1024

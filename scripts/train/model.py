@@ -1,0 +1,210 @@
+"""model.py - BitLlama in PyTorch, the graph of lua/bitttt/models/bitttt.lua
+(docs/bitttt-format.md), trained with quantization-aware training:
+
+  BitLinear: weights absmean-ternary (w ~ s * round(w / s) clamped to [-1, 1],
+  s = mean|w|), activations int8 per token (scale 127 / max|x|, round half to
+  even, clamp [-128, 127]), both with the straight-through estimator.
+  RMSNorm, SwiGLU FFN, a mixer per layer: "ttt_linear" (TTT-Linear, dual form
+  over mini-batches, exactly as kernels/cpu/ttt_linear.h) or "attention"
+  (causal multi-head attention, RoPE on interleaved pairs at absolute positions).
+  Tied embedding and head.
+
+`export_values=True` (set by export) makes every BitLinear use the values the
+GGUF holds: ternary codes times the scale rounded to f16, and the embedding
+rounded to f16, so the fixture logits are what the runtime should compute.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def f16_round(t):
+    return t.to(torch.float16).to(torch.float32)
+
+
+def ternary_codes(w):
+    """(codes in {-1, 0, 1}, scale) by absmean, as bt_ternary_quantize_absmean."""
+    scale = w.abs().mean().clamp(min=1e-5)
+    return (w / scale).round().clamp(-1, 1), scale
+
+
+def quantize_activations(x):
+    """x with each row rounded to int8 steps of max|row| / 127 (runtime/act_quant)."""
+    s = 127.0 / x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-5)
+    return (x * s).round().clamp(-128, 127) / s
+
+
+class BitLinear(nn.Linear):
+    export_values = False
+
+    def __init__(self, n_in, n_out):
+        super().__init__(n_in, n_out, bias=False)
+        nn.init.normal_(self.weight, std=0.02)
+
+    def quantized_weight(self):
+        codes, scale = ternary_codes(self.weight)
+        if BitLinear.export_values:
+            scale = f16_round(scale)
+        return codes * scale
+
+    def forward(self, x):
+        w = self.weight + (self.quantized_weight() - self.weight).detach()
+        x = x + (quantize_activations(x) - x).detach()
+        return F.linear(x, w)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_interleaved(x, pos, theta):
+    """x [..., n, hd] rotated in pairs (2j, 2j+1) by angle pos * theta^(-2j/hd); pos [n]."""
+    hd = x.shape[-1]
+    inv = theta ** (-torch.arange(0, hd, 2, dtype=torch.float32) / hd)
+    ang = pos.to(torch.float32)[:, None] * inv[None, :]            # [n, hd/2]
+    cos, sin = ang.cos(), ang.sin()
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x0 * cos - x1 * sin, x1 * cos + x0 * sin), dim=-1).flatten(-2)
+
+
+def layer_norm_rows(z, w, b, eps):
+    """LayerNorm over the last dim with per-head weight/bias w, b [H, 1, hd] (biased variance)."""
+    mu = z.mean(-1, keepdim=True)
+    var = (z - mu).pow(2).mean(-1, keepdim=True)
+    return (z - mu) / torch.sqrt(var + eps) * w + b
+
+
+def layer_norm_l2_grad(z, target, w, b, eps):
+    """d/dz 1/2 ||LN(z) - target||^2 (bt_ttt_ln_l2_grad), z, target [..., hd]."""
+    hd = z.shape[-1]
+    mu = z.mean(-1, keepdim=True)
+    var = (z - mu).pow(2).mean(-1, keepdim=True)
+    std = torch.sqrt(var + eps)
+    xhat = (z - mu) / std
+    g_xhat = (xhat * w + b - target) * w
+    return (hd * g_xhat - g_xhat.sum(-1, keepdim=True) - xhat * (g_xhat * xhat).sum(-1, keepdim=True)) / (hd * std)
+
+
+class TTTLinear(nn.Module):
+    """TTT-Linear (ttt-lm-pytorch without pre_conv, gate or shared QK), mixers/ttt_linear.lua."""
+
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps):
+        super().__init__()
+        hd = d // n_head
+        self.H, self.hd, self.B = n_head, hd, mini_batch
+        self.base_lr, self.theta, self.eps = base_lr, rope_theta, eps
+        self.q, self.k, self.v, self.o = (BitLinear(d, d) for _ in range(4))
+        self.lr_weight = nn.Parameter(torch.randn(n_head, d) * 0.02)
+        self.lr_bias = nn.Parameter(torch.zeros(n_head))
+        self.token_idx = nn.Parameter(torch.zeros(mini_batch))
+        self.ln_weight = nn.Parameter(torch.ones(n_head, hd))
+        self.ln_bias = nn.Parameter(torch.zeros(n_head, hd))
+        self.post_norm = nn.LayerNorm(d, eps=eps)
+        self.W1 = nn.Parameter(torch.randn(n_head, hd, hd) * 0.02)
+        self.b1 = nn.Parameter(torch.zeros(n_head, hd))
+        self.lr_mult = 1.0   # the runtime's --ttt-lr / base_lr (0 freezes learning)
+
+    def heads(self, x):   # [b, n, H*hd] -> [b, H, n, hd]
+        b, n, _ = x.shape
+        return x.view(b, n, self.H, self.hd).transpose(1, 2)
+
+    def forward(self, h, pos0=0):
+        b, n, d = h.shape
+        H, hd, B = self.H, self.hd, self.B
+        pos = (torch.arange(n) + pos0) % B
+        xq = rope_interleaved(self.heads(self.q(h)), pos, self.theta)
+        xk = rope_interleaved(self.heads(self.k(h)), pos, self.theta)
+        xv = self.heads(self.v(h))
+        eta = (self.base_lr * self.lr_mult / hd) * torch.sigmoid(h @ self.lr_weight.t() + self.lr_bias)   # [b, n, H]
+        eta = eta.transpose(1, 2)                                                                     # [b, H, n]
+        scale = (1.0 / torch.arange(1, B + 1, dtype=torch.float32) + self.token_idx).clamp(min=0)     # [B]
+        lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
+        W = self.W1.expand(b, H, hd, hd)
+        bias = self.b1[None, :, None, :].expand(b, H, 1, hd)
+        outs = []
+        for t0 in range(0, n, B):
+            m = min(B, n - t0)
+            q, k, v = xq[:, :, t0:t0 + m], xk[:, :, t0:t0 + m], xv[:, :, t0:t0 + m]
+            e = eta[:, :, t0:t0 + m]                                     # [b, H, m]
+            s = scale[:m]
+            g = layer_norm_l2_grad(k @ W + bias, v - k, lnw, lnb, self.eps)          # [b, H, m, hd]
+            mix = torch.tril(q @ k.transpose(-1, -2) + 1.0) * e[:, :, None, :] * s[:, None]   # [b, H, m, m]
+            z = q @ W + bias - mix @ g
+            outs.append(q + layer_norm_rows(z, lnw, lnb, self.eps))
+            if m == B:
+                eg = e[..., None] * g                                    # [b, H, B, hd]
+                W = W - s[-1] * (k.transpose(-1, -2) @ eg)
+                bias = bias - s[-1] * eg.sum(2, keepdim=True)
+        z = torch.cat(outs, dim=2).transpose(1, 2).reshape(b, n, H * hd)
+        return self.o(self.post_norm(z))
+
+
+class Attention(nn.Module):
+    def __init__(self, d, n_head, rope_theta):
+        super().__init__()
+        self.H, self.hd, self.theta = n_head, d // n_head, rope_theta
+        self.q, self.k, self.v, self.o = (BitLinear(d, d) for _ in range(4))
+
+    def forward(self, h, pos0=0):
+        b, n, d = h.shape
+        pos = torch.arange(n) + pos0
+        split = lambda x: x.view(b, n, self.H, self.hd).transpose(1, 2)
+        q = rope_interleaved(split(self.q(h)), pos, self.theta)
+        k = rope_interleaved(split(self.k(h)), pos, self.theta)
+        v = split(self.v(h))
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd)
+        att = att.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+        y = att.softmax(-1) @ v
+        return self.o(y.transpose(1, 2).reshape(b, n, d))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg, mixer):
+        super().__init__()
+        d = cfg["dim"]
+        self.attn_norm = RMSNorm(d, cfg["rms_eps"])
+        self.ffn_norm = RMSNorm(d, cfg["rms_eps"])
+        if mixer == "ttt_linear":
+            self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"])
+        else:
+            self.mixer = Attention(d, cfg["heads"], cfg["rope_theta"])
+        self.gate, self.up = BitLinear(d, cfg["ff"]), BitLinear(d, cfg["ff"])
+        self.down = BitLinear(cfg["ff"], d)
+
+    def forward(self, x):
+        x = x + self.mixer(self.attn_norm(x))
+        h = self.ffn_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class BitLlama(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg["vocab"], cfg["dim"])
+        nn.init.normal_(self.embed.weight, std=0.02)
+        self.blocks = nn.ModuleList(Block(cfg, m) for m in cfg["mixers"])
+        self.norm = RMSNorm(cfg["dim"], cfg["rms_eps"])
+
+    def embedding(self):
+        return f16_round(self.embed.weight) if BitLinear.export_values else self.embed.weight
+
+    def forward(self, ids):
+        e = self.embedding()
+        x = e[ids]
+        for blk in self.blocks:
+            x = blk(x)
+        return self.norm(x) @ e.t()
+
+    def set_ttt_lr_mult(self, mult):
+        for blk in self.blocks:
+            if isinstance(blk.mixer, TTTLinear):
+                blk.mixer.lr_mult = mult

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""train.py - trains a small BitLlama (bitttt architecture) with QAT on Debian's
+fortunes and writes the hand-off for export.lua.
+
+  /usr/bin/python3 scripts/train/train.py prepare --data DIR
+      trains the BPE tokenizer, tokenizes the corpus, writes DIR/heldout.txt
+  /usr/bin/python3 scripts/train/train.py train --data DIR --out RUN [--mixer ttt_linear|attention] [options]
+      trains (resuming from RUN/ckpt.pt when it exists), logs loss and tokens/s,
+      checkpoints every --ckpt-every steps, and at the end writes RUN/model.safetensors
+  /usr/bin/python3 scripts/train/train.py handoff --data DIR --out RUN
+      writes RUN/model.safetensors from the last checkpoint (e.g. of an unfinished run)
+
+Deterministic for a seed: the initial weights, the document order and every
+batch (a function of seed and step alone, so a resumed run sees what an
+uninterrupted one would) depend on nothing else; torch uses --threads threads.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpe          # noqa: E402
+import data         # noqa: E402
+import handoff      # noqa: E402
+import model as M   # noqa: E402
+import safetensors_io  # noqa: E402
+
+
+def prepare(args):
+    os.makedirs(args.data, exist_ok=True)
+    train_docs, heldout_docs = data.split_documents(data.read_documents())
+    tok = bpe.train(train_docs, args.vocab)
+    tok.save(os.path.join(args.data, "tokenizer.json"))
+    ids = [[tok.encode(d) for d in docs] for docs in (train_docs, heldout_docs)]
+    torch.save({"train": ids[0], "heldout": ids[1]}, os.path.join(args.data, "tokens.pt"))
+    # held-out text as one file: cookies separated by fortune's "%" lines
+    with open(os.path.join(args.data, "heldout.txt"), "w", encoding="utf-8") as f:
+        f.write("\n%\n".join(heldout_docs) + "\n")
+    write_repeated_document(args.data, tok, heldout_docs)
+    print(f"prepare: {len(train_docs)} train / {len(heldout_docs)} held-out documents, "
+          f"{sum(map(len, ids[0]))} / {sum(map(len, ids[1]))} tokens, vocab {len(tok.tokens)}", flush=True)
+
+
+def write_repeated_document(directory, tok, heldout_docs):
+    """DIR/repeated.txt: the longest held-out document twice (each followed by a '%' line),
+    and DIR/repeated.from: the token index (BOS = 0) where the second copy starts."""
+    doc = max(heldout_docs, key=lambda d: len(tok.encode(d)))
+    once = doc + "\n%\n"
+    first = tok.encode(once)
+    assert tok.encode(once + once) == first + first, "the two copies must tokenize alike"
+    with open(os.path.join(directory, "repeated.txt"), "w", encoding="utf-8") as f:
+        f.write(once + once)
+    with open(os.path.join(directory, "repeated.from"), "w") as f:
+        f.write(f"{1 + len(first)}\n")
+
+
+def token_stream(docs, eos, seed, repeat_prob):
+    """All documents in a seeded order, each after an EOS; with probability
+    repeat_prob a document is read a second time right after itself."""
+    rng = random.Random(seed)
+    order = list(range(len(docs)))
+    rng.shuffle(order)
+    out = []
+    for i in order:
+        out.append(eos)
+        out.extend(docs[i])
+        if rng.random() < repeat_prob:
+            out.append(eos)
+            out.extend(docs[i])
+    return torch.tensor(out, dtype=torch.long)
+
+
+def batch_at(stream, step, args):
+    g = torch.Generator().manual_seed(args.seed * 1_000_003 + step)
+    starts = torch.randint(0, len(stream) - args.seq - 1, (args.batch,), generator=g)
+    rows = torch.stack([stream[s:s + args.seq + 1] for s in starts.tolist()])
+    return rows[:, :-1], rows[:, 1:]
+
+
+def lr_at(step, args):
+    warm = max(1, args.steps // 20)
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    t = (step - warm) / max(1, args.steps - warm)
+    return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def config(args, vocab):
+    return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
+            "ttt_base_lr": args.ttt_base_lr, "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "context": args.seq, "mixers": [args.mixer] * args.layers}
+
+
+@torch.no_grad()
+def heldout_loss(net, docs, eos, seq):
+    """Mean loss over the held-out documents, in rows of seq tokens."""
+    stream = token_stream(docs, eos, 0, 0.0)
+    n = (len(stream) - 1) // seq
+    x = stream[:n * seq].view(n, seq)
+    y = stream[1:n * seq + 1].view(n, seq)
+    total = 0.0
+    for i in range(0, n, 8):
+        logits = net(x[i:i + 8])
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y[i:i + 8].reshape(-1), reduction="sum").item()
+    return total / (n * seq)
+
+
+def train(args):
+    torch.set_num_threads(args.threads)
+    tok = bpe.Tokenizer.load(os.path.join(args.data, "tokenizer.json"))
+    corpus = torch.load(os.path.join(args.data, "tokens.pt"))
+    stream = token_stream(corpus["train"], tok.eos, args.seed, args.repeat_prob)
+    cfg = config(args, len(tok.tokens))
+    torch.manual_seed(args.seed)
+    net = M.BitLlama(cfg)
+    decay = [p for n, p in net.named_parameters() if p.dim() >= 2 and "W1" not in n and "embed" not in n]
+    other = [p for n, p in net.named_parameters() if not (p.dim() >= 2 and "W1" not in n and "embed" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.95))
+    os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    step = 0
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        print(f"resumed from {ckpt_path} at step {step}", flush=True)
+    n_params = sum(p.numel() for p in net.parameters())
+    print(f"train: {args.mixer} x{args.layers}, d {args.dim}, ff {args.ff}, {n_params} parameters, "
+          f"stream {len(stream)} tokens, {args.steps} steps of {args.batch}x{args.seq}", flush=True)
+    t0, tokens, loss_sum, loss_n, last_loss = time.time(), 0, 0.0, 0, float("nan")
+    while step < args.steps:
+        x, y = batch_at(stream, step, args)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, args)
+        logits = net(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        step += 1
+        tokens += x.numel()
+        last_loss = loss.item()
+        loss_sum, loss_n = loss_sum + last_loss, loss_n + 1
+        if step % args.log_every == 0 or step == args.steps:
+            dt = time.time() - t0
+            print(f"step {step}/{args.steps} loss {loss_sum / loss_n:.4f} lr {lr_at(step - 1, args):.2e} "
+                  f"{tokens / dt:.0f} tok/s elapsed {dt:.0f}s", flush=True)
+            loss_sum, loss_n = 0.0, 0
+        if step % args.ckpt_every == 0 or step == args.steps:
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg,
+                        "loss": last_loss},
+                       ckpt_path + ".tmp")
+            os.replace(ckpt_path + ".tmp", ckpt_path)
+    write_handoff(args, net, cfg, tok, corpus, step, last_loss)
+
+
+def write_handoff(args, net, cfg, tok, corpus, step, final_loss):
+    """Held-out loss, then RUN/model.safetensors for export.lua."""
+    net.eval()
+    ho = heldout_loss(net, corpus["heldout"], tok.eos, cfg["context"])
+    print(f"held-out loss {ho:.4f} (perplexity {math.exp(ho):.2f}) over rows of {cfg['context']}", flush=True)
+    meta = handoff.gguf_metadata(cfg, tok, args.name or f"bitttt-fortunes-{cfg['mixers'][0]}", step, args.seed)
+    meta["train.step"] = str(step)
+    meta["train.final_loss"] = f"{final_loss:.4f}"
+    meta["train.heldout_loss"] = f"{ho:.4f}"
+    meta["train.config"] = json.dumps(cfg)
+    path = os.path.join(args.out, "model.safetensors")
+    safetensors_io.save(path, handoff.gguf_tensors(net), meta)
+    print(f"wrote {path}", flush=True)
+
+
+def handoff_from_checkpoint(args):
+    """RUN/model.safetensors from RUN/ckpt.pt (an unfinished run, or again)."""
+    torch.set_num_threads(args.threads)
+    tok = bpe.Tokenizer.load(os.path.join(args.data, "tokenizer.json"))
+    corpus = torch.load(os.path.join(args.data, "tokens.pt"))
+    ck = torch.load(os.path.join(args.out, "ckpt.pt"))
+    net = M.BitLlama(ck["config"])
+    net.load_state_dict(ck["model"])
+    write_handoff(args, net, ck["config"], tok, corpus, ck["step"], ck.get("loss", float("nan")))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["prepare", "train", "handoff"])
+    ap.add_argument("--data", default="/tmp/bitttt-train/data", help="prepared corpus and tokenizer")
+    ap.add_argument("--out", default="/tmp/bitttt-train/run", help="run directory (checkpoint, hand-off)")
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--mixer", default="ttt_linear", choices=["ttt_linear", "attention"])
+    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--ff", type=int, default=768)
+    ap.add_argument("--mini-batch", type=int, default=16)
+    ap.add_argument("--ttt-base-lr", type=float, default=1.0)
+    ap.add_argument("--seq", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--repeat-prob", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--ckpt-every", type=int, default=50)
+    args = ap.parse_args()
+    {"prepare": prepare, "train": train, "handoff": handoff_from_checkpoint}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

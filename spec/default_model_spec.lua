@@ -1,0 +1,126 @@
+-- default_model_spec.lua - the bundled model (models/default.gguf, trained by
+-- scripts/train/, see models/README.md):
+--   * it is a `bitttt` TTT-Linear model with TQ2_0 weights and a byte-level BPE vocabulary;
+--   * the runtime agrees with the PyTorch trainer (spec/fixtures/default_model_logits.safetensors,
+--     written by scripts/train/fixture.py): the logits of a held-out sequence through one prefill,
+--     and through a prefill that ends mid mini-batch followed by decoding one token at a time,
+--     within LOGIT_TOL of PyTorch's, with the same arg-max at every position;
+--   * our BPE encoder gives the trainer tokenizer's ids on held-out text;
+--   * generate.lua and run.sh pick it up with no -m;
+--   * a held-out document read twice: learning makes the second copy much cheaper; frozen it is not.
+local helper = require "helper"
+local bt = require "bitttt"
+local Model = require "bitttt.model"
+
+-- |runtime - PyTorch| on logits. The two compute the same f32 graph in different orders; an
+-- activation landing on an int8 rounding boundary can round differently, which moves a logit by
+-- about 1e-3 at this size. Measured worst case: see models/README.md.
+local LOGIT_TOL = 2e-2
+
+local model_path = helper.root .. "/models/default.gguf"
+local fixture_path = helper.root .. "/spec/fixtures/default_model_logits.safetensors"
+
+local function ids_of(t)
+    local out = {}
+    for i = 1, t:shape()[1] do out[i] = math.floor(t[i] + 0.5) end
+    return out
+end
+
+-- max |row - want[from + p - 1]| over rows p and the fixture's columns; also the arg-max mismatches
+local function compare(rows, want, from)
+    local cols = want:shape()[2]
+    local worst, argmax_diff = 0, 0
+    for p, row in ipairs(rows) do
+        local ref = want[from + p - 1]
+        local best_r, best_w = 1, 1
+        for j = 1, cols do
+            local a, b = row[j], ref[j]
+            worst = math.max(worst, math.abs(a - b))
+            if a > row[best_r] then best_r = j end
+            if b > ref[best_w] then best_w = j end
+        end
+        if best_r ~= best_w then argmax_diff = argmax_diff + 1 end
+    end
+    return worst, argmax_diff
+end
+
+describe("the default model", function()
+    local model, fixture, meta
+    setup(function()
+        model = Model.load(model_path, { max_batch = 64 })
+        fixture, meta = bt.safetensors_load(fixture_path)
+    end)
+
+    it("is a TTT-Linear bitttt model with ternary weights and its own BPE vocabulary", function()
+        local m = bt.gguf_meta(model_path)
+        assert.equals("bitttt", m["general.architecture"])
+        for _, kind in ipairs(m["bitttt.mixers"]) do assert.equals("ttt_linear", kind) end
+        assert.equals("gpt2", m["tokenizer.ggml.model"])
+        assert.equals("<|endoftext|>", m["tokenizer.ggml.tokens"][m["tokenizer.ggml.bos_token_id"] + 1])
+        local types = {}
+        for _, t in ipairs(bt.gguf_tensors(model_path)) do types[t.name] = t.dtype or t.type end
+        assert.equals("tq2_0", tostring(types["blk.0.ttt_q.weight"]):lower())
+        assert.equals("tq2_0", tostring(types["blk.0.ffn_down.weight"]):lower())
+    end)
+
+    it("matches the PyTorch logits through one prefill", function()
+        local ids = ids_of(fixture.ids)
+        local rows = model:new_session {}:forward(ids, "all")
+        local worst, argmax_diff = compare(rows, fixture.logits, 1)
+        assert.is_true(worst <= LOGIT_TOL, ("prefill: logits differ by %.3g (tolerance %g)"):format(worst, LOGIT_TOL))
+        assert.equals(0, argmax_diff)
+    end)
+
+    it("matches the PyTorch logits through a prefill ending mid mini-batch, then decode", function()
+        local ids, k = ids_of(fixture.ids), tonumber(meta.prefill)
+        local session = model:new_session {}
+        local first = {}
+        for i = 1, k do first[i] = ids[i] end
+        local rows = session:forward(first, "all")
+        local worst, argmax_diff = compare(rows, fixture.logits, 1)
+        local decoded = {}
+        for i = k + 1, #ids do decoded[#decoded + 1] = session:forward({ ids[i] }, "last"):clone() end
+        local worst2, argmax_diff2 = compare(decoded, fixture.logits, k + 1)
+        worst = math.max(worst, worst2)
+        assert.is_true(worst <= LOGIT_TOL, ("prefill %d + decode: logits differ by %.3g (tolerance %g)"):format(k, worst, LOGIT_TOL))
+        assert.equals(0, argmax_diff + argmax_diff2)
+    end)
+
+    it("encodes held-out text to the trainer tokenizer's ids", function()
+        local want = ids_of(fixture.text_ids)
+        local got = model.tokenizer:encode(meta.text, { bos = false })
+        assert.equals(#want, #got)
+        assert.same(want, got)
+        assert.equals(meta.text, model.tokenizer:decode(got))
+    end)
+
+    it("is what generate.lua uses with no -m", function()
+        local out, err, rc = helper.run_host("generate.lua", "-p", "The", "-n", "16", "--temp", "0")
+        assert.equals(0, rc, err)
+        assert.equals("The", out:sub(1, 3))
+        assert.is_true(#out > 20, out)
+    end)
+
+    it("learns a document read twice (and does not with --ttt-lr 0)", function()
+        local dir = helper.tmpdir()
+        local text = meta.text .. "\n%\n"
+        local f = io.open(dir .. "/twice.txt", "wb")
+        f:write(text .. text)
+        f:close()
+        local n_first = #model.tokenizer:encode(text, { bos = true })   -- BOS + the first copy
+        assert.equals(2 * n_first - 1, #model.tokenizer:encode(text .. text, { bos = true }))
+        local function parts(...)
+            local out, err, rc = helper.run_host("perplexity.lua", "-m", model_path, "-f", dir .. "/twice.txt",
+                "--from", tostring(n_first), "-t", "1", ...)
+            assert.equals(0, rc, err)
+            local a = tonumber(out:match("tokens 1%-%d+: perplexity ([%d.]+)"))
+            local b = tonumber(out:match("tokens " .. n_first .. "%-%d+: perplexity ([%d.]+)"))
+            return a, b
+        end
+        local first, second = parts()
+        local first0, second0 = parts("--ttt-lr", "0")
+        helper.rmdir(dir)
+        assert.is_true(second < 0.5 * first, ("learning: first copy %.2f, second %.2f"):format(first, second))
+        assert.is_true(second0 > 0.8 * first0, ("frozen: first copy %.2f, second %.2f"):format(first0, second0))
+    end)
+end)
