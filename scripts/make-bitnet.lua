@@ -50,26 +50,36 @@ local function byte_symbols()
     return symbols
 end
 
--- The tokenizer keys of a byte-level BPE vocabulary of n tokens: the 256 byte symbols, merged
--- pairs of them, then triples (a pair and a byte), then BOS and EOS (control tokens).
+-- The tokenizer keys of a byte-level BPE vocabulary of n tokens: the 256 byte symbols
+-- (token id = byte), merged pairs of them, then triples (a pair and a byte), then BOS and
+-- EOS (control tokens). Merges take lowercase letters, space, uppercase and digits first,
+-- so that even a small vocabulary merges some text.
 local function synthetic_vocab(n)
     if n < 260 then error("--vocab synthetic:N needs N >= 260", 0) end
     local sym = byte_symbols()
+    local order, seen = {}, {}
+    for _, range in ipairs({ { 97, 122 }, { 32, 32 }, { 65, 90 }, { 48, 57 }, { 0, 255 } }) do
+        for b = range[1], range[2] do
+            if not seen[b] then seen[b] = true order[#order + 1] = sym[b + 1] end
+        end
+    end
     local tokens, types, merges = {}, {}, {}
     for b = 1, 256 do tokens[b], types[b] = sym[b], 1 end
     local want = n - 2
-    for a = 1, 256 do
-        for b = 1, 256 do
+    local function add(left, right)
+        tokens[#tokens + 1], types[#tokens + 1] = left .. right, 1
+        merges[#merges + 1] = left .. " " .. right
+    end
+    for _, a in ipairs(order) do
+        for _, b in ipairs(order) do
             if #tokens == want then break end
-            tokens[#tokens + 1], types[#tokens + 1] = sym[a] .. sym[b], 1
-            merges[#merges + 1] = sym[a] .. " " .. sym[b]
+            add(a, b)
         end
     end
     for p = 257, 256 + 65536 do
-        for c = 1, 256 do
+        for _, c in ipairs(order) do
             if #tokens == want then break end
-            tokens[#tokens + 1], types[#tokens + 1] = tokens[p] .. sym[c], 1
-            merges[#merges + 1] = tokens[p] .. " " .. sym[c]
+            add(tokens[p], c)
         end
     end
     if #tokens < want then error(("--vocab synthetic:N supports N up to %d"):format(#tokens + 2), 0) end

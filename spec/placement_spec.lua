@@ -1,9 +1,11 @@
 -- placement_spec.lua - CPU/GPU placement (lua/bitttt/placement.lua over
 -- runtime/placer.h) on a machine with or without a GPU: plans for a synthetic
--- BitNet at simulated free-memory figures (nothing, two layers, everything, all
--- but the head, an explicit count), TTT layers kept on the CPU with the reason,
--- and --n-gpu-layers where there is no GPU: one note on stderr, the CPU's tokens.
--- Running on a GPU is checked by scripts/gpu-check.sh.
+-- BitNet (make-bitnet.lua --vocab synthetic:N) at simulated free-memory figures
+-- (nothing, two layers, everything, all but the head, an explicit count), TTT
+-- layers kept on the CPU with the reason, hybrid sessions on a stand-in device
+-- (the CPU answering as "cuda:0": the CPU's logits, copies only where the device
+-- changes), and --n-gpu-layers where there is no GPU: one note on stderr, the
+-- CPU's tokens. Running on a real GPU is checked by scripts/gpu-check.sh.
 local helper = require "helper"
 local bt = require "bitttt"
 local Model = require "bitttt.model"
@@ -28,6 +30,19 @@ describe("placement", function()
         assert(rc == 0, err)
     end)
     teardown(function() helper.rmdir(dir) end)
+
+    it("runs on a model from make-bitnet.lua --vocab synthetic:N (an N-token byte-level vocabulary)", function()
+        local m = Model.load(path)
+        local tok = m.tokenizer
+        assert.equals(300, m.cfg.n_vocab)
+        assert.equals(298, tok:bos())
+        assert.equals(299, tok:eos())
+        local text = "abacus, Hello world, \195\188n\195\175code and bytes \0\1\255\t\n"
+        local ids = tok:encode(text, { bos = true })
+        assert.equals(298, ids[1])
+        assert.equals(text, tok:decode(ids))
+        assert.is_true(#ids < #text, "merges make tokens of several bytes")
+    end)
 
     it("plans at simulated free memory: nothing, two layers, all, all but the head, an explicit count", function()
         if not bt.info().cuda.compiled then pending("skipped: this build has no CUDA support") return end
@@ -83,8 +98,8 @@ describe("placement", function()
         assert.equals("cpu", p.layers[2])
         assert.equals("cpu", p.layers[3])
         assert.equals("cpu", p.layers[4])
-        assert.truthy(p.reason:find("Layers 1, 3 stay on the CPU: ttt_linear: the TTT ops have no CUDA kernels yet", 1, true), p.reason)
-        assert.truthy(p.reason:find("fastweight: op_fastweight has no CUDA kernel yet", 1, true), p.reason)
+        assert.truthy(p.reason:find("Layers 1, 3 stay on the CPU: ttt_linear: the TTT ops run on the CPU only", 1, true), p.reason)
+        assert.truthy(p.reason:find("Layer 2 stays on the CPU: fastweight: op_fastweight runs on the CPU only", 1, true), p.reason)
     end)
 
     it("rejects a bad request", function()

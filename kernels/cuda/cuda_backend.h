@@ -82,14 +82,14 @@ typedef struct bt_cuda_tuning {
      * come from copies, not from the kernel just before). Default: env BITTTT_CUDA_PDL
      * (off when unset). */
     int pdl;
-    /* Ternary matmul with m > 8 on int8 tensor cores (sm_80+); 0 forces the dp4a path.
+    /* Ternary matmul with m > 32 on int8 tensor cores (sm_80+); 0 forces the dp4a path.
      * Default: env BITTTT_CUDA_MMA (on when unset). */
     int ternary_mma;
 } bt_cuda_tuning;
 bt_cuda_tuning bt_cuda_tuning_get(void);
 void bt_cuda_tuning_set(bt_cuda_tuning t);
 
-/* The ternary GEMV (bt_cuda_ternary_matmul with m <= 8, and larger m when the tensor
+/* The ternary GEMV (bt_cuda_ternary_matmul with m <= 32, and larger m when the tensor
  * cores are off), process-wide.
  * kernel: BT_CUDA_GEMV_STREAM, the streaming kernel for row-scaled weights (block-scaled
  *   ones keep the tiled kernel), or BT_CUDA_GEMV_TILED, the original kernel for all.
@@ -161,13 +161,13 @@ int bt_cuda_quantize_q8(bt_cuda_q8 out, const float *x /* [m, k] */, const float
 /* y = W . x for ternary W: y[t, i] = (sum_j W[i, j] q[t, j]) * w_scale[i] / s[t] (per-row scales;
  * computed as ((float)acc * w_scale) / s, so bit-exact against that C expression).
  * accumulate: 0 stores, 1 adds into y (residual connections).
- * m <= 8: GEMV (dp4a, 4 tokens per pass); larger m: int8 tensor cores (sm_80+) when
- * tuning allows, else the GEMV. */
+ * m <= 32: GEMV (dp4a, up to 8 tokens per pass); larger m: int8 tensor cores (sm_80+)
+ * when tuning allows, else the GEMV. */
 int bt_cuda_ternary_matmul(float *y /* [m, n] */, bt_cuda_q8 x /* [m, k] */, const bt_cuda_ternary *w /* [n, k] */,
                            int m, int accumulate, bt_cuda_queue q, char *err);
 /* y[i] = W_i . x for count (1 to 4) matrices of the same k that read the same activations
  * (q, k and v; gate and up), with the results of bt_cuda_ternary_matmul for each; one
- * launch of the streaming GEMV when it applies (row scales, m <= 8 or no tensor cores),
+ * launch of the streaming GEMV when it applies (row scales, m <= 32 or no tensor cores),
  * else one bt_cuda_ternary_matmul per matrix. */
 int bt_cuda_ternary_matmul_group(float *const *y /* [count] -> [m, n_i] */, bt_cuda_q8 x /* [m, k] */,
                                  const bt_cuda_ternary *w /* [count], [n_i, k] */, int count, int m, int accumulate,
@@ -246,7 +246,7 @@ int bt_cuda_axpy_f32(int dev, float *y /* [n] */, const float *x /* [n] */, floa
  * The CPU kernels' equations, float32 state and arguments, with device pointers in the
  * structs (the structs themselves are read on the host at the call); no scratch.
  * TTT-Linear: weights and grads [n_head, head_dim + 1, head_dim] (bias in the last row),
- * head_dim 1 to 1024; one block per head. primal walks the span token by token (decode),
+ * head_dim 1 to 512; one block per head. primal walks the span token by token (decode),
  * dual takes it in chunks as large as shared memory allows (prefill); both update grads
  * and, when the span ends the mini-batch, commit the step into weights. Results agree
  * with the CPU kernels to float rounding (sums in other orders). */

@@ -6,11 +6,11 @@
 // group's tiles split evenly over `slices` warps). Each step reads 4 tiles, 512
 // contiguous bytes: lane l gets row l%8 of tile l/8 (16 bytes). A lane issues the
 // loads of all its steps (up to STREAM_STEPS) before it waits for the previous
-// kernel (PDL), so a whole slice per warp is in flight while that kernel ends; with
-// early launch the next kernel is let in at the same point, and its weights stream
-// while this one computes. After the wait the block copies the activations of up to
-// MT tokens into shared memory (one coalesced pass), and every lane works from
-// registers and shared memory.
+// kernel (PDL), so its slice streams in while that kernel ends; with early launch the
+// next kernel is let in at the same point and its weights stream while this one
+// computes. After the wait the block copies the activations of up to MT tokens into
+// shared memory (asynchronous 16-byte copies, all in flight at once), and every lane
+// works from registers and shared memory.
 //
 // Decoding: the bytes of a word masked with 0x03030303 << 2j are the codes of
 // columns 16q + 4j .. +3 shifted left by 2j; dp4a with unsigned a adds 4^j times

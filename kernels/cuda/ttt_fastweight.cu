@@ -37,6 +37,7 @@ __global__ void fastweight_rows_kernel(float *p /* [n_tok, d] */, float *W /* [d
     bt_grid_dep_begin();
     if (r >= d) return;
     float *wr = W + (int64_t)r * d;
+#pragma unroll 4
     for (int c = lane; c < d; c += 32) row[c] = wr[c];
     __syncwarp();
     for (int64_t j = 0; j < n_tok; j++) {

@@ -12,30 +12,44 @@
 // fits shared memory, the dual form (prefill). Both compute the same function; the
 // chunking changes only the order of float operations.
 //
-// Thread c of a block owns column c of W and G (head_dim threads, rounded up to whole
-// warps), so no two threads ever touch the same state; the LayerNorms of a chunk's
-// tokens go to one warp each, with sums in double as in the CPU kernels.
+// Thread (c, part) of a block owns rows part, part + P, ... of column c of W and G:
+// head_dim columns (rounded up to whole warps) times P parts, about 256 threads, so a
+// pass over the state has P loads in flight per column. Products along a column are
+// summed over the parts through shared memory in a fixed order; updates of W and G
+// are elementwise, so no two threads ever touch the same state. The LayerNorms of a
+// chunk's tokens go to one warp each, with sums in double as in the CPU kernels.
 #include "launch.cuh"
 #include "ptx.cuh"
 
-#define TTT_SMEM_FLOATS 12288   // 48 KiB: [4, C, d] activations and gradients, [C, C] dots, [C] rates
+#define TTT_SMEM_FLOATS 12288   // 48 KiB: [4, C, d] activations and gradients, [C, C] dots, [C] rates, partial sums
 #define TTT_REG_TOKENS 8        // tokens per pass over a column of W (register accumulators)
-#define TTT_MAX_HEAD_DIM 1024   // one thread per column
+#define TTT_MAX_HEAD_DIM 512    // at least one thread per column
+#define TTT_THREADS 256         // threads per block aimed at: columns x parts
+#define TTT_MAX_PARTS 8
 
 struct ttt_args {
     float *out, *weights, *grads;
     const float *xq, *xk, *xv, *eta, *token_scale, *ln_w, *ln_b;
     int64_t row_stride;
-    int first, n_tok, mini_batch, n_head, d, chunk;
+    int first, n_tok, mini_batch, n_head, d, chunk, parts;
     float eps;
 };
 
-static size_t chunk_floats(int chunk, int d) { return (size_t)4 * chunk * d + (size_t)chunk * chunk + chunk; }
+// Threads per column: TTT_THREADS over the columns (rounded to whole warps), 1 to TTT_MAX_PARTS.
+static int parts_for(int d) {
+    const int columns = (d + 31) / 32 * 32, parts = TTT_THREADS / columns;
+    return parts < 1 ? 1 : parts > TTT_MAX_PARTS ? TTT_MAX_PARTS : parts;
+}
+
+// Shared floats of a chunk: [4, C, d] + [C, C] + [C], and the partial sums [parts - 1, TTT_REG_TOKENS, d].
+static size_t chunk_floats(int chunk, int d, int parts) {
+    return (size_t)4 * chunk * d + (size_t)chunk * chunk + chunk + (size_t)(parts - 1) * TTT_REG_TOKENS * d;
+}
 
 // Largest chunk of tokens whose shared arrays fit TTT_SMEM_FLOATS.
-static int max_chunk(int d) {
+static int max_chunk(int d, int parts) {
     int c = 1;
-    while (chunk_floats(c + 1, d) <= TTT_SMEM_FLOATS) c++;
+    while (chunk_floats(c + 1, d, parts) <= TTT_SMEM_FLOATS) c++;
     return c;
 }
 
@@ -79,38 +93,67 @@ __device__ void warp_ln_l2_grad(float *g /* [d] */, const float *z /* [d] */, co
     }
 }
 
+// Where a thread works: column c (owns: c < d) and rows part, part + parts, ...
+struct ttt_lane {
+    int c, part, parts;
+    bool owns;
+};
+
 // Column c of out[j] (+)= [a_j x_j, a_j] A for the K rows x_j of x, A [d + 1, d] (bias in
-// row d); a_j = 1, or -s[j] when s is given.
+// row d); a_j = 1, or -s[j] when s is given. Every thread of the block calls it (it has
+// barriers); the parts of a column add their rows through `partial` in part order.
 __device__ void add_affine_column(float *out /* [K, d] */, const float *x /* [K, d] */, const float *A,
-                                  const float *s /* [K] or NULL */, int K, int d, int c, bool accumulate) {
+                                  const float *s /* [K] or NULL */, int K, int d, ttt_lane t, bool accumulate,
+                                  float *partial /* [parts - 1, TTT_REG_TOKENS, d] */) {
     for (int j0 = 0; j0 < K; j0 += TTT_REG_TOKENS) {
         float acc[TTT_REG_TOKENS], a[TTT_REG_TOKENS];
 #pragma unroll
         for (int jj = 0; jj < TTT_REG_TOKENS; jj++) {
-            const bool in = j0 + jj < K;
-            acc[jj] = in && accumulate ? out[(j0 + jj) * d + c] : 0.0f;
-            a[jj] = in && s ? -s[j0 + jj] : 1.0f;
+            acc[jj] = 0.0f;
+            a[jj] = j0 + jj < K && s ? -s[j0 + jj] : 1.0f;
         }
-        for (int r = 0; r < d; r++) {
-            const float w = A[(size_t)r * d + c];
+        if (t.owns) {
+#pragma unroll 4
+            for (int r = t.part; r < d; r += t.parts) {
+                const float w = A[(size_t)r * d + t.c];
 #pragma unroll
-            for (int jj = 0; jj < TTT_REG_TOKENS; jj++)
-                if (j0 + jj < K) acc[jj] = fmaf(a[jj] * x[(j0 + jj) * d + r], w, acc[jj]);
+                for (int jj = 0; jj < TTT_REG_TOKENS; jj++)
+                    if (j0 + jj < K) acc[jj] = fmaf(a[jj] * x[(j0 + jj) * d + r], w, acc[jj]);
+            }
         }
-        const float bias = A[(size_t)d * d + c];
+        if (t.parts > 1) {
+            if (t.owns && t.part > 0)
 #pragma unroll
-        for (int jj = 0; jj < TTT_REG_TOKENS; jj++)
-            if (j0 + jj < K) out[(j0 + jj) * d + c] = fmaf(a[jj], bias, acc[jj]);
+                for (int jj = 0; jj < TTT_REG_TOKENS; jj++)
+                    partial[((t.part - 1) * TTT_REG_TOKENS + jj) * d + t.c] = acc[jj];
+            __syncthreads();
+            if (t.owns && t.part == 0)
+                for (int p = 1; p < t.parts; p++)
+#pragma unroll
+                    for (int jj = 0; jj < TTT_REG_TOKENS; jj++)
+                        acc[jj] += partial[((p - 1) * TTT_REG_TOKENS + jj) * d + t.c];
+            __syncthreads();   // partial is free for the next tile
+        }
+        if (t.owns && t.part == 0) {
+            const float bias = A[(size_t)d * d + t.c];
+#pragma unroll
+            for (int jj = 0; jj < TTT_REG_TOKENS; jj++) {
+                if (j0 + jj >= K) continue;
+                float *o = out + (j0 + jj) * d + t.c;
+                *o = fmaf(a[jj], bias, accumulate ? *o + acc[jj] : acc[jj]);
+            }
+        }
     }
 }
 
 __global__ void __launch_bounds__(TTT_MAX_HEAD_DIM) ttt_linear_kernel(ttt_args a) {
     extern __shared__ float ttt_smem[];
-    const int d = a.d, C = a.chunk, h = blockIdx.x, c = threadIdx.x;
-    const int warp = c >> 5, n_warps = blockDim.x >> 5;
-    const bool owns_column = c < d;
+    const int d = a.d, C = a.chunk, h = blockIdx.x, columns = blockDim.x / a.parts;
+    const int warp = threadIdx.x >> 5, n_warps = blockDim.x >> 5;
+    ttt_lane t;
+    t.c = threadIdx.x % columns, t.part = threadIdx.x / columns, t.parts = a.parts, t.owns = t.c < d;
     float *xq_s = ttt_smem, *xk_s = xq_s + C * d, *z_s = xk_s + C * d, *g_s = z_s + C * d;   // [C, d] each
-    float *dots = g_s + C * d, *eta_s = dots + C * C;                                       // [C, C], [C]
+    float *dots = g_s + C * d, *eta_s = dots + C * C, *partial = eta_s + C;                 // [C, C], [C], partial sums
     float *W = a.weights + (size_t)h * (d + 1) * d, *G = a.grads + (size_t)h * (d + 1) * d;
     const size_t col = (size_t)h * d;
     const float *ln_w = a.ln_w + col, *ln_b = a.ln_b + col;
@@ -120,20 +163,20 @@ __global__ void __launch_bounds__(TTT_MAX_HEAD_DIM) ttt_linear_kernel(ttt_args a
         const int K = min(C, a.n_tok - c0);
         const float *s = a.token_scale + a.first + c0;   // [K]
         __syncthreads();   // the previous chunk is done with the shared arrays
-        for (int idx = c; idx < K * d; idx += blockDim.x) {
+        for (int idx = threadIdx.x; idx < K * d; idx += blockDim.x) {
             const int j = idx / d;
             const int64_t at = (int64_t)(c0 + j) * a.row_stride + (int64_t)col + (idx - j * d);
             xq_s[idx] = a.xq[at];
             xk_s[idx] = a.xk[at];
         }
-        for (int j = c; j < K; j += blockDim.x) eta_s[j] = a.eta[(int64_t)(c0 + j) * a.n_head + h];
+        for (int j = threadIdx.x; j < K; j += blockDim.x) eta_s[j] = a.eta[(int64_t)(c0 + j) * a.n_head + h];
         __syncthreads();
-        if (owns_column) add_affine_column(z_s, xk_s, W, NULL, K, d, c, false);   // Z_j
+        add_affine_column(z_s, xk_s, W, NULL, K, d, t, false, partial);   // Z_j
         __syncthreads();
-        for (int j = warp; j < K; j += n_warps)                                   // g_j
+        for (int j = warp; j < K; j += n_warps)                          // g_j
             warp_ln_l2_grad(g_s + j * d, z_s + j * d, a.xv + (int64_t)(c0 + j) * a.row_stride + col, xk_s + j * d,
                             ln_w, ln_b, d, a.eps);
-        for (int idx = c; idx < K * K; idx += blockDim.x) {                       // XQ_i . XK_j + 1, j <= i
+        for (int idx = threadIdx.x; idx < K * K; idx += blockDim.x) {     // XQ_i . XK_j + 1, j <= i
             const int i = idx / K, j = idx - i * K;
             if (j > i) continue;
             float dot = 0.0f;
@@ -141,40 +184,39 @@ __global__ void __launch_bounds__(TTT_MAX_HEAD_DIM) ttt_linear_kernel(ttt_args a
             dots[idx] = 1.0f + dot;
         }
         __syncthreads();
-        if (owns_column) {   // ZQ_i into z_s
-            add_affine_column(z_s, xq_s, W, NULL, K, d, c, false);
-            if (a.first + c0 > 0) add_affine_column(z_s, xq_s, G, s, K, d, c, true);
+        add_affine_column(z_s, xq_s, W, NULL, K, d, t, false, partial);   // ZQ_i into z_s
+        if (a.first + c0 > 0) add_affine_column(z_s, xq_s, G, s, K, d, t, true, partial);
+        if (t.owns && t.part == 0)
             for (int i = 0; i < K; i++) {
-                float zq = z_s[i * d + c];
-                for (int j = 0; j <= i; j++) zq = fmaf(-s[i] * eta_s[j] * dots[i * K + j], g_s[j * d + c], zq);
-                z_s[i * d + c] = zq;
+                float zq = z_s[i * d + t.c];
+                for (int j = 0; j <= i; j++) zq = fmaf(-s[i] * eta_s[j] * dots[i * K + j], g_s[j * d + t.c], zq);
+                z_s[i * d + t.c] = zq;
             }
-        }
         __syncthreads();
         for (int i = warp; i < K; i += n_warps) {   // out_i = XQ_i + LN(ZQ_i)
             double mean, inv_std;
             const float *zq = z_s + i * d;
             warp_moments(zq, d, a.eps, &mean, &inv_std);
             float *o = a.out + (int64_t)(c0 + i) * a.row_stride + col;
-            for (int e = c & 31; e < d; e += 32)
+            for (int e = threadIdx.x & 31; e < d; e += 32)
                 o[e] = xq_s[i * d + e] + (ln_w[e] * (float)((zq[e] - mean) * inv_std) + ln_b[e]);
         }
-        if (owns_column) {   // G += sum_j eta_j [XK_j, 1]^T g_j
-            for (int r = 0; r < d; r++) {
-                float gr = G[(size_t)r * d + c];
-                for (int j = 0; j < K; j++) gr = fmaf(eta_s[j] * xk_s[j * d + r], g_s[j * d + c], gr);
-                G[(size_t)r * d + c] = gr;
+        if (t.owns) {   // G += sum_j eta_j [XK_j, 1]^T g_j, rows of this part
+#pragma unroll 4
+            for (int r = t.part; r <= d; r += t.parts) {
+                float gr = G[(size_t)r * d + t.c];
+                for (int j = 0; j < K; j++)
+                    gr = fmaf(eta_s[j] * (r < d ? xk_s[j * d + r] : 1.0f), g_s[j * d + t.c], gr);
+                G[(size_t)r * d + t.c] = gr;
             }
-            float gb = G[(size_t)d * d + c];
-            for (int j = 0; j < K; j++) gb = fmaf(eta_s[j], g_s[j * d + c], gb);
-            G[(size_t)d * d + c] = gb;
         }
     }
-    if (owns_column && a.first + a.n_tok == a.mini_batch) {   // commit the mini-batch's step
+    if (t.owns && a.first + a.n_tok == a.mini_batch) {   // commit the mini-batch's step
         const float s_last = a.token_scale[a.mini_batch - 1];
-        for (int r = 0; r <= d; r++) {
-            W[(size_t)r * d + c] = fmaf(-s_last, G[(size_t)r * d + c], W[(size_t)r * d + c]);
-            G[(size_t)r * d + c] = 0.0f;
+#pragma unroll 4
+        for (int r = t.part; r <= d; r += t.parts) {
+            W[(size_t)r * d + t.c] = fmaf(-s_last, G[(size_t)r * d + t.c], W[(size_t)r * d + t.c]);
+            G[(size_t)r * d + t.c] = 0.0f;
         }
     }
 }
@@ -201,10 +243,11 @@ static int ttt_linear(const char *what, int primal, float *out, float *weights, 
     a.ln_w = nm->weight, a.ln_b = nm->bias, a.eps = nm->eps;
     a.row_stride = sp->row_stride;
     a.first = sp->first, a.n_tok = sp->n_tok, a.mini_batch = sp->mini_batch, a.n_head = n_head, a.d = d;
-    a.chunk = primal ? 1 : min(sp->n_tok, max_chunk(d));
-    const unsigned threads = (unsigned)((d + 31) / 32 * 32);
-    return bt_cuda_launch(q, dim3((unsigned)n_head), dim3(threads), sizeof(float) * chunk_floats(a.chunk, d), what,
-                          err, ttt_linear_kernel, a);
+    a.parts = parts_for(d);
+    a.chunk = primal ? 1 : min(sp->n_tok, max_chunk(d, a.parts));
+    const unsigned threads = (unsigned)((d + 31) / 32 * 32 * a.parts);
+    return bt_cuda_launch(q, dim3((unsigned)n_head), dim3(threads), sizeof(float) * chunk_floats(a.chunk, d, a.parts),
+                          what, err, ttt_linear_kernel, a);
 }
 
 extern "C" int bt_cuda_ttt_linear_primal(float *out, float *weights, float *grads, const bt_cuda_ttt_span *span,

@@ -48,11 +48,12 @@ local function layer_weights(layer)
     return list
 end
 
--- nil when layer l can run on device, else why not.
+-- nil when a layer can run on device, else why not.
 local function layer_unsupported(decoder, layer, device)
-    local why = layer.mixer.gpu_unsupported and layer.mixer:gpu_unsupported(device)
+    local mixer = layer.mixer
+    if not mixer.gpu_unsupported then return (mixer.kind or "this mixer") .. ": no CUDA kernels" end
+    local why = mixer:gpu_unsupported(device)
     if why then return why end
-    if not layer.mixer.gpu_unsupported then return (layer.mixer.kind or "this mixer") .. ": no CUDA kernels" end
     for _, name in ipairs({ "ffn_gate", "ffn_up", "ffn_down" }) do
         why = core.linear_unsupported(layer[name], decoder.cfg.act_quant, device)
         if why then return name .. ": " .. why end
@@ -106,7 +107,7 @@ function Placement.plan(decoder, opts)
     if not opts.free then
         local info = core.device_info(device)
         if not info.available then
-            tell_once(("no GPU for --n-gpu-layers (%s); running on the CPU"):format(info.error))
+            tell_once(("no usable GPU (%s); running on the CPU"):format(info.error))
             return all_cpu(decoder, "No GPU: " .. info.error .. ". Everything on the CPU.")
         end
         gpu.name, gpu.free, gpu.total = info.name, info.free, info.total
@@ -136,7 +137,7 @@ function Placement.plan(decoder, opts)
     local plan = { layers = {}, bytes = bytes, device = device, n_gpu_layers = c.n_gpu_layers, n_ctx = n_ctx,
         head = c.head and device or "cpu", embd = c.embd and device or "cpu", gpu_bytes = c.gpu_bytes,
         head_bytes = head_bytes, gpu = gpu,
-        reason = ("%s on %s: %s"):format(opts.free and "simulated" or "GPU", gpu.name, c.reason) }
+        reason = ("%s: %s. %s"):format(device, opts.free and "simulated free memory" or gpu.name, c.reason) }
     for l = 1, #w.layers do plan.layers[l] = c.layers[l] and device or "cpu" end
     return plan
 end

@@ -10,8 +10,8 @@
  * replayed as a CUDA graph, with the streaming kernel's launch plans (slices,
  * block size, early launch), with q/k/v and gate/up in one launch each
  * (bt_cuda_ternary_matmul_group, 120 launches) and fused into one matrix each;
- * the f16 output-head GEMV (128256 x 2560); the ternary GEMM at batch 16, 64
- * and 512 (tensor cores, and the dp4a GEMVs at 16 and 64); decoding attention
+ * the f16 output-head GEMV (128256 x 2560); the ternary GEMM at batch 16 to 512
+ * (tensor cores, and the dp4a GEMVs up to 64); decoding attention
  * over 30 layers' f32 KV caches at context 4096; TTT-Linear (decode and a
  * 16-token prefill) and the fastweight rule over 30 layers. Times are medians
  * of several runs measured with CUDA events. Weights are random codes: the
@@ -479,10 +479,10 @@ int main(int argc, char **argv) {
     attention_row(copy_gbs);
     ttt_rows();
 
-    /* where the GEMV (m <= 8) should hand over to the tensor cores */
-    gemm_row("ternary GEMM m=16, all layers, tensor cores", &plain, &a, 16, 1, BT_CUDA_GEMV_STREAM);
+    /* where the GEMV should hand over to the tensor cores (BT_TERN_GEMV_MAX_M: m <= 32 runs the GEMV either way) */
     gemm_row("ternary GEMM m=16, all layers, stream dp4a", &plain, &a, 16, 0, BT_CUDA_GEMV_STREAM);
     if (!quick) gemm_row("ternary GEMM m=16, all layers, tiled dp4a", &plain, &a, 16, 0, BT_CUDA_GEMV_TILED);
+    gemm_row("ternary GEMM m=32, all layers, stream dp4a", &plain, &a, 32, 0, BT_CUDA_GEMV_STREAM);
     gemm_row("ternary GEMM m=64, all layers, tensor cores", &plain, &a, 64, 1, BT_CUDA_GEMV_STREAM);
     gemm_row("ternary GEMM m=64, all layers, stream dp4a", &plain, &a, 64, 0, BT_CUDA_GEMV_STREAM);
     if (!quick) gemm_row("ternary GEMM m=64, all layers, tiled dp4a", &plain, &a, 64, 0, BT_CUDA_GEMV_TILED);

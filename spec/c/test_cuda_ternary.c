@@ -9,7 +9,7 @@
  * register batch) and cover every kernel path: both GEMVs (streaming and tiled)
  * for m = 1..8 and beyond, every launch plan of the streaming one (slices, block
  * size, early launch, passes of 1, 2, 4 or 8 tokens), tensor-core GEMM and the
- * dp4a fallback for m > 8, grouped matrices, TQ2_0 and I2_S sources. */
+ * dp4a fallback for m > 32, grouped matrices, TQ2_0 and I2_S sources. */
 #include "check.h"
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
@@ -406,7 +406,7 @@ BT_TEST(cuda_ternary_gemm_mma_exact) {
     BT_CHECK(!fail, "tensor-core path: %s", fail);
 }
 
-BT_TEST(cuda_ternary_gemm_dp4a_exact) {   /* m > 8 without tensor cores: both GEMVs */
+BT_TEST(cuda_ternary_gemm_dp4a_exact) {   /* m > 8 with the tensor cores off: both GEMVs */
     CU_REQUIRE_DEVICE();
     cu_rng r = cu_rng_for("cuda_ternary_gemm_dp4a_exact");
     char msg[256];

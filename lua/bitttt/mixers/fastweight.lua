@@ -16,9 +16,9 @@ FastWeight.__index = FastWeight
 FastWeight.kind = "fastweight"
 FastWeight.weight_names = { "down", "up" }
 
---- Runs on the CPU until op_fastweight has a CUDA kernel (runtime/ops_ttt.c).
+--- Runs on the CPU until op_fastweight (runtime/ops_ttt.c) dispatches to a CUDA kernel.
 function FastWeight.gpu_unsupported()
-    return "fastweight: op_fastweight has no CUDA kernel yet"
+    return "fastweight: op_fastweight runs on the CPU only (no CUDA dispatch yet)"
 end
 
 --- FastWeight.new{ down=, up=, dim=, inner_lr=, act_quant= }

@@ -21,9 +21,9 @@ TTTLinear.__index = TTTLinear
 TTTLinear.kind = "ttt_linear"
 TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_weight", "ln_bias", "post_weight", "post_bias" }
 
---- TTT layers run on the CPU until the TTT ops have CUDA kernels (runtime/ops_ttt.c).
+--- TTT layers run on the CPU until the TTT ops (runtime/ops_ttt.c) dispatch to CUDA kernels.
 function TTTLinear.gpu_unsupported()
-    return "ttt_linear: the TTT ops have no CUDA kernels yet"
+    return "ttt_linear: the TTT ops run on the CPU only (no CUDA dispatch yet)"
 end
 
 --- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
