@@ -24,12 +24,13 @@ local o = cli.parse(arg, {
     { nil, "--repeat-penalty", key = "repeat_penalty", type = "number", default = 1.1, help = "repetition penalty" },
     { nil, "--seed", key = "seed", type = "number", help = "random seed" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
+    cli.gpu_layers_option,
     { nil, "--verbose", key = "verbose", type = "flag", help = "per-turn token counts and speed on stderr" },
 }, "usage: bitttt-lua chat.lua -m MODEL [--template NAME] [--system TEXT] [options]")
 
 if not o.model then error("no model: give -m MODEL", 0) end
 if o.threads then bt.set_threads(o.threads) end
-local model = Model.load(o.model)
+local model = Model.load(o.model, { n_gpu_layers = cli.gpu_layers(o.n_gpu_layers), n_ctx = o.ctx })
 local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary", 0)
 local name = o.template or Templates.detect(model.meta["tokenizer.chat_template"])
 if not name then error(o.model .. ": no chat template in the file; choose one with --template llama3|chatml|bitnet", 0) end

@@ -30,8 +30,7 @@ local spec = {
     { nil, "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
     { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
-    { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto", default = "0",
-      help = "layers on the GPU (auto: as many as fit; the rest run on the CPU)" },
+    cli.gpu_layers_option,
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule: constant[:M], warmup:N, cosine:N[,MIN], inv_sqrt:N, piecewise:P=M,..., FILE.lua" },
@@ -44,10 +43,7 @@ local function main(argv)
     if not o.model then error("no model: give -m MODEL (see --help)", 0) end
     if o.n < 0 then error("-n must be >= 0", 0) end
     if o.threads then bt.set_threads(o.threads) end
-    local n_gpu_layers = o.n_gpu_layers == "auto" and "auto" or tonumber(o.n_gpu_layers)
-    if not n_gpu_layers or (n_gpu_layers ~= "auto" and (n_gpu_layers < 0 or n_gpu_layers ~= math.floor(n_gpu_layers))) then
-        error(("--n-gpu-layers needs a whole number >= 0 or auto, got '%s'"):format(o.n_gpu_layers), 0)
-    end
+    local n_gpu_layers = cli.gpu_layers(o.n_gpu_layers)
     local clock = bt.clock
 
     local t_load = clock()

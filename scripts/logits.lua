@@ -22,8 +22,7 @@ local o = cli.parse(arg, {
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
-    { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto", default = "0",
-      help = "layers on the GPU (auto: as many as fit)" },
+    cli.gpu_layers_option,
 }, "usage: bitttt-lua logits.lua -m MODEL --ids \"ID ...\" [--prefill K] -o FILE")
 
 if not o.model then error("no model: give -m MODEL", 0) end
@@ -42,8 +41,7 @@ local prefill = o.prefill or #ids
 if prefill < 0 or prefill ~= math.floor(prefill) then error("--prefill must be a whole number >= 0", 0) end
 if prefill > #ids then error(("--prefill %d is larger than the number of ids (%d)"):format(prefill, #ids), 0) end
 
-local n_gpu_layers = o.n_gpu_layers == "auto" and "auto" or tonumber(o.n_gpu_layers)
-if not n_gpu_layers then error(("--n-gpu-layers needs a number or auto, got '%s'"):format(o.n_gpu_layers), 0) end
+local n_gpu_layers = cli.gpu_layers(o.n_gpu_layers)
 local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(prefill, 1), n_gpu_layers = n_gpu_layers,
     n_ctx = o.ctx })
 for _, id in ipairs(ids) do

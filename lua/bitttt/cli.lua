@@ -59,4 +59,18 @@ function cli.parse(argv, spec, usage)
     return opts, positional
 end
 
+--- The option spec entry and parser for --n-gpu-layers, shared by the scripts.
+cli.gpu_layers_option = { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto",
+    default = "0", help = "layers to place on the GPU: a count, or auto (as many as fit)" }
+
+--- "auto" or a whole number >= 0 from the option's text; errors name the option.
+function cli.gpu_layers(text)
+    if text == "auto" then return "auto" end
+    local n = tonumber(text)
+    if not n or n < 0 or n ~= math.floor(n) then
+        error(("--n-gpu-layers needs a whole number >= 0 or auto, got '%s'"):format(tostring(text)), 0)
+    end
+    return n
+end
+
 return cli
