@@ -190,6 +190,7 @@ function Session:forward_chunk(ids, first, m, want)
         if layer.ffn_sub_norm then core.op_rmsnorm(v.gate, v.gate, layer.ffn_sub_norm, eps) end
         core.op_linear(v.mix, layer.ffn_down, v.gate, aq)
         core.op_add(v.x, v.x, v.mix)
+        if self.between_layers and l < #w.layers then self.between_layers(l) end   -- step{budget_ms} may yield
     end
     self.pos = self.pos + m
     if want == "none" then return nil end
@@ -239,9 +240,14 @@ function Session:forward(ids, want)
         first = first + m
     end
     if want == "all" then return rows end
-    if want == "last" then return logits:select(1, 1) end
+    if want == "last" then
+        self.last_logits = logits:select(1, 1)   -- what step() samples from next
+        return self.last_logits
+    end
     return nil
 end
+
+Session.step = require("bitttt.stepper").step
 
 ---------------------------------------------------------------- test-time training
 
