@@ -16,12 +16,13 @@ M.architectures = {
     ["bitnet-25"] = "bitttt.models.bitnet",
     bitttt = "bitttt.models.bitttt",
     ttt = "bitttt.models.ttt",
+    ["bitnet-hf"] = "bitttt.models.hf_bitnet",   -- transformers' BitNetForCausalLM (safetensors)
 }
 
 -- Hugging Face config.json `architectures` (safetensors folders) -> architecture above;
 -- hf_model_types: the same from `model_type`, for configs without `architectures`
-M.hf_architectures = { TTTForCausalLM = "ttt" }
-M.hf_model_types = { ttt = "ttt" }
+M.hf_architectures = { TTTForCausalLM = "ttt", BitNetForCausalLM = "bitnet-hf" }
+M.hf_model_types = { ttt = "ttt", bitnet = "bitnet-hf" }
 
 --- Metadata of a safetensors model: its config.json, plus general.architecture
 -- from the config's `architectures` list (or model_type).

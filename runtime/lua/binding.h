@@ -26,6 +26,7 @@ void bt_lua_open_gguf(lua_State *L);       /* gguf_lua.c */
 void bt_lua_open_tokenizer(lua_State *L);  /* tokenizer_lua.c */
 void bt_lua_open_gguf_write(lua_State *L);
 void bt_lua_open_ternary(lua_State *L);     /* ternary_lua.c */
+void bt_lua_open_ternary_hf(lua_State *L);  /* ternary_hf_lua.c: Hugging Face packed BitNet weights */
 void bt_lua_open_ttt(lua_State *L);        /* ttt_lua.c: TTT ops and state files */
 void bt_lua_open_placer(lua_State *L);     /* placer_lua.c: devices, placement plans, weights on devices */
 

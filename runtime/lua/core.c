@@ -73,6 +73,7 @@ int luaopen_bitttt_core(lua_State *L) {
     bt_lua_open_gguf_write(L);
     bt_lua_open_tokenizer(L);
     bt_lua_open_ternary(L);
+    bt_lua_open_ternary_hf(L);
     bt_lua_open_ttt(L);
     bt_lua_open_placer(L);
     return 1;
