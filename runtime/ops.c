@@ -15,16 +15,6 @@
 #include "interrupt.h"
 #include "ops_cuda.h"
 #include "threads.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* Kernels use the calling thread's OpenMP team size: apply the runtime's setting. */
-static void use_runtime_threads(void) {
-#ifdef _OPENMP
-    omp_set_num_threads(bt_get_num_threads());
-#endif
-}
 
 /* ---- devices ------------------------------------------------------------ */
 
@@ -213,7 +203,7 @@ bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act
         return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
                             op, m, out->shape[out->ndim - 1], mx, kx, n, k);
     BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_ternary_format format;
     if (ternary_format_of(w->dtype, &format)) {
         const bt_ternary_matrix *tm = NULL;
@@ -246,7 +236,7 @@ bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, 
         (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_rmsnorm(out, x, w, m, n, eps));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_rmsnorm(f32_out(out), f32(x), f32(w), m, n, eps);
     return BT_OK;
 }
@@ -261,7 +251,7 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
         (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})) ||
         (st = require_cpu("layernorm", dev)))
         return st;
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_layernorm(f32_out(out), f32(x), f32(w), f32(b), m, n, eps);
     return BT_OK;
 }
@@ -317,7 +307,7 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     BT_OP_ON_CUDA(dev, bt_op_cuda_attention(out, q, k, v, k_cache, v_cache, m, pos0, n_head, scale));
     store_kv(f32_out(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
     store_kv(f32_out(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_attention(f32_out(out), f32(q), f32(k_cache), f32(v_cache), m, pos0, n_head, (int)n_kv, (int)hd, ctx, scale);
     return BT_OK;
 }
@@ -331,7 +321,7 @@ bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up
         (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
     return BT_OK;
 }
@@ -344,7 +334,7 @@ bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation ac
     if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
     return BT_OK;
 }
@@ -368,7 +358,7 @@ bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
     bt_status st = check_binary("add", out, a, b, &n, &dev);
     if (st) return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_add(out, a, b, n));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_add(f32_out(out), f32(a), f32(b), n);
     return BT_OK;
 }
@@ -380,7 +370,7 @@ bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
     bt_status st = check_binary("mul", out, a, b, &n, &dev);
     if (st) return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_mul(out, a, b, n));
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_mul(f32_out(out), f32(a), f32(b), n);
     return BT_OK;
 }
@@ -393,7 +383,7 @@ bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
     if ((st = check_same("scale", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("scale", &dev, {out, "out"}, {x, "x"})) ||
         (st = require_cpu("scale", dev)))
         return st;
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_scale(f32_out(out), f32(x), s, m * n);
     return BT_OK;
 }

@@ -4,16 +4,6 @@
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
 #include "threads.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-/* Kernels use the calling thread's OpenMP team size: apply the runtime's setting. */
-static void use_runtime_threads(void) {
-#ifdef _OPENMP
-    omp_set_num_threads(bt_get_num_threads());
-#endif
-}
 
 /* A contiguous f32 CPU tensor; its element count in *numel. */
 static bt_status check_f32(const char *op, const bt_tensor *t, const char *what, int64_t *numel) {
@@ -98,7 +88,7 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
     if (f32(out) == f32(xq) || f32(out) == f32(xk) || f32(out) == f32(xv))
         return bt_set_error(BT_ERR_ARG, "%s: out may not alias xq, xk or xv", op);
 
-    use_runtime_threads();
+    bt_apply_num_threads();
     const bt_ttt_linear_norm norm = {f32(ln_w), f32(ln_b), eps};
     for (int64_t j = 0; j < m;) {
         const int64_t first = (pos0 + j) % mini_batch;
@@ -126,7 +116,7 @@ bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_te
         (st = check_count(op, eta, "eta", m)))
         return st;
     if (f32(p) == f32(k)) return bt_set_error(BT_ERR_ARG, "%s: p may not alias k", op);
-    use_runtime_threads();
+    bt_apply_num_threads();
     bt_fastweight_forward(f32(p), f32(W), f32(k), f32(eta), m, (int)d);
     return BT_OK;
 }

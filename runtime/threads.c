@@ -30,3 +30,9 @@ int bt_get_num_threads(void) {
     if (!n_threads) bt_set_num_threads(default_threads());
     return n_threads;
 }
+
+void bt_apply_num_threads(void) {
+#ifdef _OPENMP
+    omp_set_num_threads(bt_get_num_threads());
+#endif
+}

@@ -2,19 +2,7 @@
 -- each must end with a clear error that names the file, never a crash.
 -- (spec/c/test_readers_*.c corrupt every field of every format at the C level.)
 local helper = require "helper"
-
-local function write(path, bytes)
-    local f = assert(io.open(path, "wb"))
-    f:write(bytes)
-    f:close()
-end
-
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+local read, write = helper.read_file, helper.write_file
 
 -- Runs generate.lua on the model; expects exit status 1 (a crash is > 128), nothing on
 -- stdout, and a message naming `bad` (the corrupted file) and matching `pattern`.

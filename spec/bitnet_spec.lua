@@ -5,27 +5,13 @@ local bt = require "bitttt"
 local Model = require "bitttt.model"
 local helper = require "helper"
 
-local dir = "reference/bitnet/"
--- prompt + the first 9 llama.cpp F32 greedy tokens (the numpy references' teacher-forced input)
-local tf_ids = { 1, 403, 407, 261, 378, 319, 187, 386, 15, 138, 338, 82, 389, 88 }
+local fixture = require "bitnet_fixture"
+
+local dir, tf_ids = fixture.dir, fixture.tf_ids
+local read_logits, max_diff, f32_file = fixture.read_logits, fixture.max_diff, fixture.f32_file
 local f32_greedy = { 319, 187, 386, 15, 138, 338, 82, 389, 88, 81, 176, 67, 14, 221, 495, 173, 429 }  -- g0..g16
 local quantized_files = { "bitnet-s4321-tq2_0.gguf", "bitnet-s4321-tq1_0.gguf", "bitnet-s4321-i2_s.gguf",
     "bitnet-s4321-tq2_0-arch-bitnet-b1.58.gguf" }
-
-local function read_logits(name)
-    local f = assert(io.open(helper.data_file(dir .. name), "rb"))
-    local s = f:read("*a")
-    f:close()
-    return bt.from_bytes(s, "f32", { #s / 2048, 512 })
-end
-
-local function max_diff(rows, ref)
-    local worst = 0
-    for r = 1, #rows do
-        for j = 1, 512 do worst = math.max(worst, math.abs(rows[r][j] - ref[{ r, j }])) end
-    end
-    return worst
-end
 
 local function greedy(model, prompt, n)
     local s = model:new_session { n_ctx = 64 }
@@ -40,18 +26,8 @@ local function greedy(model, prompt, n)
     return out
 end
 
-local f32_path
-local function f32_file()
-    if not f32_path then
-        f32_path = os.tmpname()
-        assert(os.execute(("gzip -dc %s > %s"):format(helper.quote(helper.data_file(dir .. "bitnet-s4321-f32.gguf.gz")),
-            helper.quote(f32_path))) == 0)
-    end
-    return f32_path
-end
-
 describe("BitNet b1.58 reference fixture", function()
-    teardown(function() if f32_path then os.remove(f32_path) end end)
+    teardown(fixture.cleanup)
 
     it("float activations: F32 file matches numpy float64 within 1e-4 and llama.cpp's 17 strict greedy tokens", function()
         if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end

@@ -3,16 +3,10 @@
 -- GGUF our converter makes from it, batch prefill vs token-by-token logits, the
 -- context limit, the timings line and clear errors.
 local helper = require "helper"
+local read = helper.read_file
 
 local stories = "models/stories260K.bin"
 local tok512 = "models/tok512.bin"
-
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
 
 local function floats(path)
     local s = read(path)

@@ -28,6 +28,21 @@ function M.skip_without(pending_fn, rel)
     return true
 end
 
+--- The whole contents of a file (binary).
+function M.read_file(path)
+    local f = assert(io.open(path, "rb"))
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+--- Writes bytes to a file, replacing it.
+function M.write_file(path, bytes)
+    local f = assert(io.open(path, "wb"))
+    f:write(bytes)
+    f:close()
+end
+
 local function shell_quote(s)
     return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

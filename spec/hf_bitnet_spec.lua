@@ -8,9 +8,10 @@ local bt = require "bitttt"
 local Model = require "bitttt.model"
 local helper = require "helper"
 
-local dir = "reference/bitnet/"
--- prompt + the first 9 llama.cpp F32 greedy tokens (the numpy references' teacher-forced input)
-local tf_ids = { 1, 403, 407, 261, 378, 319, 187, 386, 15, 138, 338, 82, 389, 88 }
+local fixture = require "bitnet_fixture"
+
+local dir, tf_ids = fixture.dir, fixture.tf_ids
+local read_logits, max_diff, write_file = fixture.read_logits, fixture.max_diff, helper.write_file
 
 -- the fixture's GGUF names within a block -> transformers' names within model.layers.N
 local hf_layer_names = {
@@ -19,27 +20,6 @@ local hf_layer_names = {
     ffn_norm = "post_attention_layernorm", ffn_gate = "mlp.gate_proj", ffn_up = "mlp.up_proj",
     ffn_down = "mlp.down_proj", ffn_sub_norm = "mlp.ffn_sub_norm",
 }
-
-local function read_logits(name)
-    local f = assert(io.open(helper.data_file(dir .. name), "rb"))
-    local s = f:read("*a")
-    f:close()
-    return bt.from_bytes(s, "f32", { #s / 2048, 512 })
-end
-
-local function max_diff(rows, ref)
-    local worst = 0
-    for r = 1, #rows do
-        for j = 1, 512 do worst = math.max(worst, math.abs(rows[r][j] - ref[{ r, j }])) end
-    end
-    return worst
-end
-
-local function write_file(path, text)
-    local f = assert(io.open(path, "wb"))
-    f:write(text)
-    f:close()
-end
 
 -- config.json of the fixture as transformers' BitNetConfig; linear_class "bitlinear" or "autobitlinear"
 local function config_json(linear_class)
@@ -103,14 +83,9 @@ end
 
 describe("Hugging Face BitNetForCausalLM safetensors (reference fixture)", function()
     local tmp = helper.tmpdir()
-    local f32_path = tmp .. "/bitnet-s4321-f32.gguf"
     local src
     local function source()
-        if not src then
-            assert(os.execute(("gzip -dc %s > %s"):format(helper.quote(helper.data_file(dir .. "bitnet-s4321-f32.gguf.gz")),
-                helper.quote(f32_path))) == 0)
-            src = bt.model_open(f32_path)
-        end
+        src = src or bt.model_open(fixture.f32_file())
         return src
     end
     -- folder name -> { projection form, linear_class in config.json }
@@ -122,7 +97,7 @@ describe("Hugging Face BitNetForCausalLM safetensors (reference fixture)", funct
         end
         return folder
     end
-    teardown(function() helper.rmdir(tmp) end)
+    teardown(function() helper.rmdir(tmp) fixture.cleanup() end)
 
     it("packed weights with BitLinear's weight_scale (divided by) match numpy actq8 within 1e-3 and the TQ2_0 GGUF", function()
         if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end

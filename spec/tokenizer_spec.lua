@@ -4,15 +4,9 @@
 -- special tokens, the streaming decoder and misuse.
 local bt = require "bitttt"
 local helper = require "helper"
+local read_file = helper.read_file
 
 local tokenizer_open = bt.tokenizer_open or require("bitttt.core").tokenizer_open
-
-local function read_file(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
 
 -- llama.cpp's cases: <vocab>.inp holds strings, each followed by the line
 -- "__ggml_vocab_test__"; line i of <vocab>.out holds the ids of string i.

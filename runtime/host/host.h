@@ -8,6 +8,9 @@
  * Returns 0 on success. */
 int bt_host_call(lua_State *L, int nargs, int nresults);
 
+/* Message handler for lua_pcall: the error message with a stack traceback. */
+int bt_host_traceback(lua_State *L);
+
 /* The interactive loop (repl.c). */
 void bt_host_repl(lua_State *L);
 

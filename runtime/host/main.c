@@ -81,7 +81,7 @@ static void preload_core(lua_State *L) {
     lua_pop(L, 2);
 }
 
-static int traceback(lua_State *L) {
+int bt_host_traceback(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
     if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     lua_getglobal(L, "debug");
@@ -94,7 +94,7 @@ static int traceback(lua_State *L) {
 
 int bt_host_call(lua_State *L, int nargs, int nresults) {
     int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, traceback);
+    lua_pushcfunction(L, bt_host_traceback);
     lua_insert(L, base);
     int rc = lua_pcall(L, nargs, nresults, base);
     lua_remove(L, base);

@@ -177,14 +177,7 @@ static int message_handler(lua_State *L) {
         lua_pushstring(L, BT_REPL_INTERRUPTED);
         return 1;
     }
-    const char *msg = lua_tostring(L, 1);
-    if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    lua_getglobal(L, "debug");
-    lua_getfield(L, -1, "traceback");
-    lua_pushstring(L, msg);
-    lua_pushinteger(L, 2);
-    lua_call(L, 2, 1);
-    return 1;
+    return bt_host_traceback(L);
 }
 
 /* Runs the function on the stack with Ctrl-C armed, then prints its results. */

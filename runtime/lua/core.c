@@ -52,7 +52,7 @@ static int l_read_all(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1);
     if (bt_tensor_device(t).type != BT_DEVICE_CPU || !bt_tensor_is_contiguous(t))
         luaL_error(L, "read_all: needs a contiguous CPU tensor");
-    bt_set_num_threads(bt_get_num_threads());   /* applies the count to this thread's OpenMP team */
+    bt_apply_num_threads();
     lua_pushnumber(L, (lua_Number)(bt_read_all(bt_tensor_data(t), bt_tensor_nbytes(t)) & 0xffffff));
     return 1;
 }
