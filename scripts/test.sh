@@ -15,7 +15,8 @@ export BITTTT_ROOT="$root"
 export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;$root/spec/?.lua;;"
 export LUA_CPATH="$root/bin/?.so;;"
 # LuaJIT's allocator and OpenMP's threads keep memory alive at exit by design; leaks are
-# checked in the C tests (plain C, everything freed) rather than inside the interpreter.
+# checked in the C tests (plain C, everything freed: LeakSanitizer on below) rather than
+# inside the interpreter.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
@@ -57,7 +58,7 @@ busted_args=(-o plainTerminal --pattern=_spec spec "$@")
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
-run_c_tests "C tests (ASan+UBSan)" bin/asan/test-c
+ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
 
