@@ -36,6 +36,17 @@ describe("corrupted model files", function()
         expect_error(p, "tensor")
     end)
 
+    it("GGUF v2 (v3's layout under the older version number) is read", function()
+        if helper.skip_without(pending, "tokenizers/ggml-vocab-llama-spm.gguf") then return end
+        local good = read(helper.data_file("tokenizers/ggml-vocab-llama-spm.gguf"))
+        assert.equals("\3\0\0\0", good:sub(5, 8))
+        local p = dir .. "/v2.gguf"
+        write(p, good:sub(1, 4) .. "\2\0\0\0" .. good:sub(9))
+        local out, err, rc = helper.run_host("tokenize.lua", "-m", p, "--no-bos", "Hello world")
+        assert.equals(0, rc, err)
+        assert.equals("15043 3186\n", out)
+    end)
+
     it("GGUF: a tensor of an unknown type is named", function()
         if helper.skip_without(pending, "reference/bitnet/bitnet-s4321-tq2_0.gguf") then return end
         local good = read(helper.data_file("reference/bitnet/bitnet-s4321-tq2_0.gguf"))
