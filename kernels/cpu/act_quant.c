@@ -2,12 +2,10 @@
  * scalar, AVX2 and AVX-512 paths that give identical bytes (the conversions
  * round half to even under the default MXCSR, like rintf). */
 #include "act_quant.h"
-#include <immintrin.h>
+#include "cpu_features.h"
 #include <math.h>
 #include <string.h>
 
-#define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 enum { PARALLEL_MIN_VALUES = 1 << 16 };
 
@@ -55,9 +53,12 @@ static void token_scalar(int8_t *q /* [k_pad] */, float *scale, const float *x /
     *scale = s;
 }
 
+#if BT_X86_SIMD
+#include <immintrin.h>
+
 /* ---- AVX2: 32 values per step, scalar tail ---------------------------------- */
 
-static TARGET_AVX2 void token_avx2(int8_t *q, float *scale, const float *x, int64_t k, int64_t k_pad) {
+static BT_TARGET_AVX2 void token_avx2(int8_t *q, float *scale, const float *x, int64_t k, int64_t k_pad) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 vmax = _mm256_setzero_ps();
     int64_t j = 0;
@@ -88,7 +89,7 @@ static TARGET_AVX2 void token_avx2(int8_t *q, float *scale, const float *x, int6
 
 /* ---- AVX-512: 16 values per step, masked tail --------------------------------- */
 
-static TARGET_AVX512 void token_avx512(int8_t *q, float *scale, const float *x, int64_t k, int64_t k_pad) {
+static BT_TARGET_AVX512 void token_avx512(int8_t *q, float *scale, const float *x, int64_t k, int64_t k_pad) {
     __m512 vmax = _mm512_setzero_ps();
     for (int64_t j = 0; j < k; j += 16) {
         const __mmask16 lanes = k - j >= 16 ? 0xffff : (__mmask16)((1u << (k - j)) - 1);
@@ -105,6 +106,8 @@ static TARGET_AVX512 void token_avx512(int8_t *q, float *scale, const float *x, 
     *scale = s;
 }
 
+#endif  /* BT_X86_SIMD */
+
 static void group_sums(int32_t *sum /* [k_pad / 128] */, const int8_t *q /* [k_pad] */, int64_t k_pad) {
     for (int64_t g = 0; g < k_pad / BT_ACT_SUM_COLS; g++) {
         int32_t s = 0;
@@ -120,9 +123,12 @@ void bt_act_quantize_at(bt_act_i8 *a, const float *x, bt_simd_level level) {
 #pragma omp parallel for schedule(static) if (a->m * k >= PARALLEL_MIN_VALUES)
     for (int64_t t = 0; t < a->m; t++) {
         int8_t *q = a->q + t * kp;
+#if BT_X86_SIMD
         if (level == BT_SIMD_AVX512) token_avx512(q, &a->scale[t], x + t * k, k, kp);
         else if (level == BT_SIMD_AVX2) token_avx2(q, &a->scale[t], x + t * k, k, kp);
-        else token_scalar(q, &a->scale[t], x + t * k, k, kp);
+        else
+#endif
+            token_scalar(q, &a->scale[t], x + t * k, k, kp);
         group_sums(a->group_sum + t * (kp / BT_ACT_SUM_COLS), q, kp);
     }
 }

@@ -54,6 +54,7 @@ static void accumulate_scalar(float *out, const float *p, const float *v, int64_
 
 /* ---- AVX2 ----------------------------------------------------------------- */
 
+#if BT_X86_SIMD
 static inline BT_TARGET_AVX2 float reduce_add8(__m256 v) {
     __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -164,6 +165,8 @@ static BT_TARGET_AVX512 void accumulate_avx512(float *out, const float *p, const
     }
 }
 
+#endif  /* BT_X86_SIMD */
+
 /* ---- shared bookkeeping --------------------------------------------------- */
 
 /* For each of n_heads query heads that share one kv head:
@@ -201,11 +204,15 @@ static void attend_heads(float *out /* [n_heads, head_dim] */, const float *q /*
 
 static const tile_ops *pick_ops(void) {
     static const tile_ops scalar = {scores_scalar, accumulate_scalar};
+#if BT_X86_SIMD
     static const tile_ops avx2 = {scores_avx2, accumulate_avx2};
     static const tile_ops avx512 = {scores_avx512, accumulate_avx512};
+#endif
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: return &avx512;
     case BT_SIMD_AVX2: return &avx2;
+#endif
     default: return &scalar;
     }
 }

@@ -6,6 +6,7 @@
 #include "elementwise_exp.h"
 #include "cpu_features.h"
 #include <math.h>
+#include <stddef.h>
 
 enum {
     CHUNK = 4096,              /* elements per unit of OpenMP work */
@@ -26,6 +27,7 @@ static void act_span_scalar(float *out, const float *x, const float *up, int64_t
     for (int64_t i = 0; i < n; i++) out[i] = up ? act_scalar(x[i], act) * up[i] : act_scalar(x[i], act);
 }
 
+#if BT_X86_SIMD
 static inline __attribute__((always_inline)) BT_TARGET_AVX2 __m256 act8(__m256 x, bt_activation act) {
     if (act == BT_ACT_RELU2) {
         __m256 r = _mm256_max_ps(x, _mm256_setzero_ps());
@@ -63,12 +65,15 @@ static BT_TARGET_AVX512 void act_span_avx512(float *out, const float *x, const f
         _mm512_mask_storeu_ps(out + i, lanes, v);
     }
 }
+#endif  /* BT_X86_SIMD */
 
 static void act_run(float *out, const float *x, const float *up, int64_t n, bt_activation act) {
     void (*span)(float *, const float *, const float *, int64_t, bt_activation) = act_span_scalar;
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: span = act_span_avx512; break;
     case BT_SIMD_AVX2: span = act_span_avx2; break;
+#endif
     default: break;
     }
 #pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)

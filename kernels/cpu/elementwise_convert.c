@@ -29,6 +29,7 @@ static void span_scalar(void *out, const void *in, int64_t n, conversion c) {
     }
 }
 
+#if BT_X86_SIMD
 static BT_TARGET_AVX2 void span_avx2(void *out, const void *in, int64_t n, conversion c) {
     const uint16_t *in16 = in;
     const float *in32 = in;
@@ -62,12 +63,15 @@ static BT_TARGET_AVX512 void span_avx512(void *out, const void *in, int64_t n, c
         }
     }
 }
+#endif  /* BT_X86_SIMD */
 
 static void convert(void *out, size_t out_size, const void *in, size_t in_size, int64_t n, conversion c) {
     void (*span)(void *, const void *, int64_t, conversion) = span_scalar;
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: span = span_avx512; break;
     case BT_SIMD_AVX2: span = span_avx2; break;
+#endif
     default: break;
     }
 #pragma omp parallel for schedule(static) if (n >= PARALLEL_MIN)

@@ -11,6 +11,7 @@
 #ifndef BT_ELEMENTWISE_EXP_H
 #define BT_ELEMENTWISE_EXP_H
 #include "f16_simd.h"
+#if BT_X86_SIMD
 
 #define BT_EXP_LOG2E 1.44269504088896341f
 #define BT_EXP_LN2_HI 0.693359375f           /* ln 2 = HI + LO, HI with few mantissa bits */
@@ -67,4 +68,5 @@ static inline BT_TARGET_AVX2 __m256 bt_exp8(__m256 x) {
     return _mm256_blendv_ps(e, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(BT_EXP_X_MIN_NORMAL), _CMP_LT_OQ));
 }
 
+#endif  /* BT_X86_SIMD */
 #endif

@@ -11,10 +11,10 @@
  */
 #ifndef BT_F16_SIMD_H
 #define BT_F16_SIMD_H
-#include <immintrin.h>
 #include <stdint.h>
-
-#include "kernels/cpu/cpu_features.h"   /* BT_TARGET_AVX2, BT_TARGET_AVX512 */
+#include "kernels/cpu/cpu_features.h"   /* BT_X86_SIMD, BT_TARGET_AVX2, BT_TARGET_AVX512 */
+#if BT_X86_SIMD
+#include <immintrin.h>
 
 /* ---- AVX2: 8 lanes ---------------------------------------------------- */
 
@@ -80,4 +80,5 @@ static inline __mmask16 bt_lanes16(int64_t count) {
     return count >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << count) - 1u);
 }
 
+#endif  /* BT_X86_SIMD */
 #endif

@@ -74,8 +74,10 @@ typedef void (*block_fn)(const bt_matmul_job *, int64_t, int64_t, int64_t, int64
 
 static block_fn pick_block(void) {
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: return bt_matmul_float_block_avx512;
     case BT_SIMD_AVX2: return bt_matmul_float_block_avx2;
+#endif
     default: return bt_matmul_float_block_scalar;
     }
 }

@@ -10,8 +10,10 @@
  * bit for bit.
  */
 #include "matmul_float_internal.h"
-#include "f16_simd.h"
 #include <string.h>
+#include "kernels/cpu/cpu_features.h"
+#if BT_X86_SIMD
+#include "f16_simd.h"
 
 enum { TILE_ROWS = 4, TILE_TOKENS = 2, LANES = 8 };
 
@@ -173,3 +175,4 @@ BT_TARGET_AVX2 void bt_matmul_float_block_avx2(const bt_matmul_job *job, int64_t
     default: break;
     }
 }
+#endif  /* BT_X86_SIMD */

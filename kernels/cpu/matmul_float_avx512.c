@@ -10,8 +10,10 @@
  * equal single-token outputs bit for bit.
  */
 #include "matmul_float_internal.h"
-#include "f16_simd.h"
 #include <string.h>
+#include "kernels/cpu/cpu_features.h"
+#if BT_X86_SIMD
+#include "f16_simd.h"
 
 enum { TILE_ROWS = 4, TILE_TOKENS = 4, LANES = 16 };
 
@@ -145,3 +147,4 @@ BT_TARGET_AVX512 void bt_matmul_float_block_avx512(const bt_matmul_job *job, int
     default: break;
     }
 }
+#endif  /* BT_X86_SIMD */

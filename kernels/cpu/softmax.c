@@ -15,6 +15,7 @@ static float exp_shifted_sum_scalar(float *x, int64_t n, float shift) {
     return sum;
 }
 
+#if BT_X86_SIMD
 static BT_TARGET_AVX2 float exp_shifted_sum_avx2(float *x, int64_t n, float shift) {
     __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
@@ -39,11 +40,14 @@ static BT_TARGET_AVX512 float exp_shifted_sum_avx512(float *x, int64_t n, float 
     }
     return _mm512_reduce_add_ps(acc);
 }
+#endif  /* BT_X86_SIMD */
 
 float bt_exp_shifted_sum(float *x, int64_t n, float shift) {
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: return exp_shifted_sum_avx512(x, n, shift);
     case BT_SIMD_AVX2: return exp_shifted_sum_avx2(x, n, shift);
+#endif
     default: return exp_shifted_sum_scalar(x, n, shift);
     }
 }

@@ -20,8 +20,10 @@ static tile_fn pick_tile(bt_simd_level level) {
     const bt_simd_level best = bt_simd_level_get();
     if (level > best) level = best;
     switch (level) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: return bt_ternary_tile_avx512;
     case BT_SIMD_AVX2: return bt_ternary_tile_avx2;
+#endif
     default: return bt_ternary_tile_scalar;
     }
 }

@@ -14,6 +14,8 @@
  * compares after flipping the top bit) and dotted from there.
  */
 #include "ternary_kernels.h"
+#include "kernels/cpu/cpu_features.h"
+#if BT_X86_SIMD
 #include <immintrin.h>
 
 #define INLINE static inline __attribute__((always_inline)) BT_TARGET_AVX2
@@ -176,3 +178,4 @@ BT_TARGET_AVX2 void bt_ternary_tile_avx2(const bt_ternary_tile *tile) {
     default: tq1_tile(tile); break;
     }
 }
+#endif  /* BT_X86_SIMD */

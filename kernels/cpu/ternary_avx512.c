@@ -21,6 +21,8 @@
  * dotted like the above; one row per tile, up to 4 tokens.
  */
 #include "ternary_kernels.h"
+#include "kernels/cpu/cpu_features.h"
+#if BT_X86_SIMD
 #include <immintrin.h>
 
 #define INLINE static inline __attribute__((always_inline)) BT_TARGET_AVX512
@@ -213,3 +215,4 @@ BT_TARGET_AVX512 void bt_ternary_tile_avx512(const bt_ternary_tile *tile) {
     }
     two_bit_tile(tile, &L);
 }
+#endif  /* BT_X86_SIMD */

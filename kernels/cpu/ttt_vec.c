@@ -1,8 +1,7 @@
 /* ttt_vec.c - axpy and dot for the TTT kernels (see ttt_vec.h). */
 #include "ttt_vec.h"
-#include <immintrin.h>
 #include "cpu_features.h"
-#include "f16_simd.h"   /* BT_TARGET_AVX2, BT_TARGET_AVX512 */
+#include "f16_simd.h"   /* BT_TARGET_AVX2, BT_TARGET_AVX512, immintrin.h on x86-64 */
 
 static void axpy_scalar(float *y, float a, const float *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
@@ -14,6 +13,7 @@ static float dot_scalar(const float *a, const float *b, int n) {
     return s;
 }
 
+#if BT_X86_SIMD
 static BT_TARGET_AVX2 void axpy_avx2(float *y, float a, const float *x, int n) {
     const __m256 va = _mm256_set1_ps(a);
     int i = 0;
@@ -49,11 +49,14 @@ static BT_TARGET_AVX512 float dot_avx512(const float *a, const float *b, int n) 
     }
     return _mm512_reduce_add_ps(acc);
 }
+#endif  /* BT_X86_SIMD */
 
 bt_ttt_vec bt_ttt_vec_get(void) {
     switch (bt_simd_level_get()) {
+#if BT_X86_SIMD
     case BT_SIMD_AVX512: return (bt_ttt_vec){axpy_avx512, dot_avx512};
     case BT_SIMD_AVX2: return (bt_ttt_vec){axpy_avx2, dot_avx2};
+#endif
     default: return (bt_ttt_vec){axpy_scalar, dot_scalar};
     }
 }

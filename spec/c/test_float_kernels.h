@@ -45,7 +45,7 @@ static inline int test_at_every_simd_level(test_level_check check, void *ctx, ch
         char reason[400] = "";
         bt_simd_level_set((bt_simd_level)level);
         ok = check(ctx, reason, sizeof reason);
-        if (!ok) snprintf(why, why_size, "at %s: %s", bt_simd_level_name((bt_simd_level)level), reason);
+        if (!ok) snprintf(why, why_size, "at %s: %.300s", bt_simd_level_name((bt_simd_level)level), reason);
     }
     bt_simd_level_set(top);
     return ok;
