@@ -2,7 +2,8 @@
 --
 --   premake5 gmake2                    (real premake5)
 --   premake4 --file=premake5.lua gmake (Debian 12's premake4)
---   make -C build config=release      (or config=sanitize: ASan + UBSan into bin/asan/)
+--   make -C build config=release      (or config=sanitize: ASan + UBSan into bin/asan/;
+--                                      config=scalar: no SIMD code at all, into bin/scalar/)
 --
 -- Written with premake5's documented API. premake4 lacks some of it, so the
 -- prelude below maps those calls onto premake4's solution/configuration/flags.
@@ -51,7 +52,7 @@ local luajit_include = "/usr/include/luajit-2.1"
 
 ---------------------------------------------------------------- workspace
 workspace "bitttt"
-    configurations { "release", "sanitize" }
+    configurations { "release", "sanitize", "scalar" }
     location "build"
     language "C"
     cdialect "C11"
@@ -74,6 +75,12 @@ workspace "bitttt"
         linkoptions { "-fsanitize=address,undefined" }
         targetdir "bin/asan"
         objdir "build/obj/sanitize"
+    -- No SIMD code at all: what a port to another CPU starts from.
+    filter "configurations:scalar"
+        optimize "Speed"
+        defines { "BT_NO_SIMD" }
+        targetdir "bin/scalar"
+        objdir "build/obj/scalar"
     filter {}
 
 -- The CUDA archive (built by kernels/cuda/cuda.mk) links with the static CUDA runtime:
@@ -106,6 +113,8 @@ project "bitttt_static"
         targetdir "build/lib/release"
     filter "configurations:sanitize"
         targetdir "build/lib/sanitize"
+    filter "configurations:scalar"
+        targetdir "build/lib/scalar"
     filter {}
 
 project "bitttt_shared"
@@ -128,6 +137,8 @@ project "bitttt_core"
         targetdir "bin/bitttt"
     filter "configurations:sanitize"
         targetdir "bin/asan/bitttt"
+    filter "configurations:scalar"
+        targetdir "bin/scalar/bitttt"
     filter {}
 
 ---------------------------------------------------------------- the host

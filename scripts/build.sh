@@ -3,7 +3,7 @@
 # generates the makefiles with premake and builds bin/bitttt-lua, the libraries,
 # the Lua module and the C tests. Incremental: fast when nothing changed.
 #
-#   ./scripts/build.sh [release|sanitize|all] [--cuda=auto|on|off]
+#   ./scripts/build.sh [release|sanitize|scalar|all] [--cuda=auto|on|off]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ config=release
 cuda=auto
 for a in "$@"; do
     case "$a" in
-        release|sanitize|all) config=$a ;;
+        release|sanitize|scalar|all) config=$a ;;
         --cuda=*) cuda=${a#--cuda=} ;;
         *) echo "build.sh: unknown argument '$a'" >&2; exit 2 ;;
     esac
@@ -55,6 +55,6 @@ build_config() {
     if [ "$1" = release ]; then ln -sf libbitttt.so bin/libbitttt.so.1; fi
 }
 case "$config" in
-    all) build_config release; build_config sanitize ;;
+    all) build_config release; build_config sanitize; build_config scalar ;;
     *) build_config "$config" ;;
 esac

@@ -15,10 +15,11 @@ typedef enum bt_simd_level {
     BT_SIMD_AVX512 = 2    /* AVX-512 F/BW/VL + VNNI */
 } bt_simd_level;
 
-/* 1 where the x86-64 SIMD paths compile (GCC or Clang on x86-64). Elsewhere only
- * the scalar paths are built: every SIMD function and its dispatch case sits
- * inside `#if BT_X86_SIMD`, so ports to other CPUs start from a working build. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* 1 where the x86-64 SIMD paths compile (GCC or Clang on x86-64). Elsewhere, or
+ * with -DBT_NO_SIMD (the build's `scalar` configuration, tested on every run),
+ * only the scalar paths are built: every SIMD function and its dispatch case
+ * sits inside `#if BT_X86_SIMD`, so ports to other CPUs start from a working build. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(BT_NO_SIMD)
 #define BT_X86_SIMD 1
 #else
 #define BT_X86_SIMD 0

@@ -51,7 +51,7 @@ static bt_status config_value(const bt_model *m, const char *key, int has_defaul
 }
 
 static bt_status config_int(const bt_model *m, const char *key, int has_default, double def, int *out) {
-    double v;
+    double v = 0;
     bt_status st = config_value(m, key, has_default, def, &v);
     if (st) return st;
     if (v < 1 || v != floor(v) || v > INT32_MAX)
