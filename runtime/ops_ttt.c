@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
+#include "interrupt.h"
 #include "threads.h"
 
 /* A contiguous f32 CPU tensor; its element count in *numel. */
@@ -40,6 +41,7 @@ static bt_status check_matrix(const char *op, const bt_tensor *t, const char *wh
 static float *f32(const bt_tensor *t) { return t ? (float *)bt_tensor_data(t) : NULL; }
 
 bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *mult, float scale) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "ttt_eta";
     int64_t numel = 0;
     bt_status st = check_f32(op, eta, "eta", &numel);
@@ -60,6 +62,7 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
                            const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
                            const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
                            int64_t pos0, bt_tensor *scratch, bt_ttt_form form) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "ttt_linear";
     int64_t numel = 0, mini_batch = 0, scratch_n = 0;
     bt_status st;
@@ -106,6 +109,7 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
 }
 
 bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_tensor *eta) {
+    if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "fastweight";
     int64_t numel = 0;
     bt_status st = check_f32(op, k, "k", &numel);
