@@ -369,29 +369,22 @@ static bt_status check_binary(const char *op, bt_tensor *out, const bt_tensor *a
     return BT_OK;
 }
 
-bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
+typedef enum { BINARY_ADD, BINARY_MUL } binary_kind;
+
+static bt_status binary(const char *op, binary_kind kind, bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
     if (bt_interrupted()) return bt_interrupt_error();
     int64_t n = 0;
     bt_device dev = BT_CPU;
-    bt_status st = check_binary("add", out, a, b, &n, &dev);
+    bt_status st = check_binary(op, out, a, b, &n, &dev);
     if (st) return st;
-    BT_OP_ON_CUDA(dev, bt_op_cuda_add(out, a, b, n));
+    BT_OP_ON_CUDA(dev, kind == BINARY_ADD ? bt_op_cuda_add(out, a, b, n) : bt_op_cuda_mul(out, a, b, n));
     bt_apply_num_threads();
-    bt_add(f32_out(out), f32(a), f32(b), n);
+    (kind == BINARY_ADD ? bt_add : bt_mul)(f32_out(out), f32(a), f32(b), n);
     return BT_OK;
 }
 
-bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) {
-    if (bt_interrupted()) return bt_interrupt_error();
-    int64_t n = 0;
-    bt_device dev = BT_CPU;
-    bt_status st = check_binary("mul", out, a, b, &n, &dev);
-    if (st) return st;
-    BT_OP_ON_CUDA(dev, bt_op_cuda_mul(out, a, b, n));
-    bt_apply_num_threads();
-    bt_mul(f32_out(out), f32(a), f32(b), n);
-    return BT_OK;
-}
+bt_status bt_op_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("add", BINARY_ADD, out, a, b); }
+bt_status bt_op_mul(bt_tensor *out, const bt_tensor *a, const bt_tensor *b) { return binary("mul", BINARY_MUL, out, a, b); }
 
 bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
     if (bt_interrupted()) return bt_interrupt_error();

@@ -30,6 +30,21 @@ function W.optional(file, name, shape)
     return W.tensor(file, name, shape)
 end
 
+-- GGUF's names of a block's gated-FFN weights, under the block prefix.
+W.gguf_ffn_names = { norm = "ffn_norm.weight", gate = "ffn_gate.weight", up = "ffn_up.weight", down = "ffn_down.weight" }
+
+--- A block's gated FFN as the decoder wants it: { ffn_norm [d], ffn_gate and ffn_up [n_ff, d],
+-- ffn_down [d, n_ff] }, with names under prefix p (`names` as W.gguf_ffn_names; the default).
+function W.ffn(file, p, d, n_ff, names)
+    names = names or W.gguf_ffn_names
+    return {
+        ffn_norm = W.tensor(file, p .. names.norm, { d }),
+        ffn_gate = W.tensor(file, p .. names.gate, { n_ff, d }),
+        ffn_up = W.tensor(file, p .. names.up, { n_ff, d }),
+        ffn_down = W.tensor(file, p .. names.down, { d, n_ff }),
+    }
+end
+
 --- A metadata value; `default` is used when absent (nil default: the key is required).
 function W.meta(file, meta, key, default)
     local v = meta[key]

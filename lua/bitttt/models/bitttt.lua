@@ -97,14 +97,10 @@ function M.build(file, meta, opts)
     w.layers = {}
     for l = 0, hp.n_layer - 1 do
         local p = "blk." .. l .. "."
-        w.layers[l + 1] = {
-            attn_norm = W.tensor(file, p .. "attn_norm.weight", { d }),
-            mixer = mixer_builders[hp.mixers[l + 1]](file, hp, p),
-            ffn_norm = W.tensor(file, p .. "ffn_norm.weight", { d }),
-            ffn_gate = W.tensor(file, p .. "ffn_gate.weight", { n_ff, d }),
-            ffn_up = W.tensor(file, p .. "ffn_up.weight", { n_ff, d }),
-            ffn_down = W.tensor(file, p .. "ffn_down.weight", { d, n_ff }),
-        }
+        local layer = W.ffn(file, p, d, n_ff)
+        layer.attn_norm = W.tensor(file, p .. "attn_norm.weight", { d })
+        layer.mixer = mixer_builders[hp.mixers[l + 1]](file, hp, p)
+        w.layers[l + 1] = layer
     end
     hp.max_batch = opts.max_batch
     return Decoder.new(hp, w)

@@ -34,13 +34,8 @@ function M.layers(file, hp, mixer_opts, extra)
     local layers = {}
     for l = 0, hp.n_layer - 1 do
         local p = "blk." .. l .. "."
-        local layer = {
-            attn_norm = W.tensor(file, p .. "attn_norm.weight", { d }),
-            ffn_norm = W.tensor(file, p .. "ffn_norm.weight", { d }),
-            ffn_gate = W.tensor(file, p .. "ffn_gate.weight", { hp.n_ff, d }),
-            ffn_up = W.tensor(file, p .. "ffn_up.weight", { hp.n_ff, d }),
-            ffn_down = W.tensor(file, p .. "ffn_down.weight", { d, hp.n_ff }),
-        }
+        local layer = W.ffn(file, p, d, hp.n_ff)
+        layer.attn_norm = W.tensor(file, p .. "attn_norm.weight", { d })
         local attn = {
             wq = W.tensor(file, p .. "attn_q.weight", { hp.n_head * hd, d }),
             wk = W.tensor(file, p .. "attn_k.weight", { hp.n_head_kv * hd, d }),

@@ -11,6 +11,10 @@ local Decoder = require "bitttt.decoder"
 local TTTLinear = require "bitttt.mixers.ttt_linear"
 local W = require "bitttt.weights"
 
+-- ttt-lm-pytorch's names of a block's FFN weights
+local ffn_names = { norm = "ffn_norm.weight", gate = "mlp.gate_proj.weight", up = "mlp.up_proj.weight",
+    down = "mlp.down_proj.weight" }
+
 local M = {}
 
 -- A config.json value; `default` when absent (nil default: required).
@@ -93,14 +97,10 @@ function M.build(file, cfg, opts)
     }
     for l = 0, hp.n_layer - 1 do
         local p = "model.layers." .. l .. "."
-        w.layers[l + 1] = {
-            attn_norm = W.tensor(file, p .. "seq_norm.weight", { d }),
-            mixer = M.ttt_layer(file, hp, p .. "seq_modeling_block."),
-            ffn_norm = W.tensor(file, p .. "ffn_norm.weight", { d }),
-            ffn_gate = W.tensor(file, p .. "mlp.gate_proj.weight", { n_ff, d }),
-            ffn_up = W.tensor(file, p .. "mlp.up_proj.weight", { n_ff, d }),
-            ffn_down = W.tensor(file, p .. "mlp.down_proj.weight", { d, n_ff }),
-        }
+        local layer = W.ffn(file, p, d, n_ff, ffn_names)
+        layer.attn_norm = W.tensor(file, p .. "seq_norm.weight", { d })
+        layer.mixer = M.ttt_layer(file, hp, p .. "seq_modeling_block.")
+        w.layers[l + 1] = layer
     end
     hp.max_batch = opts.max_batch
     return Decoder.new(hp, w)
