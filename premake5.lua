@@ -100,7 +100,9 @@ local function runtime_sources()
     excludes { "runtime/lua/**", "runtime/host/**" }
     if with_cuda then
         defines { "BT_HAVE_CUDA" }
-        prebuildcommands { "MAKEFLAGS= make -s --no-print-directory -C .. -f kernels/cuda/cuda.mk NVCC=" .. nvcc_dir .. "/nvcc" }
+        -- Both library projects run this step, possibly at once (make -j): flock lets one
+        -- build the CUDA archive while the other waits, then finds it up to date.
+        prebuildcommands { "MAKEFLAGS= flock cuda.lock make -s --no-print-directory -C .. -f kernels/cuda/cuda.mk NVCC=" .. nvcc_dir .. "/nvcc" }
     end
 end
 
