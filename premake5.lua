@@ -34,19 +34,36 @@ end
 newoption {
     trigger = "cuda",
     value = "MODE",
-    description = "Build the CUDA kernels: auto (when nvcc is found), on, off",
-    allowed = { { "auto", "when nvcc is found" }, { "on", "always" }, { "off", "never" } },
+    description = "Build the CUDA kernels: auto (when a CUDA toolkit is found), on, off",
+    allowed = { { "auto", "when a CUDA toolkit is found" }, { "on", "always" }, { "off", "never" } },
 }
 
-local function find_nvcc()
-    return os.pathsearch("nvcc", os.getenv("PATH") or "", "/usr/local/cuda/bin")
+-- The CUDA toolkit: a folder with bin/nvcc and the static CUDA runtime. nvcc on PATH
+-- may be a wrapper script (/usr/local/bin/nvcc), so its folder is not trusted to hold the
+-- libraries: the toolkit is the first candidate that has both.
+local function find_cuda_toolkit()
+    local homes = {}
+    for _, home in ipairs({ "CUDA_HOME", "CUDA_PATH" }) do table.insert(homes, os.getenv(home)) end
+    table.insert(homes, "/usr/local/cuda")
+    local nvcc_on_path = os.pathsearch("nvcc", os.getenv("PATH") or "")
+    if nvcc_on_path then table.insert(homes, path.getdirectory(nvcc_on_path)) end
+    for _, home in ipairs(homes) do
+        for _, libdir in ipairs({ "lib64", "lib", "targets/x86_64-linux/lib", "lib/x86_64-linux-gnu" }) do
+            if os.isfile(home .. "/bin/nvcc") and os.isfile(home .. "/" .. libdir .. "/libcudart_static.a") then
+                return home .. "/bin", home .. "/" .. libdir
+            end
+        end
+    end
+    return nil
 end
 
 local cuda_mode = _OPTIONS["cuda"] or "auto"
-local nvcc_dir = cuda_mode ~= "off" and find_nvcc() or nil
-if cuda_mode == "on" and not nvcc_dir then error("--cuda=on but nvcc was not found") end
+local nvcc_dir, cudart_dir
+if cuda_mode ~= "off" then nvcc_dir, cudart_dir = find_cuda_toolkit() end
+if cuda_mode == "on" and not nvcc_dir then
+    error("--cuda=on but no CUDA toolkit (bin/nvcc with libcudart_static.a) was found; set CUDA_HOME")
+end
 local with_cuda = nvcc_dir ~= nil
-local cuda_home = nvcc_dir and path.getdirectory(nvcc_dir) or nil
 
 local luajit_include = "/usr/include/luajit-2.1"
 
@@ -89,7 +106,7 @@ workspace "bitttt"
 local function link_runtime_deps()
     if with_cuda then
         defines { "BT_HAVE_CUDA" }
-        libdirs { "build/cuda", cuda_home .. "/lib64" }
+        libdirs { "build/cuda", cudart_dir }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end
     links { "pcre2-8", "m" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
