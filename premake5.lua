@@ -140,7 +140,9 @@ project "bitttt_shared"
     kind "SharedLib"
     targetname "bitttt"
     runtime_sources()
-    linkoptions { "-Wl,-soname,libbitttt.so.1" }
+    -- nodelete: the library (and so libgomp) stays mapped after dlclose; a host that
+    -- unloads it (lua_close, ffi) would otherwise pull code from under idle OpenMP workers.
+    linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete" }
     link_runtime_deps()
 
 ---------------------------------------------------------------- Lua module bitttt.core
@@ -150,6 +152,7 @@ project "bitttt_core"
     targetprefix ""
     files { "runtime/lua/**.c", "runtime/lua/**.h" }
     includedirs { luajit_include }
+    linkoptions { "-Wl,-z,nodelete" }   -- see bitttt_shared
     links { "bitttt_static" }
     link_runtime_deps()
     filter "configurations:release"

@@ -1,6 +1,7 @@
 /* ops_ttt.c - shape/dtype/device checks in front of the TTT kernels (see ops_ttt.h). */
 #include "ops_ttt.h"
 #include <inttypes.h>
+#include "kernels/cpu/causal_conv.h"
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
 #include "interrupt.h"
@@ -122,5 +123,26 @@ bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_te
     if (f32(p) == f32(k)) return bt_set_error(BT_ERR_ARG, "%s: p may not alias k", op);
     bt_apply_num_threads();
     bt_fastweight_forward(f32(p), f32(W), f32(k), f32(eta), m, (int)d);
+    return BT_OK;
+}
+
+bt_status bt_op_causal_conv(bt_tensor *x, bt_tensor *history, const bt_tensor *w, const bt_tensor *bias) {
+    if (bt_interrupted()) return bt_interrupt_error();
+    const char *op = "causal_conv";
+    int64_t numel = 0;
+    bt_status st;
+    if ((st = check_f32(op, x, "x", &numel)) || (st = check_f32(op, w, "conv weight", &numel))) return st;
+    if (x->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: x must be [m, width], got %d-d", op, x->ndim);
+    if (w->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: conv weight must be [kernel, width], got %d-d", op, w->ndim);
+    const int64_t m = x->shape[0], width = x->shape[1], K = w->shape[0];
+    if (K < 1 || K > BT_CAUSAL_CONV_MAX_KERNEL)
+        return bt_set_error(BT_ERR_ARG, "%s: kernel size %" PRId64 " is outside 1..%d", op, K,
+                            (int)BT_CAUSAL_CONV_MAX_KERNEL);
+    if ((st = check_matrix(op, w, "conv weight", K, width)) ||
+        ((K > 1 || history) && (st = check_count(op, history, "history", (K - 1) * width))) ||
+        (bias && (st = check_count(op, bias, "bias", width))))
+        return st;
+    bt_apply_num_threads();
+    bt_causal_conv(f32(x), f32(history), f32(w), f32(bias), m, width, (int)K);
     return BT_OK;
 }

@@ -45,4 +45,9 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
  * place; p [m, d] gets W k_j (before each update); W [d, d] is updated; eta: m values. */
 bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_tensor *eta);
 
+/* x [m, width] in place through a depthwise causal conv of kernel K (kernels/cpu/causal_conv.h):
+ *   history: [K-1, width], the stream's last K-1 inputs (updated; zeros for a new stream; NULL when K = 1)
+ *   w: [K, width] (row K-1 multiplies the current token); bias: width values or NULL */
+bt_status bt_op_causal_conv(bt_tensor *x, bt_tensor *history, const bt_tensor *w, const bt_tensor *bias);
+
 #endif

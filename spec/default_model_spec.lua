@@ -13,9 +13,12 @@ local bt = require "bitttt"
 local Model = require "bitttt.model"
 
 -- |runtime - PyTorch| on logits (which reach about 13). The two compute the same f32 graph in
--- different orders, so sums differ in the last bits, and an activation landing on an int8 rounding
--- boundary could round the other way (about 1e-3 on a logit). Measured: 1.5e-5 (models/README.md).
-local LOGIT_TOL = 5e-3
+-- different orders, so sums differ in the last bits (about 1e-5), and an activation within about
+-- 1e-5 of an int8 rounding boundary can round the other way. Such a flip moves the logits by a few
+-- 1e-3, and the fast weights carry it to every later token (measured in PyTorch by perturbing the
+-- embedding by 1e-6: one flip, 4e-3 from there on; see models/README.md for this model's figure).
+-- A wrong sign, scale or index moves them by far more than this.
+local LOGIT_TOL = 2e-2
 
 local model_path = helper.root .. "/models/default.gguf"
 local fixture_path = helper.root .. "/spec/fixtures/default_model_logits.safetensors"

@@ -11,7 +11,8 @@ describe("bitttt models", function()
     setup(function()
         dir = helper.tmpdir()
         path = dir .. "/hybrid.gguf"
-        F.write_random_bitttt { path = path, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" } }
+        F.write_random_bitttt { path = path, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" },
+            conv_kernel = 3 }
     end)
     teardown(function() helper.rmdir(dir) end)
 
@@ -23,6 +24,7 @@ describe("bitttt models", function()
         assert.is_true(m.cfg.act_quant)
         assert.equals(4, m.w.layers[2].mixer.mini_batch)
         assert.equals(8, m.w.layers[3].mixer.dim)
+        assert.same({ 3, 32 }, m.w.layers[2].mixer.conv_q:shape())
     end)
 
     it("gives the same logits for a prompt batch and token by token (logits.lua --prefill)", function()
@@ -88,13 +90,32 @@ describe("bitttt models", function()
     it("refuses bad mixer metadata with errors that name the key", function()
         local cases = {
             { mixers = { "attention", "mamba" }, want = "'bitttt.mixers' entry 2 is 'mamba'" },
+            { mixers = { "ttt_linear" }, conv_kernel = 17,
+              want = "'bitttt.ttt.conv_kernel' is 17; expected an integer from 0 (no conv) to 16" },
         }
         for i, c in ipairs(cases) do
             local p = ("%s/bad%d.gguf"):format(dir, i)
-            F.write_random_bitttt { path = p, mixers = c.mixers }
+            F.write_random_bitttt { path = p, mixers = c.mixers, conv_kernel = c.conv_kernel }
             local ok, err = pcall(Model.load, p)
             assert.is_false(ok)
             assert.truthy(tostring(err):find(c.want, 1, true), tostring(err))
+        end
+    end)
+
+    it("op_causal_conv refuses tensors of the wrong shape, naming the argument", function()
+        local core = require "bitttt.core"
+        local x, w = core.empty({ 5, 6 }, "f32"), core.empty({ 3, 6 }, "f32")
+        local cases = {
+            { core.empty({ 3, 6 }, "f32"), w, nil, "causal_conv: history must hold 12 values, got 18" },
+            { core.empty({ 2, 6 }, "f32"), core.empty({ 3, 5 }, "f32"), nil, "causal_conv: conv weight must be [3, 6]" },
+            { core.empty({ 2, 6 }, "f32"), w, core.empty({ 5 }, "f32"), "causal_conv: bias must hold 6 values, got 5" },
+            { core.empty({ 2, 6 }, "f32"), core.empty({ 17, 6 }, "f32"), nil, "kernel size 17 is outside 1..16" },
+        }
+        core.op_causal_conv(x, core.empty({ 2, 6 }, "f32"), w, nil)   -- the right shapes
+        for _, c in ipairs(cases) do
+            local ok, err = pcall(core.op_causal_conv, x, c[1], c[2], c[3])
+            assert.is_false(ok)
+            assert.truthy(tostring(err):find(c[4], 1, true), tostring(err))
         end
     end)
 end)

@@ -122,7 +122,7 @@ local function byte_vocab_meta()
 end
 
 --- Writes a random `bitttt` GGUF (ternary-valued f32 projections, byte vocabulary).
--- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed
+-- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed, conv_kernel (TTT q/k convs; default none)
 function F.write_random_bitttt(o)
     local rng = Rng.new(o.seed or 7)
     local d, H, B, n_ff, n_vocab = o.d or 32, o.n_head or 4, o.mini_batch or 4, o.n_ff or 64, 259
@@ -136,6 +136,8 @@ function F.write_random_bitttt(o)
         { "bitttt.mixers", "[str]", o.mixers }, { "bitttt.ttt.mini_batch_size", "u32", B },
         { "bitttt.ttt.base_lr", "f32", 1.0 }, { "bitttt.fastweight.inner_lr", "f32", 0.5 },
     }
+    local K = o.conv_kernel or 0
+    if K > 0 then meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K } end
     for _, m in ipairs(byte_vocab_meta()) do meta[#meta + 1] = m end
     local tensors = {
         { "token_embd.weight", F.uniform(rng, { n_vocab, d }, -1, 1) },
@@ -166,6 +168,10 @@ function F.write_random_bitttt(o)
             add(p .. "ttt_post_norm.bias", bt.zeros({ d }))
             add(p .. "ttt_w1", F.uniform(rng, { H, hd, hd }, -0.2, 0.2))
             add(p .. "ttt_b1", F.uniform(rng, { H, hd }, -0.1, 0.1))
+            for _, n in ipairs(K > 0 and { "ttt_q_conv", "ttt_k_conv" } or {}) do
+                add(p .. n .. ".weight", F.uniform(rng, { K, d }, -0.8, 0.8))
+                add(p .. n .. ".bias", F.uniform(rng, { d }, -0.2, 0.2))
+            end
         elseif kind == "fastweight" then
             add(p .. "fw_down.weight", F.ternary(rng, { ds, d }, s))
             add(p .. "fw_up.weight", F.ternary(rng, { d, ds }, 2 / math.sqrt(ds)))

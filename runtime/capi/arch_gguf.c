@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
+#include "kernels/cpu/causal_conv.h"
 
 #define KEY(buf, prefix, name) (snprintf(buf, sizeof buf, "%s%s", prefix, name), buf)
 
@@ -92,7 +93,7 @@ static bt_status ffn_weights(bt_model *m, const char *p, bt_layer_weights *L) {
 
 /* bitttt.lua's settings of the TTT-Linear and fastweight mixers. */
 typedef struct bitttt_settings {
-    int ttt_n_head, ttt_head_dim, ttt_mini_batch, fw_dim;
+    int ttt_n_head, ttt_head_dim, ttt_mini_batch, ttt_conv_kernel, fw_dim;
     double ttt_base_lr, ttt_eps, ttt_rope_theta, fw_inner_lr;
 } bitttt_settings;
 
@@ -108,6 +109,13 @@ static bt_status read_bitttt_settings(bt_model *m, bitttt_settings *s) {
         (st = bt_capi_meta_int(m, "bitttt.fastweight.dim", 1, hp->n_embd / 4 > 1 ? hp->n_embd / 4 : 1, &s->fw_dim)) ||
         (st = bt_capi_meta_float(m, "bitttt.fastweight.inner_lr", 0.1, &s->fw_inner_lr)))
         return st;
+    double K = 0;   /* absent: no convs */
+    const bt_meta_kind kind = bt_capi_meta_number(m, "bitttt.ttt.conv_kernel", &K);
+    if ((kind != BT_META_ABSENT && kind != BT_META_NUMBER) || K < 0 || K != floor(K) || K > BT_CAUSAL_CONV_MAX_KERNEL)
+        return bt_set_error(BT_ERR_FORMAT,
+                            "%s: metadata 'bitttt.ttt.conv_kernel' must be an integer from 0 (no conv) to %d",
+                            bt_model_file_path(m->file), (int)BT_CAUSAL_CONV_MAX_KERNEL);
+    s->ttt_conv_kernel = (int)K;
     return BT_OK;
 }
 
@@ -131,6 +139,14 @@ static bt_status ttt_linear_layer(bt_model *m, const char *p, const bitttt_setti
         (st = bt_capi_weight(&t->W1, m, KEY(k, p, "ttt_w1"), 3, w1)) ||
         (st = bt_capi_weight(&t->b1, m, KEY(k, p, "ttt_b1"), 2, b1)))
         return st;
+    const int64_t conv[2] = {s->ttt_conv_kernel, w}, conv_bias[1] = {w};
+    if (s->ttt_conv_kernel > 0 &&
+        ((st = bt_capi_weight(&t->conv_q, m, KEY(k, p, "ttt_q_conv.weight"), 2, conv)) ||
+         (st = bt_capi_weight(&t->conv_q_bias, m, KEY(k, p, "ttt_q_conv.bias"), 1, conv_bias)) ||
+         (st = bt_capi_weight(&t->conv_k, m, KEY(k, p, "ttt_k_conv.weight"), 2, conv)) ||
+         (st = bt_capi_weight(&t->conv_k_bias, m, KEY(k, p, "ttt_k_conv.bias"), 1, conv_bias))))
+        return st;
+    t->conv_kernel = s->ttt_conv_kernel;
     t->n_head = (int)H;
     t->head_dim = (int)hd;
     t->mini_batch = (int)B;

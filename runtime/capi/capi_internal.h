@@ -30,6 +30,9 @@ typedef struct bt_ttt_linear_weights {
     bt_tensor *ln_weight, *ln_bias;          /* [H, hd] */
     bt_tensor *post_weight, *post_bias;      /* [H*hd] */
     bt_tensor *W1, *b1;                      /* [H, hd, hd], [H, 1, hd] or [H, hd] */
+    bt_tensor *conv_q, *conv_k;              /* [K, H*hd] causal convs on XQ, XK, or NULL (K = 0) */
+    bt_tensor *conv_q_bias, *conv_k_bias;    /* [H*hd] or NULL */
+    int conv_kernel;                         /* K; 0: no convs */
     bt_tensor *token_scale;                  /* [B] f32, derived: max(0, 1/(i+1) + token_idx[i]) */
     bt_tensor *initial;                      /* [H, hd + 1, hd] f32, derived: [W1; b1] */
     int n_head, head_dim, mini_batch;
@@ -96,8 +99,8 @@ typedef struct bt_row_views {
 /* One layer's per-session state: tensors in the Lua state table's sorted key order. */
 typedef struct bt_layer_state {
     int n;
-    const char *names[2];
-    bt_tensor *t[2];
+    const char *names[4];
+    bt_tensor *t[4];
 } bt_layer_state;
 
 /* A chunk of tokens going through the layers (what a budgeted step resumes). */

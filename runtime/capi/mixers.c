@@ -4,6 +4,10 @@
  * ops and their arguments are the Lua graphs', so results are bit for bit the same. */
 #include "capi_internal.h"
 
+/* A TTT-Linear state's tensors, in sorted name order: [conv_k_history, conv_q_history,] grads, weights. */
+#define TTT_GRADS(st) ((st)->t[(st)->n - 2])
+#define TTT_WEIGHTS(st) ((st)->t[(st)->n - 1])
+
 bt_status bt_capi_mixer_new_state(const bt_layer_weights *L, bt_layer_state *st, int64_t n_ctx) {
     bt_status s = BT_OK;
     if (L->kind == BT_MIXER_ATTENTION) {
@@ -11,10 +15,18 @@ bt_status bt_capi_mixer_new_state(const bt_layer_weights *L, bt_layer_state *st,
         *st = (bt_layer_state){2, {"k_cache", "v_cache"}, {NULL, NULL}};
         if (!(s = bt_tensor_new(&st->t[0], BT_F32, 3, shape, BT_CPU))) s = bt_tensor_new(&st->t[1], BT_F32, 3, shape, BT_CPU);
     } else if (L->kind == BT_MIXER_TTT_LINEAR) {
-        *st = (bt_layer_state){2, {"grads", "weights"}, {NULL, NULL}};
-        if (!(s = bt_tensor_new(&st->t[0], BT_F32, 3, L->ttt.initial->shape, BT_CPU)) &&
-            !(s = bt_tensor_new(&st->t[1], BT_F32, 3, L->ttt.initial->shape, BT_CPU)))
-            s = bt_tensor_copy(st->t[1], L->ttt.initial);
+        const bt_ttt_linear_weights *t = &L->ttt;
+        if (t->conv_kernel > 1) {
+            const int64_t history[2] = {t->conv_kernel - 1, (int64_t)t->n_head * t->head_dim};
+            *st = (bt_layer_state){4, {"conv_k_history", "conv_q_history", "grads", "weights"}, {NULL}};
+            if (!(s = bt_tensor_new(&st->t[0], BT_F32, 2, history, BT_CPU)))
+                s = bt_tensor_new(&st->t[1], BT_F32, 2, history, BT_CPU);
+        } else {
+            *st = (bt_layer_state){2, {"grads", "weights"}, {NULL}};
+        }
+        if (!s && !(s = bt_tensor_new(&TTT_GRADS(st), BT_F32, 3, t->initial->shape, BT_CPU)) &&
+            !(s = bt_tensor_new(&TTT_WEIGHTS(st), BT_F32, 3, t->initial->shape, BT_CPU)))
+            s = bt_tensor_copy(TTT_WEIGHTS(st), t->initial);
     } else {
         const int64_t shape[2] = {L->fw.dim, L->fw.dim};
         *st = (bt_layer_state){1, {"W", NULL}, {NULL, NULL}};
@@ -26,7 +38,7 @@ bt_status bt_capi_mixer_new_state(const bt_layer_weights *L, bt_layer_state *st,
 bt_status bt_capi_mixer_reset_state(const bt_layer_weights *L, bt_layer_state *st) {
     bt_status s = BT_OK;
     for (int i = 0; !s && i < st->n; i++) s = bt_tensor_fill(st->t[i], 0);
-    if (!s && L->kind == BT_MIXER_TTT_LINEAR) s = bt_tensor_copy(st->t[1], L->ttt.initial);
+    if (!s && L->kind == BT_MIXER_TTT_LINEAR) s = bt_tensor_copy(TTT_WEIGHTS(st), L->ttt.initial);
     return s;
 }
 
@@ -53,12 +65,15 @@ static bt_status ttt_linear_forward(const bt_ttt_linear_weights *t, bt_layer_sta
     if ((s = bt_op_linear(xq, t->wq, h, t->act_quant)) || (s = bt_op_linear(xk, t->wk, h, t->act_quant)) ||
         (s = bt_op_linear(xv, t->wv, h, t->act_quant)))
         return s;
+    if (t->conv_q && ((s = bt_op_causal_conv(xq, t->conv_kernel > 1 ? st->t[1] : NULL, t->conv_q, t->conv_q_bias)) ||
+                      (s = bt_op_causal_conv(xk, t->conv_kernel > 1 ? st->t[0] : NULL, t->conv_k, t->conv_k_bias))))
+        return s;
     for (int64_t i = 0; i < v->m; i++) rope_pos[i] = (int32_t)((pos0 + i) % t->mini_batch);
     const double scale = (lr >= 0 ? lr : t->base_lr) / t->head_dim;
     if ((s = bt_op_rope(xq, v->ttt_rope_pos, t->n_head, t->head_dim, t->head_dim, t->rope_theta, BT_OP_ROPE_INTERLEAVED)) ||
         (s = bt_op_rope(xk, v->ttt_rope_pos, t->n_head, t->head_dim, t->head_dim, t->rope_theta, BT_OP_ROPE_INTERLEAVED)) ||
         (s = bt_op_linear(eta, t->lr_weight, h, 0)) || (s = bt_op_ttt_eta(eta, t->lr_bias, NULL, (float)scale)) ||
-        (s = bt_op_ttt_linear(z, st->t[1], st->t[0], xq, xk, xv, eta, t->token_scale, t->ln_weight, t->ln_bias,
+        (s = bt_op_ttt_linear(z, TTT_WEIGHTS(st), TTT_GRADS(st), xq, xk, xv, eta, t->token_scale, t->ln_weight, t->ln_bias,
                               t->ln_eps, pos0, scratch, BT_TTT_FORM_AUTO)) ||
         (s = bt_op_layernorm(z, z, t->post_weight, t->post_bias, t->ln_eps)))
         return s;

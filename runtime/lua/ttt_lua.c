@@ -4,10 +4,12 @@
  *                      [, "auto"|"dual"|"primal"])
  *   core.ttt_linear_scratch_floats(max_tok, n_head, head_dim) -> floats of scratch op_ttt_linear needs
  *   core.op_fastweight(p, W, k, eta)
+ *   core.op_causal_conv(x, history|nil, w, bias|nil); core.causal_conv_max_kernel
  * and the state files (state_file_lua.c). Positions are 0-based model positions. */
 #include "binding.h"
 #include "state_file_lua.h"
 #include "runtime/ops_ttt.h"
+#include "kernels/cpu/causal_conv.h"
 
 static int l_ttt_eta(lua_State *L) {
     bt_lua_check(L, bt_op_ttt_eta(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_opt_tensor(L, 3),
@@ -39,12 +41,21 @@ static int l_fastweight(lua_State *L) {
     return 0;
 }
 
+static int l_causal_conv(lua_State *L) {
+    bt_lua_check(L, bt_op_causal_conv(bt_lua_check_tensor(L, 1), bt_lua_opt_tensor(L, 2), bt_lua_check_tensor(L, 3),
+                                      bt_lua_opt_tensor(L, 4)));
+    return 0;
+}
+
 void bt_lua_open_ttt(lua_State *L) {
     static const luaL_Reg fns[] = {{"op_ttt_eta", l_ttt_eta},
                                    {"op_ttt_linear", l_ttt_linear},
                                    {"ttt_linear_scratch_floats", l_ttt_linear_scratch_floats},
                                    {"op_fastweight", l_fastweight},
+                                   {"op_causal_conv", l_causal_conv},
                                    {NULL, NULL}};
     bt_lua_set_functions(L, fns);
+    lua_pushinteger(L, BT_CAUSAL_CONV_MAX_KERNEL);
+    lua_setfield(L, -2, "causal_conv_max_kernel");
     bt_lua_open_state_file(L);
 }

@@ -26,6 +26,9 @@ def gguf_tensors(net):
                         (p + "ttt_norm.weight", mix.ln_weight), (p + "ttt_norm.bias", mix.ln_bias),
                         (p + "ttt_post_norm.weight", mix.post_norm.weight), (p + "ttt_post_norm.bias", mix.post_norm.bias),
                         (p + "ttt_w1", mix.W1), (p + "ttt_b1", mix.b1)]
+                if mix.conv_q is not None:
+                    out += [(p + "ttt_q_conv.weight", mix.conv_q.weight), (p + "ttt_q_conv.bias", mix.conv_q.bias),
+                            (p + "ttt_k_conv.weight", mix.conv_k.weight), (p + "ttt_k_conv.bias", mix.conv_k.bias)]
             else:
                 out += [(p + "attn_q.weight", mix.q.quantized_weight()), (p + "attn_k.weight", mix.k.quantized_weight()),
                         (p + "attn_v.weight", mix.v.quantized_weight()), (p + "attn_output.weight", mix.o.quantized_weight())]
@@ -65,6 +68,7 @@ def gguf_metadata(cfg, tok, name, steps, seed):
         a + "ttt.base_lr": f"f32:{cfg['ttt_base_lr']!r}",
         a + "ttt.layer_norm_epsilon": f"f32:{cfg['ttt_eps']!r}",
         a + "ttt.rope.freq_base": f"f32:{cfg['rope_theta']!r}",
+        a + "ttt.conv_kernel": f"u32:{cfg.get('ttt_conv_kernel', 0)}",
         "tokenizer.ggml.model": "str:gpt2",
         "tokenizer.ggml.pre": "str:gpt2",
         "tokenizer.ggml.tokens": "[str]:" + "\n".join(tok.tokens),

@@ -93,15 +93,45 @@ def layer_norm_l2_grad(z, target, w, b, eps):
     return (hd * g_xhat - g_xhat.sum(-1, keepdim=True) - xhat * (g_xhat * xhat).sum(-1, keepdim=True)) / (hd * std)
 
 
-class TTTLinear(nn.Module):
-    """TTT-Linear (ttt-lm-pytorch without pre_conv, gate or shared QK), mixers/ttt_linear.lua."""
+def causal_conv(x, w, b):
+    """Depthwise causal conv over time: x [b, n, C], w [K, C], b [C];
+    out[t] = b + sum_j w[j] * x[t - (K-1) + j] (rows before the start are zero)."""
+    K, C = w.shape
+    xt = F.pad(x.transpose(1, 2), (K - 1, 0))                       # [b, C, n + K - 1]
+    return F.conv1d(xt, w.t().unsqueeze(1), b, groups=C).transpose(1, 2)
 
-    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps):
+
+class CausalConv(nn.Module):
+    """The ttt_q_conv / ttt_k_conv of docs/bitttt-format.md, initialised to pass the
+    token `lag` steps back (0: the identity)."""
+
+    def __init__(self, width, kernel, lag):
+        super().__init__()
+        w = torch.zeros(kernel, width)
+        w[kernel - 1 - lag] = 1.0
+        self.weight = nn.Parameter(w)
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, x):
+        return causal_conv(x, self.weight, self.bias)
+
+
+class TTTLinear(nn.Module):
+    """TTT-Linear (ttt-lm-pytorch without pre_conv, gate or shared QK, optionally with
+    its conv_q / conv_k: depthwise causal convs on the query and key projections, which
+    let a key hold the tokens before its value's), mixers/ttt_linear.lua."""
+
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0):
         super().__init__()
         hd = d // n_head
         self.H, self.hd, self.B = n_head, hd, mini_batch
         self.base_lr, self.theta, self.eps = base_lr, rope_theta, eps
         self.q, self.k, self.v, self.o = (BitLinear(d, d) for _ in range(4))
+        # Queries start as the current token, keys as the previous one (values are always the
+        # current token's), so from the start the fast weights store what followed each token.
+        assert conv_kernel == 0 or conv_kernel >= 2, "a conv needs 2 taps or more (the key starts one token back)"
+        self.conv_q = CausalConv(d, conv_kernel, 0) if conv_kernel else None
+        self.conv_k = CausalConv(d, conv_kernel, 1) if conv_kernel else None
         self.lr_weight = nn.Parameter(torch.randn(n_head, d) * 0.02)
         self.lr_bias = nn.Parameter(torch.zeros(n_head))
         self.token_idx = nn.Parameter(torch.zeros(mini_batch))
@@ -120,8 +150,11 @@ class TTTLinear(nn.Module):
         b, n, d = h.shape
         H, hd, B = self.H, self.hd, self.B
         pos = (torch.arange(n) + pos0) % B
-        xq = rope_interleaved(self.heads(self.q(h)), pos, self.theta)
-        xk = rope_interleaved(self.heads(self.k(h)), pos, self.theta)
+        xq, xk = self.q(h), self.k(h)
+        if self.conv_q is not None:
+            xq, xk = self.conv_q(xq), self.conv_k(xk)
+        xq = rope_interleaved(self.heads(xq), pos, self.theta)
+        xk = rope_interleaved(self.heads(xk), pos, self.theta)
         xv = self.heads(self.v(h))
         eta = (self.base_lr * self.lr_mult / hd) * torch.sigmoid(h @ self.lr_weight.t() + self.lr_bias)   # [b, n, H]
         eta = eta.transpose(1, 2)                                                                     # [b, H, n]
@@ -173,7 +206,8 @@ class Block(nn.Module):
         self.attn_norm = RMSNorm(d, cfg["rms_eps"])
         self.ffn_norm = RMSNorm(d, cfg["rms_eps"])
         if mixer == "ttt_linear":
-            self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"])
+            self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
+                                   cfg.get("ttt_conv_kernel", 0))
         else:
             self.mixer = Attention(d, cfg["heads"], cfg["rope_theta"])
         self.gate, self.up = BitLinear(d, cfg["ff"]), BitLinear(d, cfg["ff"])

@@ -94,7 +94,7 @@ def lr_at(step, args):
 
 def config(args, vocab):
     return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
-            "ttt_base_lr": args.ttt_base_lr, "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "ttt_base_lr": args.ttt_base_lr, "ttt_conv_kernel": args.ttt_conv_kernel, "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
             "context": args.seq, "mixers": [args.mixer] * args.layers}
 
 
@@ -120,8 +120,10 @@ def train(args):
     cfg = config(args, len(tok.tokens))
     torch.manual_seed(args.seed)
     net = M.BitLlama(cfg)
-    decay = [p for n, p in net.named_parameters() if p.dim() >= 2 and "W1" not in n and "embed" not in n]
-    other = [p for n, p in net.named_parameters() if not (p.dim() >= 2 and "W1" not in n and "embed" not in n)]
+    # weight decay on the projection matrices only (not the embedding, the initial fast weights or the convs)
+    decays = lambda n, p: p.dim() >= 2 and not any(s in n for s in ("W1", "embed", "conv"))
+    decay = [p for n, p in net.named_parameters() if decays(n, p)]
+    other = [p for n, p in net.named_parameters() if not decays(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": other, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95))
     os.makedirs(args.out, exist_ok=True)
@@ -204,6 +206,7 @@ def main():
     ap.add_argument("--ff", type=int, default=768)
     ap.add_argument("--mini-batch", type=int, default=16)
     ap.add_argument("--ttt-base-lr", type=float, default=1.0)
+    ap.add_argument("--ttt-conv-kernel", type=int, default=4, help="causal conv on TTT queries and keys (0: none)")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=600)

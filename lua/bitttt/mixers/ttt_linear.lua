@@ -1,7 +1,11 @@
 -- mixers/ttt_linear.lua - TTT-Linear (Sun et al. 2024), the ttt-lm-pytorch
--- TTTLinear layer without pre_conv, gate or shared Q/K:
+-- TTTLinear layer without pre_conv, gate or shared Q/K, optionally with its
+-- conv_q / conv_k (depthwise causal convs over time on the query and key
+-- projections: a key can then hold the tokens before its value's, so the fast
+-- weights can store "what came next"):
 --
 --   XQ, XK, XV = h Wq^T, h Wk^T, h Wv^T             [m, H*hd]
+--   XQ, XK = conv_q(XQ), conv_k(XK)                  (when the model has them)
 --   RoPE on XQ, XK (interleaved pairs) at position % mini_batch
 --   eta_j = lr * m_j * sigmoid(h_j . lr_weight[h] + lr_bias[h]) / hd    (m_j: the schedule)
 --   Z = TTT inner model (kernels/cpu/ttt_linear.h), per head
@@ -10,16 +14,19 @@
 -- Weights (numpy shapes): wq, wk, wv [H*hd, d], wo [d, H*hd]; lr_weight [H, d];
 -- lr_bias [H]; token_idx [B] (learnable_token_idx); ln_weight, ln_bias [H, hd]
 -- (the inner LayerNorm); post_weight, post_bias [H*hd]; W1 [H, hd, hd] and b1
--- [H, hd], the initial fast weights (Z = x W1 + b1).
+-- [H, hd], the initial fast weights (Z = x W1 + b1); optional conv_q, conv_k [K, H*hd]
+-- and conv_q_bias, conv_k_bias [H*hd].
 -- State per session: weights and grads, [H, hd + 1, hd] f32 each (b as the last
--- row; see ttt_linear.h), independent of the context length.
+-- row; see ttt_linear.h), and with convs the last K-1 projected queries and keys
+-- (conv_q_history, conv_k_history [K-1, H*hd]); independent of the context length.
 local core = require "bitttt.core"
 local S = require "bitttt.schedules"
 
 local TTTLinear = {}
 TTTLinear.__index = TTTLinear
 TTTLinear.kind = "ttt_linear"
-TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_weight", "ln_bias", "post_weight", "post_bias" }
+TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_weight", "ln_bias", "post_weight", "post_bias",
+    "conv_q", "conv_k", "conv_q_bias", "conv_k_bias" }
 
 --- TTT layers run on the CPU until the TTT ops (runtime/ops_ttt.c) dispatch to CUDA kernels.
 function TTTLinear.gpu_unsupported()
@@ -27,7 +34,8 @@ function TTTLinear.gpu_unsupported()
 end
 
 --- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
----   post_weight=, post_bias=, W1=, b1=, n_head=, head_dim=, mini_batch=, base_lr=,
+---   post_weight=, post_bias=, W1=, b1=, [conv_q=, conv_k=, conv_q_bias=, conv_k_bias=,]
+---   n_head=, head_dim=, mini_batch=, base_lr=,
 ---   rope_theta=, ln_eps= (inner and post LayerNorm, default 1e-6),
 ---   act_quant= (BitLinear: per-token int8 activations into the four projections) }
 function TTTLinear.new(p)
@@ -43,6 +51,7 @@ function TTTLinear.new(p)
     self.initial = core.empty({ H, hd + 1, hd }, "f32")
     self.initial:narrow(2, 1, hd):copy(p.W1)
     self.initial:narrow(2, hd + 1, 1):copy(p.b1:reshape({ H, 1, hd }))
+    self.conv_history = p.conv_q and p.conv_q:shape()[1] > 1 and { p.conv_q:shape()[1] - 1, self.width } or nil
     self.work = {}   -- see TTTLinear:workspace
     self.step_of = function(pos) return math.floor(pos / B) end   -- a token's inner step: its mini-batch
     return self
@@ -50,16 +59,26 @@ end
 
 --- Bytes of state one session needs (any context length).
 function TTTLinear:state_bytes()
-    return 2 * self.initial:nbytes()
+    local conv = self.conv_history and 2 * 4 * self.conv_history[1] * self.conv_history[2] or 0
+    return 2 * self.initial:nbytes() + conv
 end
 
 function TTTLinear:new_state()
-    return { weights = self.initial:clone(), grads = core.empty(self.initial:shape(), "f32") }
+    local state = { weights = self.initial:clone(), grads = core.empty(self.initial:shape(), "f32") }
+    if self.conv_history then
+        state.conv_q_history = core.empty(self.conv_history, "f32")   -- zero-filled
+        state.conv_k_history = core.empty(self.conv_history, "f32")
+    end
+    return state
 end
 
 function TTTLinear:reset_state(state)
     state.weights:copy(self.initial)
     state.grads:fill(0)
+    if self.conv_history then
+        state.conv_q_history:fill(0)
+        state.conv_k_history:fill(0)
+    end
 end
 
 function TTTLinear:scratch_widths()
@@ -97,6 +116,10 @@ function TTTLinear:forward(state, out, h, buf, _, pos0, learning)
     core.op_linear(xq, self.wq, h, aq)
     core.op_linear(xk, self.wk, h, aq)
     core.op_linear(xv, self.wv, h, aq)
+    if self.conv_q then
+        core.op_causal_conv(xq, state.conv_q_history, self.conv_q, self.conv_q_bias)
+        core.op_causal_conv(xk, state.conv_k_history, self.conv_k, self.conv_k_bias)
+    end
     for i = 1, m do ws.rope_pos[i] = (pos0 + i - 1) % B end
     core.op_rope(xq, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")
     core.op_rope(xk, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")

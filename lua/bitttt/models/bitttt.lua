@@ -7,6 +7,7 @@
 --
 -- opts.act_quant = false runs the projections on float activations (ternary
 -- weights still quantize activations inside their kernels).
+local core = require "bitttt.core"
 local Decoder = require "bitttt.decoder"
 local Attention = require "bitttt.mixers.attention"
 local FastWeight = require "bitttt.mixers.fastweight"
@@ -30,8 +31,9 @@ local function attention_layer(file, hp, p)
 end
 
 local function ttt_linear_layer(file, hp, p)
-    local d, H, hd, B = hp.n_embd, hp.ttt_n_head, hp.ttt_head_dim, hp.ttt_mini_batch
+    local d, H, hd, B, K = hp.n_embd, hp.ttt_n_head, hp.ttt_head_dim, hp.ttt_mini_batch, hp.ttt_conv_kernel
     local width = H * hd
+    local conv = function(name, shape) return K > 0 and W.tensor(file, p .. name, shape) or nil end
     return TTTLinear.new {
         wq = W.tensor(file, p .. "ttt_q.weight", { width, d }),
         wk = W.tensor(file, p .. "ttt_k.weight", { width, d }),
@@ -46,6 +48,8 @@ local function ttt_linear_layer(file, hp, p)
         post_bias = W.tensor(file, p .. "ttt_post_norm.bias", { width }),
         W1 = W.tensor(file, p .. "ttt_w1", { H, hd, hd }),
         b1 = W.tensor(file, p .. "ttt_b1", { H, hd }),
+        conv_q = conv("ttt_q_conv.weight", { K, width }), conv_q_bias = conv("ttt_q_conv.bias", { width }),
+        conv_k = conv("ttt_k_conv.weight", { K, width }), conv_k_bias = conv("ttt_k_conv.bias", { width }),
         n_head = H, head_dim = hd, mini_batch = B, base_lr = hp.ttt_base_lr,
         rope_theta = hp.ttt_rope_theta, ln_eps = hp.ttt_eps, act_quant = hp.act_quant,
     }
@@ -85,6 +89,12 @@ function M.hparams(file, meta, opts)
     hp.ttt_base_lr = W.meta(file, meta, P .. "ttt.base_lr", 1.0)
     hp.ttt_eps = W.meta(file, meta, P .. "ttt.layer_norm_epsilon", 1e-6)
     hp.ttt_rope_theta = W.meta(file, meta, P .. "ttt.rope.freq_base", hp.rope_theta)
+    local K = W.meta(file, meta, P .. "ttt.conv_kernel", 0)
+    if type(K) ~= "number" or K ~= math.floor(K) or K < 0 or K > core.causal_conv_max_kernel then
+        error(("%s: metadata '%sttt.conv_kernel' is %s; expected an integer from 0 (no conv) to %d"):format(
+            file:path(), P, tostring(K), core.causal_conv_max_kernel), 0)
+    end
+    hp.ttt_conv_kernel = K
     hp.fw_dim = W.meta_int(file, meta, P .. "fastweight.dim", math.max(1, math.floor(hp.n_embd / 4)))
     hp.fw_inner_lr = W.meta(file, meta, P .. "fastweight.inner_lr", 0.1)
     return hp
