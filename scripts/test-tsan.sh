@@ -18,10 +18,16 @@ sources=$(find runtime kernels/cpu -name '*.c' -not -path 'runtime/lua/*' -not -
           -not -name '*cuda*' | sort)
 sources="$sources spec/c/main.c spec/c/test_capi_threads.c spec/c/test_readers_util.c"
 
-# Compile what changed (two at a time), then link.
+# Compile what changed (two at a time), then link. A changed header recompiles
+# everything (struct layouts must agree across objects).
+headers=$(find runtime kernels/cpu spec/c -name '*.h' | sort)
+# shellcheck disable=SC2086
+newest_header=$(ls -t $headers | head -1)
 for src in $sources; do
     obj="$out/obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ]; then echo "$src"; fi
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$0" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then
+        echo "$src"
+    fi
 done | xargs -r -P 2 -I{} sh -c 'gcc "$@" -c "{}" -o "'"$out"'/obj/$(echo "{}" | tr / _).o"' _ "${flags[@]}"
 objects=$(for src in $sources; do echo "$out/obj/$(echo "$src" | tr / _).o"; done)
 # shellcheck disable=SC2086

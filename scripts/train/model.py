@@ -121,14 +121,17 @@ class TTTLinear(nn.Module):
     its conv_q / conv_k: depthwise causal convs on the query and key projections, which
     let a key hold the tokens before its value's), mixers/ttt_linear.lua."""
 
-    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0):
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False):
         super().__init__()
         hd = d // n_head
         self.H, self.hd, self.B = n_head, hd, mini_batch
         self.base_lr, self.theta, self.eps = base_lr, rope_theta, eps
         self.q, self.k, self.v, self.o = (BitLinear(d, d) for _ in range(4))
+        if share_qk:   # ttt-lm-pytorch's share_qk: one projection for both (the GGUF stores it twice)
+            self.k = self.q
         # Queries start as the current token, keys as the previous one (values are always the
-        # current token's), so from the start the fast weights store what followed each token.
+        # current token's), so from the start the fast weights store what followed each token;
+        # with share_qk a query then finds the key of the token after its earlier occurrence.
         assert conv_kernel == 0 or conv_kernel >= 2, "a conv needs 2 taps or more (the key starts one token back)"
         self.conv_q = CausalConv(d, conv_kernel, 0) if conv_kernel else None
         self.conv_k = CausalConv(d, conv_kernel, 1) if conv_kernel else None
@@ -207,7 +210,7 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(d, cfg["rms_eps"])
         if mixer == "ttt_linear":
             self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
-                                   cfg.get("ttt_conv_kernel", 0))
+                                   cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False))
         else:
             self.mixer = Attention(d, cfg["heads"], cfg["rope_theta"])
         self.gate, self.up = BitLinear(d, cfg["ff"]), BitLinear(d, cfg["ff"])
