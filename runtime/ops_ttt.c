@@ -62,7 +62,7 @@ size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim
 bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
                            const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
                            const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
-                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form) {
+                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form, const bt_ttt_decay *decay) {
     if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "ttt_linear";
     int64_t numel = 0, mini_batch = 0, scratch_n = 0;
@@ -91,6 +91,11 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
         return bt_set_error(BT_ERR_ARG, "%s: scratch holds %" PRId64 " floats, %zu needed", op, scratch_n, need);
     if (f32(out) == f32(xq) || f32(out) == f32(xk) || f32(out) == f32(xv))
         return bt_set_error(BT_ERR_ARG, "%s: out may not alias xq, xk or xv", op);
+    if (decay) {
+        if (!(decay->keep >= 0.0f && decay->keep <= 1.0f))
+            return bt_set_error(BT_ERR_ARG, "%s: decay keeps %g of the weights; expected 0 to 1", op, decay->keep);
+        if ((st = check_count(op, decay->toward, "decay target", n_head * (d + 1) * d))) return st;
+    }
 
     bt_apply_num_threads();
     const bt_ttt_linear_norm norm = {f32(ln_w), f32(ln_b), eps};
@@ -104,6 +109,8 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
         const int primal = form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
         (primal ? bt_ttt_linear_primal : bt_ttt_linear_dual)(f32(out) + j * width, f32(weights), f32(grads), &span,
                                                               &norm, (int)n_head, (int)d, f32(scratch));
+        if (decay && decay->keep < 1.0f && first + n == mini_batch)
+            bt_ttt_linear_decay(f32(weights), f32(decay->toward), decay->keep, (size_t)(n_head * (d + 1) * d));
         j += n;
     }
     return BT_OK;

@@ -23,6 +23,13 @@ typedef enum bt_ttt_form {
  * bias: n_head values; mult: m values, or NULL for ones. */
 bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *mult, float scale);
 
+/* Forgetting: after each completed mini-batch the fast weights keep `keep` of their
+ * distance from `toward` (the layer's initial weights, [n_head, head_dim + 1, head_dim]). */
+typedef struct bt_ttt_decay {
+    const bt_tensor *toward;
+    float keep;   /* in [0, 1]; 1: no decay */
+} bt_ttt_decay;
+
 /* Floats of scratch bt_op_ttt_linear needs for up to max_tok tokens per call
  * (spans never exceed the mini-batch, so min(max_tok, mini_batch) is enough). */
 size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim);
@@ -35,11 +42,13 @@ size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim
  *   eta:             [m, n_head] (bt_op_ttt_eta's output)
  *   token_scale:     [mini_batch] s_i = max(0, 1/(i+1) + learnable_token_idx[i])
  *   ln_w, ln_b:      n_head * head_dim values: the inner LayerNorm of every head
- *   scratch:         f32 of at least bt_op_ttt_linear_scratch_floats(m, ...) values */
+ *   scratch:         f32 of at least bt_op_ttt_linear_scratch_floats(m, ...) values
+ *   decay:           forgetting after each completed mini-batch, or NULL for none */
 bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
                            const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
                            const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
-                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form);
+                           int64_t pos0, bt_tensor *scratch, bt_ttt_form form,
+                           const bt_ttt_decay *decay);
 
 /* The fastweight rule over m tokens: k [m, d] holds down(x) and is normalized in
  * place; p [m, d] gets W k_j (before each update); W [d, d] is updated; eta: m values. */

@@ -135,7 +135,7 @@ describe("the C API against the Lua graphs", function()
         local dir = helper.tmpdir()
         local path = dir .. "/hybrid.gguf"
         F.write_random_bitttt { path = path, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" },
-            conv_kernel = 4 }
+            conv_kernel = 4, forget = 0.7 }
         local ids = { 1, 72, 101, 108, 108, 111, 32, 84, 84, 84, 33, 10, 87, 104, 121, 63 }
         local diff = compare(path, nil, ids, 6)
         helper.rmdir(dir)

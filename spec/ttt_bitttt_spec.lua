@@ -12,7 +12,7 @@ describe("bitttt models", function()
         dir = helper.tmpdir()
         path = dir .. "/hybrid.gguf"
         F.write_random_bitttt { path = path, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" },
-            conv_kernel = 3 }
+            conv_kernel = 3, forget = 0.8 }
     end)
     teardown(function() helper.rmdir(dir) end)
 
@@ -25,6 +25,7 @@ describe("bitttt models", function()
         assert.equals(4, m.w.layers[2].mixer.mini_batch)
         assert.equals(8, m.w.layers[3].mixer.dim)
         assert.same({ 3, 32 }, m.w.layers[2].mixer.conv_q:shape())
+        assert.near(0.8, m.w.layers[2].mixer.forget, 1e-7)
     end)
 
     it("gives the same logits for a prompt batch and token by token (logits.lua --prefill)", function()
@@ -46,6 +47,18 @@ describe("bitttt models", function()
         local d = F.max_abs_diff(logits(16, sched), logits(3, sched))
         assert.is_true(d <= 1e-4, ("with a schedule: logits differ by %.3g"):format(d))
         assert.is_true(F.max_abs_diff(whole, logits(16, sched)) > 1e-4, "the schedule options changed nothing")
+    end)
+
+    it("forgets after each mini-batch: the same logits until the first one ends, then others", function()
+        local keep_all = dir .. "/no_forget.gguf"
+        F.write_random_bitttt { path = keep_all, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" },
+            conv_kernel = 3 }   -- the same seed and weights as `path`, without forgetting
+        local ids = { 1, 72, 101, 108, 108, 111, 32, 84, 84, 84, 33, 10 }
+        local a = Model.load(path):new_session():forward(ids, "all")
+        local b = Model.load(keep_all):new_session():forward(ids, "all")
+        -- mini-batch 4: tokens 1-4 use the initial weights; the first decay comes after token 4
+        assert.equals(0, F.max_abs_diff(F.stack({ a[1], a[2], a[3], a[4] }), F.stack({ b[1], b[2], b[3], b[4] })))
+        assert.is_true(F.max_abs_diff(a[12], b[12]) > 1e-3, "forgetting changed nothing")
     end)
 
     it("generates text with --ttt-lr and --ttt-schedule", function()
@@ -92,10 +105,11 @@ describe("bitttt models", function()
             { mixers = { "attention", "mamba" }, want = "'bitttt.mixers' entry 2 is 'mamba'" },
             { mixers = { "ttt_linear" }, conv_kernel = 17,
               want = "'bitttt.ttt.conv_kernel' is 17; expected an integer from 0 (no conv) to 16" },
+            { mixers = { "ttt_linear" }, forget = 1.5, want = "'bitttt.ttt.forget' is 1.5; expected 0 to 1" },
         }
         for i, c in ipairs(cases) do
             local p = ("%s/bad%d.gguf"):format(dir, i)
-            F.write_random_bitttt { path = p, mixers = c.mixers, conv_kernel = c.conv_kernel }
+            F.write_random_bitttt { path = p, mixers = c.mixers, conv_kernel = c.conv_kernel, forget = c.forget }
             local ok, err = pcall(Model.load, p)
             assert.is_false(ok)
             assert.truthy(tostring(err):find(c.want, 1, true), tostring(err))

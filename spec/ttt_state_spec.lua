@@ -10,7 +10,7 @@ local Model = require "bitttt.model"
 local function hybrid_model(dir, seed)
     local path = ("%s/hybrid%d.gguf"):format(dir, seed)
     F.write_random_bitttt { path = path, mixers = { "ttt_linear", "attention", "fastweight" }, seed = seed,
-        conv_kernel = 4 }
+        conv_kernel = 4, forget = 0.9 }
     return Model.load(path, { max_batch = 16 })
 end
 

@@ -20,6 +20,10 @@ size_t bt_ttt_linear_scratch_floats(int max_tok, int n_head, int head_dim) {
     return (size_t)n_head * head_scratch_floats(max_tok, head_dim);
 }
 
+void bt_ttt_linear_decay(float *weights, const float *toward, float keep, size_t n) {
+    for (size_t i = 0; i < n; i++) weights[i] = toward[i] + keep * (weights[i] - toward[i]);
+}
+
 void bt_ttt_eta(float *eta, const float *logit, const float *bias, const float *mult, float scale, int64_t n_tok,
                 int n_head) {
     for (int64_t j = 0; j < n_tok; j++) {

@@ -26,7 +26,8 @@
  *            per-token weights; used for prompts;
  *   primal - one token at a time: add its gradient to `grads`, then apply
  *            W - s_i G; used for decoding.
- * A span ending at in-batch index B-1 commits the step. Spans may start
+ * A span ending at in-batch index B-1 commits the step (the op may then decay the
+ * weights toward their initial values: bt_ttt_linear_decay). Spans may start
  * anywhere inside a mini-batch (a prompt ending mid-batch continues in decode);
  * `grads` must be zero when a span starts a mini-batch (first == 0), as the
  * kernels leave them after a commit and as a fresh state has them.
@@ -54,6 +55,9 @@ typedef struct bt_ttt_linear_norm {
     const float *weight, *bias;  /* [n_head, d] each */
     float eps;
 } bt_ttt_linear_norm;
+
+/* Forgetting after a committed step: weights = toward + keep * (weights - toward), n floats. */
+void bt_ttt_linear_decay(float *weights, const float *toward, float keep, size_t n);
 
 /* Floats of scratch the kernels need for spans of up to max_tok tokens. */
 size_t bt_ttt_linear_scratch_floats(int max_tok, int n_head, int head_dim);

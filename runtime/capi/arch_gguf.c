@@ -94,7 +94,7 @@ static bt_status ffn_weights(bt_model *m, const char *p, bt_layer_weights *L) {
 /* bitttt.lua's settings of the TTT-Linear and fastweight mixers. */
 typedef struct bitttt_settings {
     int ttt_n_head, ttt_head_dim, ttt_mini_batch, ttt_conv_kernel, fw_dim;
-    double ttt_base_lr, ttt_eps, ttt_rope_theta, fw_inner_lr;
+    double ttt_base_lr, ttt_eps, ttt_rope_theta, ttt_forget, fw_inner_lr;
 } bitttt_settings;
 
 static bt_status read_bitttt_settings(bt_model *m, bitttt_settings *s) {
@@ -104,11 +104,15 @@ static bt_status read_bitttt_settings(bt_model *m, bitttt_settings *s) {
         (st = bt_capi_meta_int(m, "bitttt.ttt.head_dim", 1, hp->n_embd / s->ttt_n_head, &s->ttt_head_dim)) ||
         (st = bt_capi_meta_int(m, "bitttt.ttt.mini_batch_size", 1, 16, &s->ttt_mini_batch)) ||
         (st = bt_capi_meta_float(m, "bitttt.ttt.base_lr", 1.0, &s->ttt_base_lr)) ||
+        (st = bt_capi_meta_float(m, "bitttt.ttt.forget", 1.0, &s->ttt_forget)) ||
         (st = bt_capi_meta_float(m, "bitttt.ttt.layer_norm_epsilon", 1e-6, &s->ttt_eps)) ||
         (st = bt_capi_meta_float(m, "bitttt.ttt.rope.freq_base", hp->rope_theta, &s->ttt_rope_theta)) ||
         (st = bt_capi_meta_int(m, "bitttt.fastweight.dim", 1, hp->n_embd / 4 > 1 ? hp->n_embd / 4 : 1, &s->fw_dim)) ||
         (st = bt_capi_meta_float(m, "bitttt.fastweight.inner_lr", 0.1, &s->fw_inner_lr)))
         return st;
+    if (!(s->ttt_forget >= 0 && s->ttt_forget <= 1))
+        return bt_set_error(BT_ERR_FORMAT, "%s: metadata 'bitttt.ttt.forget' is %g; expected 0 to 1 (1: no forgetting)",
+                            bt_model_file_path(m->file), s->ttt_forget);
     double K = 0;   /* absent: no convs */
     const bt_meta_kind kind = bt_capi_meta_number(m, "bitttt.ttt.conv_kernel", &K);
     if ((kind != BT_META_ABSENT && kind != BT_META_NUMBER) || K < 0 || K != floor(K) || K > BT_CAUSAL_CONV_MAX_KERNEL)
@@ -153,6 +157,7 @@ static bt_status ttt_linear_layer(bt_model *m, const char *p, const bitttt_setti
     t->base_lr = s->ttt_base_lr;
     t->rope_theta = (float)s->ttt_rope_theta;
     t->ln_eps = (float)s->ttt_eps;
+    t->forget = (float)s->ttt_forget;
     t->act_quant = m->hp.act_quant;
     return bt_capi_prepare_ttt_linear(t);
 }

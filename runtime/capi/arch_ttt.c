@@ -149,6 +149,7 @@ static bt_status ttt_layer(bt_model *m, const char *p, const ttt_config *c, bt_t
     t->base_lr = c->base_lr;
     t->rope_theta = m->hp.rope_theta;
     t->ln_eps = 1e-6f;
+    t->forget = 1.0f;   /* ttt-lm-pytorch has no forgetting */
     t->act_quant = 0;
     return bt_capi_prepare_ttt_linear(t);
 }

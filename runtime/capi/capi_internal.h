@@ -33,6 +33,7 @@ typedef struct bt_ttt_linear_weights {
     bt_tensor *conv_q, *conv_k;              /* [K, H*hd] causal convs on XQ, XK, or NULL (K = 0) */
     bt_tensor *conv_q_bias, *conv_k_bias;    /* [H*hd] or NULL */
     int conv_kernel;                         /* K; 0: no convs */
+    float forget;                            /* fraction of their change the fast weights keep per mini-batch */
     bt_tensor *token_scale;                  /* [B] f32, derived: max(0, 1/(i+1) + token_idx[i]) */
     bt_tensor *initial;                      /* [H, hd + 1, hd] f32, derived: [W1; b1] */
     int n_head, head_dim, mini_batch;

@@ -70,11 +70,12 @@ static bt_status ttt_linear_forward(const bt_ttt_linear_weights *t, bt_layer_sta
         return s;
     for (int64_t i = 0; i < v->m; i++) rope_pos[i] = (int32_t)((pos0 + i) % t->mini_batch);
     const double scale = (lr >= 0 ? lr : t->base_lr) / t->head_dim;
+    const bt_ttt_decay decay = {t->initial, t->forget};
     if ((s = bt_op_rope(xq, v->ttt_rope_pos, t->n_head, t->head_dim, t->head_dim, t->rope_theta, BT_OP_ROPE_INTERLEAVED)) ||
         (s = bt_op_rope(xk, v->ttt_rope_pos, t->n_head, t->head_dim, t->head_dim, t->rope_theta, BT_OP_ROPE_INTERLEAVED)) ||
         (s = bt_op_linear(eta, t->lr_weight, h, 0)) || (s = bt_op_ttt_eta(eta, t->lr_bias, NULL, (float)scale)) ||
         (s = bt_op_ttt_linear(z, TTT_WEIGHTS(st), TTT_GRADS(st), xq, xk, xv, eta, t->token_scale, t->ln_weight, t->ln_bias,
-                              t->ln_eps, pos0, scratch, BT_TTT_FORM_AUTO)) ||
+                              t->ln_eps, pos0, scratch, BT_TTT_FORM_AUTO, t->forget < 1 ? &decay : NULL)) ||
         (s = bt_op_layernorm(z, z, t->post_weight, t->post_bias, t->ln_eps)))
         return s;
     return bt_op_linear(out, t->wo, z, t->act_quant);

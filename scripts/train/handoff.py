@@ -69,6 +69,7 @@ def gguf_metadata(cfg, tok, name, steps, seed):
         a + "ttt.layer_norm_epsilon": f"f32:{cfg['ttt_eps']!r}",
         a + "ttt.rope.freq_base": f"f32:{cfg['rope_theta']!r}",
         a + "ttt.conv_kernel": f"u32:{cfg.get('ttt_conv_kernel', 0)}",
+        a + "ttt.forget": f"f32:{cfg.get('ttt_forget', 1.0)!r}",
         "tokenizer.ggml.model": "str:gpt2",
         "tokenizer.ggml.pre": "str:gpt2",
         "tokenizer.ggml.tokens": "[str]:" + "\n".join(tok.tokens),

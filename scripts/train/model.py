@@ -121,7 +121,7 @@ class TTTLinear(nn.Module):
     its conv_q / conv_k: depthwise causal convs on the query and key projections, which
     let a key hold the tokens before its value's), mixers/ttt_linear.lua."""
 
-    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False):
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False, forget=1.0):
         super().__init__()
         hd = d // n_head
         self.H, self.hd, self.B = n_head, hd, mini_batch
@@ -144,6 +144,7 @@ class TTTLinear(nn.Module):
         self.W1 = nn.Parameter(torch.randn(n_head, hd, hd) * 0.02)
         self.b1 = nn.Parameter(torch.zeros(n_head, hd))
         self.lr_mult = 1.0   # the runtime's --ttt-lr / base_lr (0 freezes learning)
+        self.forget = forget
 
     def heads(self, x):   # [b, n, H*hd] -> [b, H, n, hd]
         b, n, _ = x.shape
@@ -163,8 +164,8 @@ class TTTLinear(nn.Module):
         eta = eta.transpose(1, 2)                                                                     # [b, H, n]
         scale = (1.0 / torch.arange(1, B + 1, dtype=torch.float32) + self.token_idx).clamp(min=0)     # [B]
         lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
-        W = self.W1.expand(b, H, hd, hd)
-        bias = self.b1[None, :, None, :].expand(b, H, 1, hd)
+        W0 = W = self.W1.expand(b, H, hd, hd)
+        bias0 = bias = self.b1[None, :, None, :].expand(b, H, 1, hd)
         outs = []
         for t0 in range(0, n, B):
             m = min(B, n - t0)
@@ -179,6 +180,9 @@ class TTTLinear(nn.Module):
                 eg = e[..., None] * g                                    # [b, H, B, hd]
                 W = W - s[-1] * (k.transpose(-1, -2) @ eg)
                 bias = bias - s[-1] * eg.sum(2, keepdim=True)
+                if self.forget < 1:   # decay toward the initial fast weights
+                    W = W0 + self.forget * (W - W0)
+                    bias = bias0 + self.forget * (bias - bias0)
         z = torch.cat(outs, dim=2).transpose(1, 2).reshape(b, n, H * hd)
         return self.o(self.post_norm(z))
 
@@ -210,7 +214,7 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(d, cfg["rms_eps"])
         if mixer == "ttt_linear":
             self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
-                                   cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False))
+                                   cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False), cfg.get("ttt_forget", 1.0))
         else:
             self.mixer = Attention(d, cfg["heads"], cfg["rope_theta"])
         self.gate, self.up = BitLinear(d, cfg["ff"]), BitLinear(d, cfg["ff"])

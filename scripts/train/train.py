@@ -95,7 +95,7 @@ def lr_at(step, args):
 def config(args, vocab):
     return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
             "ttt_base_lr": args.ttt_base_lr, "ttt_conv_kernel": args.ttt_conv_kernel,
-            "ttt_share_qk": bool(args.ttt_share_qk), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "ttt_share_qk": bool(args.ttt_share_qk), "ttt_forget": args.ttt_forget, "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
             "context": args.seq, "mixers": [args.mixer] * args.layers}
 
 
@@ -209,6 +209,8 @@ def main():
     ap.add_argument("--ttt-base-lr", type=float, default=1.0)
     ap.add_argument("--ttt-conv-kernel", type=int, default=4, help="causal conv on TTT queries and keys (0: none)")
     ap.add_argument("--ttt-share-qk", type=int, default=1, help="1: one projection for TTT queries and keys")
+    ap.add_argument("--ttt-forget", type=float, default=0.97,
+                    help="after each mini-batch the fast weights keep this fraction of their change (1: no decay)")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=1200)

@@ -6,8 +6,9 @@
  * eta_j XK_j^T g_j in double and takes g_j through the LayerNorm's explicit
  * Jacobian (not the fused formula the kernels use). Inputs are random at
  * odd sizes, fed in chunks of random lengths (so spans start and end anywhere
- * inside a mini-batch) in the dual, primal and automatic forms, at every SIMD
- * level the CPU has. Float kernels
+ * inside a mini-batch) in the dual, primal and automatic forms, with and without
+ * forgetting (decay toward the initial weights after each mini-batch), at every
+ * SIMD level the CPU has. Float kernels
  * accumulate over d-long dot products and carry the state across mini-batches:
  * the check allows 2e-5 * (1 + |ref|) (a wrong sign, scale or index moves
  * outputs by 1e-2 or more).
@@ -33,6 +34,7 @@ typedef struct ttt_case {
     float eta[MAX_TOK * MAX_HEADS];               /* [n, n_head] */
     float scale[MAX_B];                           /* [B] */
     float ln_w[MAX_HEADS * MAX_D], ln_b[MAX_HEADS * MAX_D];   /* [n_head, d] */
+    float keep;                                   /* forgetting after each mini-batch (1: none) */
 } ttt_case;
 
 static void random_case(ttt_case *c, test_rng *rng, int n_head, int d, int B, int n) {
@@ -46,6 +48,7 @@ static void random_case(ttt_case *c, test_rng *rng, int n_head, int d, int B, in
     for (int i = 0; i < B; i++) c->scale[i] = 1.0f / (float)(i + 1) + test_rng_uniform(rng, -0.05f, 0.05f);
     test_rng_fill(rng, c->ln_w, width, 0.5f, 1.5f);
     test_rng_fill(rng, c->ln_b, width, -0.3f, 0.3f);
+    c->keep = test_rng_next(rng) % 2 ? 1.0f : test_rng_uniform(rng, 0.3f, 1.0f);
 }
 
 /* ---- the double reference --------------------------------------------- */
@@ -107,7 +110,10 @@ static void reference(double *out, double *W_end, double *G_end, const ttt_case 
             layernorm_double(y, xhat, &std, zq, ln_w, ln_b, d, eps);
             for (int col = 0; col < d; col++) out[(size_t)i * width + h * d + col] = xq[col] + y[col];
             if (ii == c->B - 1)
-                for (int e = 0; e < rows * d; e++) W[e] -= s * G[e], G[e] = 0.0;
+                for (int e = 0; e < rows * d; e++) {
+                    const double w0 = c->W0[(size_t)h * rows * d + e];
+                    W[e] = w0 + c->keep * (W[e] - s * G[e] - w0), G[e] = 0.0;
+                }
         }
     }
 }
@@ -135,10 +141,11 @@ static int run_case(const ttt_case *c, bt_ttt_form form, int max_chunk, test_rng
 
     const int64_t state_shape[3] = {H, d + 1, d}, hd_shape[1] = {width}, b_shape[1] = {c->B};
     const int64_t scratch_shape[1] = {(int64_t)bt_op_ttt_linear_scratch_floats(max_chunk, H, d)};
-    bt_tensor *W = tensor_of(3, state_shape, c->W0), *G = tensor_of(3, state_shape, NULL);
+    bt_tensor *W = tensor_of(3, state_shape, c->W0), *G = tensor_of(3, state_shape, NULL),
+              *W0 = tensor_of(3, state_shape, c->W0);
     bt_tensor *scale = tensor_of(1, b_shape, c->scale), *ln_w = tensor_of(1, hd_shape, c->ln_w),
               *ln_b = tensor_of(1, hd_shape, c->ln_b), *scratch = tensor_of(1, scratch_shape, NULL);
-    int ok = W && G && scale && ln_w && ln_b && scratch;
+    int ok = W && G && W0 && scale && ln_w && ln_b && scratch;
     if (!ok) snprintf(why, why_size, "allocation failed");
     for (int i = 0; ok && i < c->n;) {
         int m = 1 + (int)(test_rng_next(rng) % (uint64_t)max_chunk);
@@ -147,7 +154,9 @@ static int run_case(const ttt_case *c, bt_ttt_form form, int max_chunk, test_rng
         bt_tensor *out = tensor_of(2, rows_shape, NULL), *xq = tensor_of(2, rows_shape, c->xq + i * width),
                   *xk = tensor_of(2, rows_shape, c->xk + i * width), *xv = tensor_of(2, rows_shape, c->xv + i * width),
                   *eta = tensor_of(2, eta_shape, c->eta + i * H);
-        bt_status st = bt_op_ttt_linear(out, W, G, xq, xk, xv, eta, scale, ln_w, ln_b, eps, i, scratch, form);
+        const bt_ttt_decay decay = {W0, c->keep};
+        bt_status st = bt_op_ttt_linear(out, W, G, xq, xk, xv, eta, scale, ln_w, ln_b, eps, i, scratch, form,
+                                        c->keep < 1 ? &decay : NULL);
         if (st != BT_OK) {
             ok = 0;
             snprintf(why, why_size, "op failed: %s", bt_last_error());
@@ -156,8 +165,8 @@ static int run_case(const ttt_case *c, bt_ttt_form form, int max_chunk, test_rng
         for (int e = 0; ok && e < m * width; e++) {
             ok = close_enough(o[e], ref_out[(size_t)i * width + e]);
             if (!ok)
-                snprintf(why, why_size, "H=%d d=%d B=%d n=%d form=%d: out[%d, %d] = %.7g, expected %.7g", H, d, c->B,
-                         c->n, (int)form, i + e / width, e % width, o[e], ref_out[(size_t)i * width + e]);
+                snprintf(why, why_size, "H=%d d=%d B=%d n=%d form=%d keep=%g: out[%d, %d] = %.7g, expected %.7g", H, d,
+                         c->B, c->n, (int)form, c->keep, i + e / width, e % width, o[e], ref_out[(size_t)i * width + e]);
         }
         bt_tensor_free(out), bt_tensor_free(xq), bt_tensor_free(xk), bt_tensor_free(xv), bt_tensor_free(eta);
         i += m;
@@ -169,7 +178,7 @@ static int run_case(const ttt_case *c, bt_ttt_form form, int max_chunk, test_rng
             snprintf(why, why_size, "H=%d d=%d B=%d n=%d form=%d: state %zu: W %.7g vs %.7g, G %.7g vs %.7g", H, d,
                      c->B, c->n, (int)form, e, w, ref_W[e], g, ref_G[e]);
     }
-    bt_tensor_free(W), bt_tensor_free(G), bt_tensor_free(scale), bt_tensor_free(ln_w), bt_tensor_free(ln_b);
+    bt_tensor_free(W), bt_tensor_free(G), bt_tensor_free(W0), bt_tensor_free(scale), bt_tensor_free(ln_w), bt_tensor_free(ln_b);
     bt_tensor_free(scratch);
     return ok;
 }
@@ -309,17 +318,22 @@ BT_TEST(ttt_ops_refuse_bad_shapes) {
     bt_tensor *scale = tensor_of(1, s_b, NULL), *ln = tensor_of(1, s_hd, NULL), *small = tensor_of(1, s_small, NULL);
     const int64_t s_scratch[1] = {(int64_t)bt_op_ttt_linear_scratch_floats(3, 2, 4)};
     bt_tensor *scratch = tensor_of(1, s_scratch, NULL);
-    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO) == BT_OK,
+    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO, NULL) == BT_OK,
              "valid call failed: %s", bt_last_error());
-    BT_CHECK(bt_op_ttt_linear(out, bad, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO) == BT_ERR_ARG,
+    BT_CHECK(bt_op_ttt_linear(out, bad, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO, NULL) == BT_ERR_ARG,
              "a [2, 4, 4] state was accepted");
     BT_CHECK(strstr(bt_last_error(), "ttt_linear") != NULL, "error does not name the op: %s", bt_last_error());
-    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, small, BT_TTT_FORM_AUTO) == BT_ERR_ARG,
+    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, small, BT_TTT_FORM_AUTO, NULL) == BT_ERR_ARG,
              "a too small scratch was accepted");
-    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, scale, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO) == BT_ERR_ARG,
+    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, scale, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO, NULL) == BT_ERR_ARG,
              "eta of the wrong shape was accepted");
-    BT_CHECK(bt_op_ttt_linear(x, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO) == BT_ERR_ARG,
+    BT_CHECK(bt_op_ttt_linear(x, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO, NULL) == BT_ERR_ARG,
              "out aliasing xq was accepted");
+    const bt_ttt_decay wrong_keep = {W, 1.5f}, wrong_target = {bad, 0.9f};
+    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO, &wrong_keep) ==
+                 BT_ERR_ARG, "a decay keeping 1.5 was accepted");
+    BT_CHECK(bt_op_ttt_linear(out, W, G, x, x, x, eta, scale, ln, ln, 1e-6f, 0, scratch, BT_TTT_FORM_AUTO,
+                              &wrong_target) == BT_ERR_ARG, "a decay target of the wrong size was accepted");
     BT_CHECK(bt_op_fastweight(out, W, x, small) == BT_ERR_ARG, "fastweight accepted a W of the wrong shape");
     bt_tensor_free(W), bt_tensor_free(G), bt_tensor_free(bad), bt_tensor_free(x), bt_tensor_free(out);
     bt_tensor_free(eta), bt_tensor_free(scale), bt_tensor_free(ln), bt_tensor_free(small), bt_tensor_free(scratch);

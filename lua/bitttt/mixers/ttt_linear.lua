@@ -8,7 +8,8 @@
 --   XQ, XK = conv_q(XQ), conv_k(XK)                  (when the model has them)
 --   RoPE on XQ, XK (interleaved pairs) at position % mini_batch
 --   eta_j = lr * m_j * sigmoid(h_j . lr_weight[h] + lr_bias[h]) / hd    (m_j: the schedule)
---   Z = TTT inner model (kernels/cpu/ttt_linear.h), per head
+--   Z = TTT inner model (kernels/cpu/ttt_linear.h), per head; after each mini-batch the
+--       fast weights keep `forget` of their change from the initial ones (1: no forgetting)
 --   out = post_norm(Z) Wo^T                          (post_norm: LayerNorm over all heads)
 --
 -- Weights (numpy shapes): wq, wk, wv [H*hd, d], wo [d, H*hd]; lr_weight [H, d];
@@ -36,7 +37,7 @@ end
 --- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
 ---   post_weight=, post_bias=, W1=, b1=, [conv_q=, conv_k=, conv_q_bias=, conv_k_bias=,]
 ---   n_head=, head_dim=, mini_batch=, base_lr=,
----   rope_theta=, ln_eps= (inner and post LayerNorm, default 1e-6),
+---   rope_theta=, ln_eps= (inner and post LayerNorm, default 1e-6), forget= (default 1),
 ---   act_quant= (BitLinear: per-token int8 activations into the four projections) }
 function TTTLinear.new(p)
     local self = setmetatable({}, TTTLinear)
@@ -44,6 +45,7 @@ function TTTLinear.new(p)
     local H, hd, B = p.n_head, p.head_dim, p.mini_batch
     self.width = H * hd
     self.ln_eps = p.ln_eps or 1e-6
+    self.forget = p.forget or 1
     -- s_i = max(0, 1/(i+1) + learnable_token_idx[i])
     self.token_scale = core.empty({ B }, "f32")
     for i = 1, B do self.token_scale[i] = math.max(0, 1 / i + p.token_idx[i]) end
@@ -132,7 +134,8 @@ function TTTLinear:forward(state, out, h, buf, _, pos0, learning)
     core.op_linear(eta, self.lr_weight, h)
     core.op_ttt_eta(eta, self.lr_bias, mult, (learning.lr or self.base_lr) / hd)
     core.op_ttt_linear(z, state.weights, state.grads, xq, xk, xv, eta, self.token_scale,
-        self.ln_weight, self.ln_bias, self.ln_eps, pos0, ws.scratch, learning.form)
+        self.ln_weight, self.ln_bias, self.ln_eps, pos0, ws.scratch, learning.form or "auto",
+        self.forget < 1 and self.initial or nil, self.forget)
     core.op_layernorm(z, z, self.post_weight, self.post_bias, self.ln_eps)
     core.op_linear(out, self.wo, z, aq)
 end

@@ -51,7 +51,7 @@ local function ttt_linear_layer(file, hp, p)
         conv_q = conv("ttt_q_conv.weight", { K, width }), conv_q_bias = conv("ttt_q_conv.bias", { width }),
         conv_k = conv("ttt_k_conv.weight", { K, width }), conv_k_bias = conv("ttt_k_conv.bias", { width }),
         n_head = H, head_dim = hd, mini_batch = B, base_lr = hp.ttt_base_lr,
-        rope_theta = hp.ttt_rope_theta, ln_eps = hp.ttt_eps, act_quant = hp.act_quant,
+        rope_theta = hp.ttt_rope_theta, ln_eps = hp.ttt_eps, forget = hp.ttt_forget, act_quant = hp.act_quant,
     }
 end
 
@@ -89,6 +89,11 @@ function M.hparams(file, meta, opts)
     hp.ttt_base_lr = W.meta(file, meta, P .. "ttt.base_lr", 1.0)
     hp.ttt_eps = W.meta(file, meta, P .. "ttt.layer_norm_epsilon", 1e-6)
     hp.ttt_rope_theta = W.meta(file, meta, P .. "ttt.rope.freq_base", hp.rope_theta)
+    hp.ttt_forget = W.meta(file, meta, P .. "ttt.forget", 1.0)
+    if type(hp.ttt_forget) ~= "number" or not (hp.ttt_forget >= 0 and hp.ttt_forget <= 1) then
+        error(("%s: metadata '%sttt.forget' is %s; expected 0 to 1 (1: no forgetting)"):format(
+            file:path(), P, tostring(hp.ttt_forget)), 0)
+    end
     local K = W.meta(file, meta, P .. "ttt.conv_kernel", 0)
     if type(K) ~= "number" or K ~= math.floor(K) or K < 0 or K > core.causal_conv_max_kernel then
         error(("%s: metadata '%sttt.conv_kernel' is %s; expected an integer from 0 (no conv) to %d"):format(
