@@ -47,6 +47,22 @@ describe("tokenize.lua", function()
         assert.is_true(#literal > #special)
     end)
 
+    it("takes a TEXT that starts with '-' after --", function()
+        if helper.skip_without(pending, "tokenizers/ggml-vocab-gpt-2.gguf") then return end
+        local path = helper.data_file("tokenizers/ggml-vocab-gpt-2.gguf")
+        local _, err, rc = helper.run_host("tokenize.lua", "-m", path, "--no-bos", "-x marks")
+        assert.is_not.equals(0, rc)
+        assert.truthy(err:find("unknown option '-x marks'", 1, true), err)
+        local out
+        out, err, rc = helper.run_host("tokenize.lua", "-m", path, "--no-bos", "--", "-x marks")
+        assert.equals(0, rc, err)
+        local want = {}
+        for _, id in ipairs(require("bitttt.core").tokenizer_open(path):encode("-x marks", { bos = false })) do
+            want[#want + 1] = tostring(id)
+        end
+        assert.equals(table.concat(want, " ") .. "\n", out)
+    end)
+
     it("reads llama2.c tokenizer files and refuses a missing TEXT", function()
         if helper.skip_without(pending, "models/tok512.bin") then return end
         local out, err, rc = helper.run_host("tokenize.lua", "-m", helper.data_file("models/tok512.bin"), "Once upon a time")

@@ -3,7 +3,7 @@
 --   local opts = cli.parse(arg, spec, usage)
 -- spec: array of { "-m", "--model", key = "model", type = "string"|"number"|"flag"|"list", default = ..., help = "..." }
 -- Unknown options, missing values and bad numbers raise an error that names the option.
--- `--help` prints the usage text built from the spec and exits 0.
+-- `--help` prints the usage text built from the spec and exits 0; after `--` every argument is positional.
 local cli = {}
 
 local function format_help(spec, usage)
@@ -33,7 +33,10 @@ function cli.parse(argv, spec, usage)
         end
         local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
         local o = by_name[name or a]
-        if not o then
+        if a == "--" then   -- the end of the options: the rest is positional, even "-x"
+            for k = i + 1, #argv do positional[#positional + 1] = argv[k] end
+            break
+        elseif not o then
             if a:sub(1, 1) == "-" and #a > 1 and not tonumber(a) then
                 error(("unknown option '%s' (see --help)"):format(a), 0)
             end

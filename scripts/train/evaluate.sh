@@ -3,7 +3,9 @@
 # the exported GGUFs of train.sh (WORK/ttt_linear.gguf, WORK/attention.gguf):
 #   held-out perplexity per position bucket: TTT (one stream, learning), TTT frozen
 #   (--ttt-lr 0), the attention baseline (windows of its 512-token context);
-#   the repeated held-out document: learning, frozen, attention (-c 512 and -c 1024).
+#   the repeated held-out document: learning, frozen, attention (-c 512 and -c 1024);
+#   every held-out document of 100 tokens or more read twice (scripts/train/repeated.sh):
+#   learning, frozen, attention (-c 1024: both copies in view).
 #
 #   scripts/train/evaluate.sh [WORK_DIR]      (default /tmp/bitttt-train); results in WORK/eval/
 set -euo pipefail
@@ -20,3 +22,7 @@ ppl repeated-ttt -m "$work/ttt_linear.gguf" -f "$twice" --from "$from"
 ppl repeated-ttt-frozen -m "$work/ttt_linear.gguf" -f "$twice" --from "$from" --ttt-lr 0
 ppl repeated-attention-512 -m "$work/attention.gguf" -f "$twice" --from "$from" -c 512
 ppl repeated-attention-1024 -m "$work/attention.gguf" -f "$twice" --from "$from" -c 1024
+rep() { local name=$1; shift; scripts/train/repeated.sh "$@" > "$out/$name.txt"; echo "== $name"; cat "$out/$name.txt"; }
+rep repeated-docs-ttt "$work/ttt_linear.gguf" "$heldout" 100
+rep repeated-docs-ttt-frozen "$work/ttt_linear.gguf" "$heldout" 100 --ttt-lr 0
+rep repeated-docs-attention "$work/attention.gguf" "$heldout" 100 -c 1024
