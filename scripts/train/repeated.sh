@@ -26,6 +26,7 @@ for doc in "$tmp"/doc*; do
         grep "^tokens " | tail -n 2 >> "$tmp/results"   # the --from lines come after the buckets
     docs=$((docs + 1))
 done
+if [ "$docs" -eq 0 ]; then echo "repeated.sh: no document of $min_tokens tokens or more in $heldout" >&2; exit 1; fi
 # lines "tokens A-B: perplexity X over N tokens", first copy then second, per document
 awk -v docs="$docs" -v min="$min_tokens" '{ k = (NR % 2 == 1) ? 1 : 2; nll[k] += $6 * log($4); n[k] += $6 }
     END { printf "%d documents of %d tokens or more: first copy %.2f, second copy %.2f (%d tokens each)\n",
