@@ -4,7 +4,10 @@
  * ops and their arguments are the Lua graphs', so results are bit for bit the same. */
 #include "capi_internal.h"
 
-/* A TTT-Linear state's tensors, in sorted name order: [conv_k_history, conv_q_history,] grads, weights. */
+/* A TTT-Linear state's tensors, in sorted name order: [conv_k_history, conv_q_history,] grads, weights
+ * (the histories only with convs of 2 taps or more; NULL otherwise). */
+#define TTT_CONV_K_HISTORY(st) ((st)->n == 4 ? (st)->t[0] : NULL)
+#define TTT_CONV_Q_HISTORY(st) ((st)->n == 4 ? (st)->t[1] : NULL)
 #define TTT_GRADS(st) ((st)->t[(st)->n - 2])
 #define TTT_WEIGHTS(st) ((st)->t[(st)->n - 1])
 
@@ -65,8 +68,8 @@ static bt_status ttt_linear_forward(const bt_ttt_linear_weights *t, bt_layer_sta
     if ((s = bt_op_linear(xq, t->wq, h, t->act_quant)) || (s = bt_op_linear(xk, t->wk, h, t->act_quant)) ||
         (s = bt_op_linear(xv, t->wv, h, t->act_quant)))
         return s;
-    if (t->conv_q && ((s = bt_op_causal_conv(xq, t->conv_kernel > 1 ? st->t[1] : NULL, t->conv_q, t->conv_q_bias)) ||
-                      (s = bt_op_causal_conv(xk, t->conv_kernel > 1 ? st->t[0] : NULL, t->conv_k, t->conv_k_bias))))
+    if (t->conv_q && ((s = bt_op_causal_conv(xq, TTT_CONV_Q_HISTORY(st), t->conv_q, t->conv_q_bias)) ||
+                      (s = bt_op_causal_conv(xk, TTT_CONV_K_HISTORY(st), t->conv_k, t->conv_k_bias))))
         return s;
     for (int64_t i = 0; i < v->m; i++) rope_pos[i] = (int32_t)((pos0 + i) % t->mini_batch);
     const double scale = (lr >= 0 ? lr : t->base_lr) / t->head_dim;
