@@ -65,6 +65,8 @@ int bt_cuda_stream_synchronize(bt_cuda_queue q, char *err);
 int bt_cuda_event_create(int dev, bt_cuda_event *out, char *err);
 int bt_cuda_event_destroy(int dev, bt_cuda_event ev, char *err);
 int bt_cuda_event_record(bt_cuda_event ev, bt_cuda_queue q, char *err);
+/* Work queued on q after this waits for ev (recorded on another stream): fork and join. */
+int bt_cuda_stream_wait_event(bt_cuda_queue q, bt_cuda_event ev, char *err);
 /* Milliseconds from `start` to `stop`; waits for `stop` first. */
 int bt_cuda_event_elapsed_ms(float *ms, bt_cuda_event start, bt_cuda_event stop, char *err);
 /* Stream capture: calls between begin and end on q.stream are recorded, not run;
@@ -73,6 +75,10 @@ int bt_cuda_graph_begin(bt_cuda_queue q, char *err);
 int bt_cuda_graph_end(bt_cuda_graph *out, bt_cuda_queue q, char *err);
 int bt_cuda_graph_launch(bt_cuda_graph g, bt_cuda_queue q, char *err);
 int bt_cuda_graph_destroy(bt_cuda_graph g, char *err);
+/* An empty kernel of `blocks` x `threads` that takes part in the launch chain like the
+ * others (with PDL it waits for the previous kernel and lets the next one start): what a
+ * dependent launch costs by itself, for benchmarks. */
+int bt_cuda_launch_probe(int blocks, int threads, bt_cuda_queue q, char *err);
 
 /* ---- tuning (process-wide) -------------------------------------------------- */
 typedef struct bt_cuda_tuning {

@@ -1,5 +1,6 @@
-// stream.cu - streams, timing events and graph capture/replay.
-#include "common.cuh"
+// stream.cu - streams, timing events, graph capture/replay and the launch probe.
+#include "launch.cuh"
+#include "ptx.cuh"
 
 extern "C" int bt_cuda_stream_create(int dev, bt_cuda_stream *out, char *err) {
     *out = NULL;
@@ -45,6 +46,12 @@ extern "C" int bt_cuda_event_record(bt_cuda_event ev, bt_cuda_queue q, char *err
     return 0;
 }
 
+extern "C" int bt_cuda_stream_wait_event(bt_cuda_queue q, bt_cuda_event ev, char *err) {
+    if (bt_cuda_enter(q, err)) return -1;
+    BT_CUDA_CHECK(cudaStreamWaitEvent((cudaStream_t)q.stream, (cudaEvent_t)ev, 0), "cudaStreamWaitEvent");
+    return 0;
+}
+
 extern "C" int bt_cuda_event_elapsed_ms(float *ms, bt_cuda_event start, bt_cuda_event stop, char *err) {
     *ms = 0.0f;
     BT_CUDA_CHECK(cudaEventSynchronize((cudaEvent_t)stop), "cudaEventSynchronize");
@@ -83,4 +90,17 @@ extern "C" int bt_cuda_graph_destroy(bt_cuda_graph g, char *err) {
     if (!g) return 0;
     BT_CUDA_CHECK(cudaGraphExecDestroy((cudaGraphExec_t)g), "cudaGraphExecDestroy");
     return 0;
+}
+
+__global__ void launch_probe_kernel(void) {
+    bt_grid_dep_wait();
+    bt_grid_dep_launch();
+}
+
+extern "C" int bt_cuda_launch_probe(int blocks, int threads, bt_cuda_queue q, char *err) {
+    if (blocks < 1 || threads < 1 || threads > 1024)
+        return bt_cuda_bad_arg(err, "CUDA launch probe: %d blocks of %d threads", blocks, threads);
+    if (bt_cuda_enter(q, err)) return -1;
+    return bt_cuda_launch(q, dim3((unsigned)blocks), dim3((unsigned)threads), 0, "launch probe", err,
+                          launch_probe_kernel);
 }

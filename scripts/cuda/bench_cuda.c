@@ -4,6 +4,10 @@
  *   bench_cuda [--quick]
  *
  * Rows: device-to-device copy bandwidth (the ceiling, bytes read + written);
+ * what a dependent launch costs by itself (an empty kernel x 120, of 132 or 1056
+ * blocks, with and without PDL); the grouped GEMV rotation dealt round-robin to 2 and
+ * 4 streams forked from one (chains that do not wait for each other: the kernel's
+ * bandwidth without the latency of one long chain of dependent launches);
  * the ternary GEMV over a rotation through all 30 layers' 7 matrices (so the
  * L2 cannot hold them), for the original tiled kernel and the streaming one:
  * launched per matrix (210 launches) with and without PDL, from a stream and
@@ -142,7 +146,7 @@ static int rotation(const model *md, const acts *a, int m, int grouped) {
 
 /* ---- timing and the table ------------------------------------------------------------ */
 
-static char table[64][400];   /* printed at the end, after the progress messages */
+static char table[96][400];   /* printed at the end, after the progress messages */
 static int rows;
 #define ROW(...) snprintf(table[rows++], sizeof table[0], __VA_ARGS__)
 
@@ -280,6 +284,90 @@ static void gemv_row(const char *label, const model *md, const acts *a, int m, i
     double gbs = md->bytes / (ms * 1e6);
     ROW("| %-48s | %9.1f us | %7.1f GB/s, %5.1f%% of copy |", label, ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
     if (c.graph) CK(bt_cuda_graph_destroy(c.graph, err));
+}
+
+/* ---- what the chain of dependent launches costs, and the GEMV without it ------------- */
+
+typedef struct graph_ctx { bt_cuda_graph graph; } graph_ctx;
+static void run_graph(void *p) { CK(bt_cuda_graph_launch(((graph_ctx *)p)->graph, queue, err)); }
+
+/* Median milliseconds of `body` (which enqueues on `queue`) captured once as a graph. */
+static double graph_median_ms(bench_fn body, void *ctx) {
+    graph_ctx g;
+    CK(bt_cuda_graph_begin(queue, err));
+    body(ctx);
+    CK(bt_cuda_graph_end(&g.graph, queue, err));
+    double ms = median_ms(run_graph, &g);
+    CK(bt_cuda_graph_destroy(g.graph, err));
+    return ms;
+}
+
+#define PROBE_LAUNCHES 120   /* the grouped rotation's launches */
+static void probe_chain(void *p) {
+    const int blocks = *(const int *)p;
+    for (int i = 0; i < PROBE_LAUNCHES; i++) CK(bt_cuda_launch_probe(blocks, 128, queue, err));
+}
+
+/* The grouped rotation's launches dealt round-robin to `n` streams forked from `queue` and
+ * joined back: n chains that do not wait for each other (each with its own outputs), so
+ * the GEMV runs without the latency of one long chain of dependent launches. */
+#define MAX_FORKS 4
+static bt_cuda_queue forks[MAX_FORKS];
+static bt_cuda_event fork_ev, join_ev[MAX_FORKS];
+typedef struct fork_ctx { const model *md; const acts *a; int n; } fork_ctx;
+static void rotation_forked(void *p) {
+    static const int groups[4][2] = {{0, 3}, {3, 1}, {4, 2}, {6, 1}};   /* as rotation() */
+    const fork_ctx *c = p;
+    CK(bt_cuda_event_record(fork_ev, queue, err));
+    for (int f = 0; f < c->n; f++) CK(bt_cuda_stream_wait_event(forks[f], fork_ev, err));
+    for (int l = 0, i = 0; l < N_LAYERS; l++)
+        for (int g = 0; g < 4; g++, i++) {
+            const int j = groups[g][0], f = i % c->n;
+            float *y[3];
+            for (int t = 0; t < groups[g][1]; t++) y[t] = c->a->y[j + t] + (size_t)f * 13824;
+            const bt_cuda_q8 *x = c->md->shapes[j].k == 2560 ? &c->a->x2560 : &c->a->x6912;
+            CK(bt_cuda_ternary_matmul_group(y, *x, &c->md->w[l][j], groups[g][1], 1, 0, forks[f], err));
+        }
+    for (int f = 0; f < c->n; f++) {
+        CK(bt_cuda_event_record(join_ev[f], forks[f], err));
+        CK(bt_cuda_stream_wait_event(queue, join_ev[f], err));
+    }
+}
+
+static void chain_rows(const model *plain, const acts *a, double copy_gbs) {
+    set_tuning(1, 1);
+    for (int blocks = 132; blocks <= 1056; blocks *= 8) {
+        double ms = graph_median_ms(probe_chain, &blocks);
+        ROW("| %-48s | %9.1f us | %7.2f us per launch |", blocks == 132 ? "empty kernel x 120, graph+PDL, 132 blocks"
+                                                                    : "empty kernel x 120, graph+PDL, 1056 blocks",
+            ms * 1e3, ms * 1e3 / PROBE_LAUNCHES);
+    }
+    set_tuning(0, 1);
+    int blocks = 132;
+    double ms = graph_median_ms(probe_chain, &blocks);
+    ROW("| %-48s | %9.1f us | %7.2f us per launch |", "empty kernel x 120, graph, 132 blocks", ms * 1e3,
+        ms * 1e3 / PROBE_LAUNCHES);
+    set_tuning(1, 1);
+    CK(bt_cuda_event_create(0, &fork_ev, err));
+    for (int f = 0; f < MAX_FORKS; f++) {
+        forks[f].dev = 0;
+        CK(bt_cuda_stream_create(0, &forks[f].stream, err));
+        CK(bt_cuda_event_create(0, &join_ev[f], err));
+    }
+    set_gemv(BT_CUDA_GEMV_STREAM, 0, 0, 1);
+    for (int n = 2; n <= MAX_FORKS; n *= 2) {
+        fork_ctx c = {plain, a, n};
+        ms = graph_median_ms(rotation_forked, &c);
+        double gbs = plain->bytes / (ms * 1e6);
+        char label[64];
+        snprintf(label, sizeof label, "stream GEMV m=1, grouped, %d streams, graph+PDL", n);
+        ROW("| %-48s | %9.1f us | %7.1f GB/s, %5.1f%% of copy |", label, ms * 1e3, gbs, 100.0 * gbs / copy_gbs);
+    }
+    for (int f = 0; f < MAX_FORKS; f++) {
+        CK(bt_cuda_stream_destroy(0, forks[f].stream, err));
+        CK(bt_cuda_event_destroy(0, join_ev[f], err));
+    }
+    CK(bt_cuda_event_destroy(0, fork_ev, err));
 }
 
 /* The GEMV rows: each kernel from the stream and as a graph, with and without PDL, then the
@@ -444,6 +532,7 @@ int main(int argc, char **argv) {
     static model plain, fused;
     model_make(&plain, plain_shapes, 7);
     fprintf(stderr, "bench_cuda: %d layers x 7 ternary matrices, %.1f MB packed\n", N_LAYERS, plain.bytes / 1e6);
+    chain_rows(&plain, &a, copy_gbs);
     gemv_rows(&plain, &a, quick, copy_gbs);
     if (!quick) {
         model_make(&fused, fused_shapes, 4);
