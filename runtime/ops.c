@@ -2,6 +2,7 @@
  * arguments once, then runs the CPU kernels or, when its tensors live on a GPU,
  * hands them to the CUDA side (runtime/ops_cuda.h) at its one BT_OP_ON_CUDA line. */
 #include "ops.h"
+#include "ops_devices.h"
 #include <inttypes.h>
 #include <string.h>
 #include <stdlib.h>
@@ -19,10 +20,7 @@
 
 /* ---- devices ------------------------------------------------------------ */
 
-typedef struct op_arg { const bt_tensor *t; const char *name; } op_arg;
-
-/* The device every (non-NULL) tensor of an op lives on, into *dev; an error names two that differ. */
-static bt_status one_device(const char *op, bt_device *dev, const op_arg *args, int n) {
+bt_status bt_op_one_device(const char *op, bt_device *dev, const bt_op_arg *args, int n) {
     int first = -1;
     for (int i = 0; i < n; i++) {
         if (!args[i].t) continue;
@@ -40,12 +38,8 @@ static bt_status one_device(const char *op, bt_device *dev, const op_arg *args, 
     return BT_OK;
 }
 
-/* ONE_DEVICE(op, &dev, {t1, "name1"}, {t2, "name2"}, ...) */
-#define ONE_DEVICE(op, dev, ...) \
-    one_device(op, dev, (const op_arg[]){__VA_ARGS__}, (int)(sizeof((const op_arg[]){__VA_ARGS__}) / sizeof(op_arg)))
-
 /* For ops that have no kernel on a GPU. */
-static bt_status require_cpu(const char *op, bt_device dev) {
+bt_status bt_op_require_cpu(const char *op, bt_device dev) {
     char name[32];
     if (dev.type == BT_DEVICE_CPU) return BT_OK;
     return bt_set_error(BT_ERR_UNSUPPORTED, "%s: no kernel for %s (this op runs on the CPU only)", op,
@@ -266,9 +260,9 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
     bt_status st;
     if ((st = check_same("layernorm", out, "out", x, "x", &m, &n)) || (st = check_vector("layernorm", w, "weight", n)) ||
         (st = check_vector("layernorm", b, "bias", n)) ||
-        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})) ||
-        (st = require_cpu("layernorm", dev)))
+        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})))
         return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_layernorm(out, x, w, b, m, n, eps));
     bt_apply_num_threads();
     bt_layernorm(f32_out(out), f32(x), f32(w), f32(b), m, n, eps);
     return BT_OK;
@@ -392,7 +386,7 @@ bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("scale", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("scale", &dev, {out, "out"}, {x, "x"})) ||
-        (st = require_cpu("scale", dev)))
+        (st = bt_op_require_cpu("scale", dev)))
         return st;
     bt_apply_num_threads();
     bt_scale(f32_out(out), f32(x), s, m * n);

@@ -1,5 +1,5 @@
 /* ops_cuda.c - the CUDA side of the ops that are not matrix products:
- * embedding rows, RMSNorm, RoPE and the elementwise ops, plus what every
+ * embedding rows, RMSNorm, LayerNorm, RoPE and the elementwise ops, plus what every
  * ops_cuda file shares (error conversion, per-device scratch). */
 #include "ops_cuda.h"
 #ifdef BT_HAVE_CUDA
@@ -83,6 +83,16 @@ bt_status bt_op_cuda_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor
     char err[BT_CUDA_ERR_CAP];
     return bt_op_cuda_result(bt_cuda_rmsnorm_f32(f32(out), f32(x), f32(w), (int)m, (int)n, eps, queue_of(out), err),
                              "rmsnorm", err);
+}
+
+bt_status bt_op_cuda_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, const bt_tensor *b, int64_t m,
+                               int64_t n, float eps) {
+    bt_status st = int_sizes("layernorm", m, n);
+    if (st) return st;
+    char err[BT_CUDA_ERR_CAP];
+    return bt_op_cuda_result(
+        bt_cuda_layernorm_f32(f32(out), f32(x), f32(w), f32(b), (int)m, (int)n, eps, queue_of(out), err), "layernorm",
+        err);
 }
 
 bt_status bt_op_cuda_rope(bt_tensor *x, const bt_tensor *pos, int64_t m, int64_t cols, int n_heads, int head_dim,

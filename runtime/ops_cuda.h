@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include "error.h"
 #include "ops.h"
+#include "ops_ttt.h"
 #include "tensor.h"
 
 /* In ops.c and ops_place.c: `BT_OP_ON_CUDA(dev, call);` returns call's status when dev
@@ -47,6 +48,19 @@ bt_status bt_op_cuda_attention(bt_tensor *out /* [m, n_head*hd] */, const bt_ten
                                const bt_tensor *k /* [m, n_kv*hd] */, const bt_tensor *v /* [m, n_kv*hd] */,
                                bt_tensor *k_cache /* [n_kv, ctx, hd] */, bt_tensor *v_cache /* [n_kv, ctx, hd] */,
                                int64_t m, int64_t pos0, int n_head, float scale);
+bt_status bt_op_cuda_layernorm(bt_tensor *out /* [m, n] */, const bt_tensor *x /* [m, n] */, const bt_tensor *w /* [n] or NULL */,
+                               const bt_tensor *b /* [n] or NULL */, int64_t m, int64_t n, float eps);
+/* The TTT ops of ops_ttt.h (ops_cuda_ttt.c), with the sizes ops_ttt.c checked. */
+bt_status bt_op_cuda_ttt_eta(bt_tensor *eta /* [m, n_head] */, const bt_tensor *bias /* [n_head] */,
+                             const bt_tensor *mult /* [m] or NULL */, float scale, int64_t m, int64_t n_head);
+bt_status bt_op_cuda_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
+                                const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
+                                const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
+                                int64_t pos0, bt_ttt_form form, const bt_ttt_decay *decay, int64_t m, int64_t n_head,
+                                int64_t head_dim, int64_t mini_batch);
+bt_status bt_op_cuda_causal_conv(bt_tensor *x /* [m, width] */, bt_tensor *history /* [K-1, width] or NULL */,
+                                 const bt_tensor *w /* [K, width] */, const bt_tensor *bias /* [width] or NULL */,
+                                 int64_t m, int64_t width, int kernel);
 /* Elementwise over n values: out = act(gate) * up, act(x), a + b, a * b. */
 bt_status bt_op_cuda_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up, int64_t n, bt_op_activation act);
 bt_status bt_op_cuda_activate(bt_tensor *out, const bt_tensor *x, int64_t n, bt_op_activation act);

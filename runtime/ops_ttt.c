@@ -1,20 +1,20 @@
 /* ops_ttt.c - shape/dtype/device checks in front of the TTT kernels (see ops_ttt.h). */
 #include "ops_ttt.h"
 #include <inttypes.h>
+#include "ops_cuda.h"
+#include "ops_devices.h"
 #include "kernels/cpu/causal_conv.h"
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
 #include "interrupt.h"
 #include "threads.h"
 
-/* A contiguous f32 CPU tensor; its element count in *numel. */
+/* A contiguous f32 tensor (on any device: each op checks they share one); its element count in *numel. */
 static bt_status check_f32(const char *op, const bt_tensor *t, const char *what, int64_t *numel) {
     if (!t) return bt_set_error(BT_ERR_ARG, "%s: %s is missing", op, what);
     if (t->dtype != BT_F32)
         return bt_set_error(BT_ERR_ARG, "%s: %s must be f32, got %s", op, what, bt_dtype_get_info(t->dtype)->name);
     if (!bt_tensor_is_contiguous(t)) return bt_set_error(BT_ERR_ARG, "%s: %s must be contiguous", op, what);
-    if (bt_tensor_device(t).type != BT_DEVICE_CPU)
-        return bt_set_error(BT_ERR_UNSUPPORTED, "%s: %s lives on a device this op cannot run on", op, what);
     *numel = bt_tensor_numel(t);
     return BT_OK;
 }
@@ -49,8 +49,11 @@ bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *
     if (st) return st;
     if (eta->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: eta must be [m, n_head], got %d-d", op, eta->ndim);
     const int64_t m = eta->shape[0], n_head = eta->shape[1];
-    if ((st = check_count(op, bias, "bias", n_head)) || (mult && (st = check_count(op, mult, "multipliers", m))))
+    bt_device dev = BT_CPU;
+    if ((st = check_count(op, bias, "bias", n_head)) || (mult && (st = check_count(op, mult, "multipliers", m))) ||
+        (st = ONE_DEVICE(op, &dev, {eta, "eta"}, {bias, "bias"}, {mult, "multipliers"})))
         return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_ttt_eta(eta, bias, mult, scale, m, n_head));
     bt_ttt_eta(f32(eta), f32(eta), f32(bias), f32(mult), scale, m, (int)n_head);
     return BT_OK;
 }
@@ -80,15 +83,10 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
         (st = check_matrix(op, xq, "xq", m, width)) || (st = check_matrix(op, xk, "xk", m, width)) ||
         (st = check_matrix(op, xv, "xv", m, width)) || (st = check_matrix(op, eta, "eta", m, n_head)) ||
         (st = check_f32(op, token_scale, "token scales", &mini_batch)) ||
-        (st = check_count(op, ln_w, "norm weight", width)) || (st = check_count(op, ln_b, "norm bias", width)) ||
-        (st = check_f32(op, scratch, "scratch", &scratch_n)))
+        (st = check_count(op, ln_w, "norm weight", width)) || (st = check_count(op, ln_b, "norm bias", width)))
         return st;
     if (mini_batch < 1) return bt_set_error(BT_ERR_ARG, "%s: token scales are empty (mini-batch size 0)", op);
     if (pos0 < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %" PRId64, op, pos0);
-    const int64_t max_span = m < mini_batch ? m : mini_batch;
-    const size_t need = bt_op_ttt_linear_scratch_floats(max_span, (int)n_head, (int)d);
-    if ((size_t)scratch_n < need)
-        return bt_set_error(BT_ERR_ARG, "%s: scratch holds %" PRId64 " floats, %zu needed", op, scratch_n, need);
     if (f32(out) == f32(xq) || f32(out) == f32(xk) || f32(out) == f32(xv))
         return bt_set_error(BT_ERR_ARG, "%s: out may not alias xq, xk or xv", op);
     if (decay) {
@@ -96,6 +94,20 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
             return bt_set_error(BT_ERR_ARG, "%s: decay keeps %g of the weights; expected 0 to 1", op, decay->keep);
         if ((st = check_count(op, decay->toward, "decay target", n_head * (d + 1) * d))) return st;
     }
+    bt_device dev = BT_CPU;
+    if ((st = ONE_DEVICE(op, &dev, {out, "out"}, {weights, "fast weights"}, {grads, "gradient sums"}, {xq, "xq"},
+                         {xk, "xk"}, {xv, "xv"}, {eta, "eta"}, {token_scale, "token scales"}, {ln_w, "norm weight"},
+                         {ln_b, "norm bias"}, {decay ? decay->toward : NULL, "decay target"})))
+        return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_ttt_linear(out, weights, grads, xq, xk, xv, eta, token_scale, ln_w, ln_b, eps, pos0,
+                                             form, decay, m, n_head, d, mini_batch));
+    /* the CPU kernels' scratch */
+    const int64_t max_span = m < mini_batch ? m : mini_batch;
+    const size_t need = bt_op_ttt_linear_scratch_floats(max_span, (int)n_head, (int)d);
+    if ((st = check_f32(op, scratch, "scratch", &scratch_n)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {scratch, "scratch"})))
+        return st;
+    if ((size_t)scratch_n < need)
+        return bt_set_error(BT_ERR_ARG, "%s: scratch holds %" PRId64 " floats, %zu needed", op, scratch_n, need);
 
     bt_apply_num_threads();
     const bt_ttt_linear_norm norm = {f32(ln_w), f32(ln_b), eps};
@@ -124,8 +136,10 @@ bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_te
     if (st) return st;
     if (k->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: k must be [m, d], got %d-d", op, k->ndim);
     const int64_t m = k->shape[0], d = k->shape[1];
+    bt_device dev = BT_CPU;
     if ((st = check_matrix(op, p, "p", m, d)) || (st = check_matrix(op, W, "W", d, d)) ||
-        (st = check_count(op, eta, "eta", m)))
+        (st = check_count(op, eta, "eta", m)) ||
+        (st = ONE_DEVICE(op, &dev, {p, "p"}, {W, "W"}, {k, "k"}, {eta, "eta"})) || (st = bt_op_require_cpu(op, dev)))
         return st;
     if (f32(p) == f32(k)) return bt_set_error(BT_ERR_ARG, "%s: p may not alias k", op);
     bt_apply_num_threads();
@@ -149,6 +163,9 @@ bt_status bt_op_causal_conv(bt_tensor *x, bt_tensor *history, const bt_tensor *w
         ((K > 1 || history) && (st = check_count(op, history, "history", (K - 1) * width))) ||
         (bias && (st = check_count(op, bias, "bias", width))))
         return st;
+    bt_device dev = BT_CPU;
+    if ((st = ONE_DEVICE(op, &dev, {x, "x"}, {history, "history"}, {w, "conv weight"}, {bias, "bias"}))) return st;
+    BT_OP_ON_CUDA(dev, bt_op_cuda_causal_conv(x, history, w, bias, m, width, (int)K));
     bt_apply_num_threads();
     bt_causal_conv(f32(x), f32(history), f32(w), f32(bias), m, width, (int)K);
     return BT_OK;

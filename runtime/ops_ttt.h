@@ -42,8 +42,10 @@ size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim
  *   eta:             [m, n_head] (bt_op_ttt_eta's output)
  *   token_scale:     [mini_batch] s_i = max(0, 1/(i+1) + learnable_token_idx[i])
  *   ln_w, ln_b:      n_head * head_dim values: the inner LayerNorm of every head
- *   scratch:         f32 of at least bt_op_ttt_linear_scratch_floats(m, ...) values
- *   decay:           forgetting after each completed mini-batch, or NULL for none */
+ *   scratch:         CPU: f32 of at least bt_op_ttt_linear_scratch_floats(m, ...) values;
+ *                    with the tensors on a GPU it is not used (may be NULL)
+ *   decay:           forgetting after each completed mini-batch, or NULL for none
+ * Every tensor lives on one device: the CPU or a CUDA device (kernels/cuda/ttt_linear.cu). */
 bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
                            const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
                            const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,

@@ -19,10 +19,12 @@
 #      tokens with no, half and all layers on the GPU must agree (they may part
 #      only at a near-tie; scripts/cuda/hybrid_check.lua says why), then
 #      generate.lua --n-gpu-layers auto --verbose shows a placement plan;
-#   5. end to end on the BitNet b1.58 2B4T shape: prefill (64-token batch) and
+#   5. TTT-Linear layers on the GPU: the bundled default model (convs, forgetting) with
+#      no, half and all layers there must agree as in step 4; its decode speed;
+#   6. end to end on the BitNet b1.58 2B4T shape: prefill (64-token batch) and
 #      decode tokens/s, all layers on the CPU, half, and all on the GPU, the same
 #      binary on this machine's cores;
-#   6. the CUDA tests again under compute-sanitizer memcheck, with the time left.
+#   7. the CUDA tests again under compute-sanitizer memcheck, with the time left.
 # The full log goes to $OUT/gpu-check.log when $OUT is set (else /tmp/gpu-check.log);
 # a summary is printed last. Exit status: 0 when the tests and the agreement
 # check passed and the end-to-end run worked, 1 otherwise.
@@ -107,6 +109,19 @@ if can_run "$host" && timeout "$(cap 60)" "$host" make-bitnet.lua "$small" --voc
     echo "generate.lua exit status $?"
 fi
 
+ttt_line="not run"
+ttt_rc=1
+section "TTT-Linear layers on the GPU: models/default.gguf (convs, forgetting) with no, half and all layers there"
+if can_run "$host" && [ -f models/default.gguf ]; then
+    timeout "$(cap 60)" "$host" scripts/cuda/hybrid_check.lua agree models/default.gguf --configs 0,half,all \
+        --prompt 40 --tokens 48 2>&1 | tee "$tmp/ttt.txt"
+    ttt_rc=${PIPESTATUS[0]}
+    ttt_line=$(grep -E "^agree: (PASS|FAIL)" "$tmp/ttt.txt" | tail -1)
+    [ -z "$ttt_line" ] && ttt_line="no verdict (exit status $ttt_rc)"
+    timeout "$(cap 40)" "$host" scripts/cuda/hybrid_check.lua speed models/default.gguf --configs 0,all \
+        --prompt 64 --tokens 64 2>&1 | tee -a "$tmp/ttt.txt"
+fi
+
 speed_rc=1
 section "end to end on the BitNet b1.58 2B4T shape: CPU vs GPU"
 if [ -n "$make_pid" ]; then
@@ -150,9 +165,11 @@ echo "tests:      $tests_line (exit status $tests_rc)"
 grep -E "^FAIL|check failed" "$tmp/tests.txt" 2>/dev/null | head -20
 echo "agreement:  $agree_line"
 grep -E "^agree .*(FAIL|ERROR)" "$tmp/agree.txt" 2>/dev/null
+echo "TTT layers: $ttt_line"
+grep -E "^agree .*(FAIL|ERROR)|^speed" "$tmp/ttt.txt" 2>/dev/null
 echo "sanitizer:  $sanitizer_line"
 cat "$tmp/bench.txt"
 echo "end to end (hybrid_check speed, exit status $speed_rc):"
 grep -E "^speed" "$tmp/speed.txt" 2>/dev/null || cat "$tmp/speed.txt"
 echo "total time: $(elapsed) s; log: $log"
-[ "$tests_rc" = 0 ] && [ "$agree_rc" = 0 ] && [ "$speed_rc" = 0 ]
+[ "$tests_rc" = 0 ] && [ "$agree_rc" = 0 ] && [ "$ttt_rc" = 0 ] && [ "$speed_rc" = 0 ]

@@ -1,10 +1,10 @@
 -- placement_spec.lua - CPU/GPU placement (lua/bitttt/placement.lua over
 -- runtime/placer.h) on a machine with or without a GPU: plans for a synthetic
 -- BitNet (make-bitnet.lua --vocab synthetic:N) at simulated free-memory figures
--- (nothing, two layers, everything, all but the head, an explicit count), TTT
--- layers kept on the CPU with the reason, hybrid sessions on a stand-in device
--- (the CPU answering as "cuda:0": the CPU's logits, copies only where the device
--- changes), and --n-gpu-layers where there is no GPU: one note on stderr, the
+-- (nothing, two layers, everything, all but the head, an explicit count), TTT-Linear
+-- layers placed with their state and fastweight ones kept on the CPU with the reason,
+-- hybrid sessions on a stand-in device (the CPU answering as "cuda:0": the CPU's
+-- logits, copies only where the device changes; TTT-Linear layers there too), and --n-gpu-layers where there is no GPU: one note on stderr, the
 -- CPU's tokens. Running on a real GPU is checked by scripts/gpu-check.sh.
 local helper = require "helper"
 local bt = require "bitttt"
@@ -90,15 +90,20 @@ describe("placement", function()
         assert.truthy(lines:find("output head: cuda:0", 1, true), lines)
     end)
 
-    it("keeps TTT layers on the CPU and says why", function()
+    it("places TTT-Linear layers with their state; keeps fastweight layers on the CPU and says why", function()
         local ttt = dir .. "/hybrid.gguf"
         F.write_random_bitttt { path = ttt, mixers = { "attention", "ttt_linear", "fastweight", "ttt_linear" }, d = 128 }
         local m = Model.load(ttt)
         local p = Placement.plan(m, { n_gpu_layers = "auto", free = 1e12, reserve = 0 })
-        assert.equals("cpu", p.layers[2])
+        local why = bt.core.linear_unsupported(m.w.layers[2].mixer.wq, m.w.layers[2].mixer.act_quant, "cuda:0")
+        local want = why and "cpu" or "cuda:0"   -- a build without CUDA plans nothing for it
+        assert.equals(want, p.layers[2])
         assert.equals("cpu", p.layers[3])
-        assert.equals("cpu", p.layers[4])
-        assert.truthy(p.reason:find("Layers 1, 3 stay on the CPU: ttt_linear: the TTT ops run on the CPU only", 1, true), p.reason)
+        assert.equals(want, p.layers[4])
+        if not why then
+            assert.equals(m.w.layers[2].mixer:state_bytes(), p.bytes[2].state)
+            assert.truthy(p.bytes[2].weight > 0)
+        end
         assert.truthy(p.reason:find("Layer 2 stays on the CPU: fastweight: op_fastweight runs on the CPU only", 1, true), p.reason)
     end)
 
@@ -180,6 +185,32 @@ describe("placement", function()
                 s:restore(snap)
                 assert.equals(#prompt + 4, s.pos)
             end
+        end)
+    end)
+
+    it("runs TTT-Linear layers on a device: the CPU's logits across mini-batches, with convs, forgetting and a schedule", function()
+        local ttt = dir .. "/ttt-device.gguf"
+        F.write_random_bitttt { path = ttt, mixers = { "ttt_linear", "attention", "ttt_linear" }, d = 64,
+                                conv_kernel = 3, forget = 0.9, seed = 11 }
+        local prompt = { 3, 70, 71, 72, 9, 100, 101 }   -- 7 tokens: mini-batches of 4 split inside the prompt
+        local function run(m)
+            local s = m:new_session { n_ctx = 64 }
+            s:set_schedule("warmup:10")
+            local out = { s:forward(prompt, "last"):clone() }
+            for i = 1, 6 do out[#out + 1] = s:forward({ 40 + i }, "last"):clone() end
+            local snap = s:snapshot()
+            out[#out + 1] = s:forward({ 60 }, "last"):clone()
+            s:restore(snap)
+            out[#out + 1] = s:forward({ 60 }, "last"):clone()
+            return out
+        end
+        local want = run(Model.load(ttt))
+        with_stand_in_gpu(function(G)
+            local m = Model.load(ttt)
+            m:place { n_gpu_layers = "auto", n_ctx = 64 }
+            assert.same({ G, G, G }, m.placement.layers)
+            local got = run(m)
+            for i = 1, #want do assert.equals(0, F.max_abs_diff(got[i], want[i]), "step " .. i) end
         end)
     end)
 

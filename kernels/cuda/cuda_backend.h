@@ -192,6 +192,9 @@ int bt_cuda_matmul_f32(float *y /* [m, n] */, const float *x /* [m, k] */, const
 /* out = x / sqrt(mean(x^2) + eps) * w; w NULL means ones; out may be x. */
 int bt_cuda_rmsnorm_f32(float *out /* [m, n] */, const float *x /* [m, n] */, const float *w /* [n] or NULL */,
                         int m, int n, float eps, bt_cuda_queue q, char *err);
+/* out = (x - mean) / sqrt(var + eps) * w + b per row; w, b NULL mean ones, zeros; out may be x. */
+int bt_cuda_layernorm_f32(float *out /* [m, n] */, const float *x /* [m, n] */, const float *w /* [n] or NULL */,
+                          const float *b /* [n] or NULL */, int m, int n, float eps, bt_cuda_queue q, char *err);
 /* out = softmax(x * scale) per row; out may be x. */
 int bt_cuda_softmax_f32(float *out /* [m, n] */, const float *x /* [m, n] */, float scale, int m, int n,
                         bt_cuda_queue q, char *err);
@@ -278,6 +281,15 @@ int bt_cuda_ttt_linear_dual(float *out /* [n_tok, row_stride] */, float *weights
 int bt_cuda_ttt_eta(float *eta /* [n_tok, n_head] */, const float *logit /* [n_tok, n_head] */,
                     const float *bias /* [n_head] */, const float *mult /* [n_tok] or NULL */, float scale,
                     int64_t n_tok, int n_head, bt_cuda_queue q, char *err);
+/* bt_ttt_linear_decay: weights = toward + keep * (weights - toward), n floats. */
+int bt_cuda_ttt_decay(float *weights /* [n] */, const float *toward /* [n] */, float keep, size_t n, bt_cuda_queue q,
+                      char *err);
+/* bt_causal_conv in place: x[t, c] = bias[c] + sum_j w[j, c] * (input j - (K-1) steps before t),
+ * the inputs before x's first row taken from history [K-1, width] (oldest first), which
+ * then holds the last K-1 inputs; kernel K from 1 to 16 (K = 1: history unused, may be NULL). */
+int bt_cuda_causal_conv(float *x /* [n_tok, width] */, float *history /* [K-1, width] */, const float *w /* [K, width] */,
+                        const float *bias /* [width] or NULL */, int64_t n_tok, int width, int kernel, bt_cuda_queue q,
+                        char *err);
 /* bt_fastweight_forward: normalizes k in place, writes p, updates W (d up to 12288). */
 int bt_cuda_fastweight_forward(float *p /* [n_tok, d] */, float *W /* [d, d] */, float *k /* [n_tok, d] */,
                                const float *eta /* [n_tok] */, int64_t n_tok, int d, bt_cuda_queue q, char *err);

@@ -1,6 +1,6 @@
 // ttt_linear.cu - TTT-Linear on the GPU: the equations, state and arguments of the CPU
-// kernels (kernels/cpu/ttt_linear.h), float32 state, one block per head; and the
-// inner learning rates (bt_ttt_eta).
+// kernels (kernels/cpu/ttt_linear.h), float32 state, one block per head; the inner
+// learning rates (bt_ttt_eta) and forgetting (bt_ttt_linear_decay).
 //
 // Both forms run one kernel that walks the span in chunks of C tokens and applies the
 // dual form to each chunk, with the gradient sums G of the tokens before it:
@@ -286,4 +286,23 @@ extern "C" int bt_cuda_ttt_eta(float *eta, const float *logit, const float *bias
     const unsigned blocks = bt_cuda_blocks(total < (1 << 22) ? total : (1 << 22), 256);
     return bt_cuda_launch(q, dim3(blocks), dim3(256), 0, "ttt_eta", err, ttt_eta_kernel, eta, logit, bias, mult,
                           scale, n_tok, n_head);
+}
+
+// ---- forgetting -----------------------------------------------------------------------------
+
+__global__ void ttt_decay_kernel(float *weights, const float *toward, float keep, size_t n) {
+    bt_grid_dep_begin();
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        weights[i] = toward[i] + keep * (weights[i] - toward[i]);
+}
+
+extern "C" int bt_cuda_ttt_decay(float *weights, const float *toward, float keep, size_t n, bt_cuda_queue q,
+                                 char *err) {
+    if (!weights || !toward || !(keep >= 0.0f && keep <= 1.0f))
+        return bt_cuda_bad_arg(err, "CUDA ttt_decay: weights and toward must be device pointers, keep %g in 0..1",
+                               (double)keep);
+    if (n == 0) return 0;
+    if (bt_cuda_enter(q, err)) return -1;
+    const unsigned blocks = bt_cuda_blocks((int64_t)(n < ((size_t)1 << 22) ? n : ((size_t)1 << 22)), 256);
+    return bt_cuda_launch(q, dim3(blocks), dim3(256), 0, "ttt_decay", err, ttt_decay_kernel, weights, toward, keep, n);
 }

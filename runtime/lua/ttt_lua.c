@@ -1,7 +1,7 @@
 /* ttt_lua.c - the test-time-training ops (runtime/ops_ttt.h) for Lua model graphs:
  *   core.op_ttt_eta(eta, bias, mult|nil, scale)
- *   core.op_ttt_linear(out, weights, grads, xq, xk, xv, eta, token_scale, ln_w, ln_b, eps, pos0, scratch
- *                      [, "auto"|"dual"|"primal" [, decay_toward, decay_keep]])
+ *   core.op_ttt_linear(out, weights, grads, xq, xk, xv, eta, token_scale, ln_w, ln_b, eps, pos0, scratch|nil
+ *                      [, "auto"|"dual"|"primal" [, decay_toward, decay_keep]])   (scratch: CPU only)
  *   core.ttt_linear_scratch_floats(max_tok, n_head, head_dim) -> floats of scratch op_ttt_linear needs
  *   core.op_fastweight(p, W, k, eta)
  *   core.op_causal_conv(x, history|nil, w, bias|nil); core.causal_conv_max_kernel
@@ -25,7 +25,7 @@ static int l_ttt_linear(lua_State *L) {
                                      bt_lua_check_tensor(L, 4), bt_lua_check_tensor(L, 5), bt_lua_check_tensor(L, 6),
                                      bt_lua_check_tensor(L, 7), bt_lua_check_tensor(L, 8), bt_lua_check_tensor(L, 9),
                                      bt_lua_check_tensor(L, 10), (float)luaL_checknumber(L, 11),
-                                     (int64_t)luaL_checknumber(L, 12), bt_lua_check_tensor(L, 13),
+                                     (int64_t)luaL_checknumber(L, 12), bt_lua_opt_tensor(L, 13),
                                      (bt_ttt_form)luaL_checkoption(L, 14, "auto", forms), toward ? &decay : NULL));
     return 0;
 }

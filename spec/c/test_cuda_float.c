@@ -121,6 +121,51 @@ BT_TEST(cuda_rmsnorm) {
         }
 }
 
+/* LayerNorm against a double reference: rows with a large mean next to their spread,
+ * with and without weight and bias, in place too. */
+BT_TEST(cuda_layernorm) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_layernorm");
+    static const int shapes[][2] = {{5, 256}, {3, 77}, {2, 1000}};
+    for (int c = 0; c < 3; c++)
+        for (int affine = 0; affine < 2; affine++) {
+            const int m = shapes[c][0], n = shapes[c][1];
+            cu_arena a;
+            cu_arena_init(&a);
+            float *x = malloc(sizeof(float) * m * n), *w = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
+            float *y = malloc(sizeof(float) * m * n);
+            double *want = malloc(sizeof(double) * m * n);
+            random_floats(x, (int64_t)m * n, &r, -3.0f, 3.0f);
+            for (int i = 0; i < n; i++) x[i] += 40.0f;   /* row 0: mean 40, spread 3 */
+            random_floats(w, n, &r, 0.5f, 2.0f);
+            random_floats(b, n, &r, -0.5f, 0.5f);
+            for (int t = 0; t < m; t++) {
+                double sum = 0.0, ss = 0.0;
+                for (int i = 0; i < n; i++) sum += x[t * n + i];
+                const double mean = sum / n;
+                for (int i = 0; i < n; i++) ss += (x[t * n + i] - mean) * (x[t * n + i] - mean);
+                const double rn = 1.0 / sqrt(ss / n + 1e-6);
+                for (int i = 0; i < n; i++)
+                    want[t * n + i] = (x[t * n + i] - mean) * rn * (affine ? w[i] : 1.0) + (affine ? b[i] : 0.0);
+            }
+            float *dx = cu_upload(&a, x, sizeof(float) * m * n), *dw = cu_upload(&a, w, sizeof(float) * n);
+            float *db = cu_upload(&a, b, sizeof(float) * n), *dy = cu_alloc(&a, sizeof(float) * m * n);
+            BT_CHECK(dx && dw && db && dy, "%s", a.err);
+            for (int in_place = 0; in_place < 2; in_place++) {
+                float *out = in_place ? dx : dy;
+                BT_CHECK(bt_cuda_layernorm_f32(out, dx, affine ? dw : NULL, affine ? db : NULL, m, n, 1e-6f, a.q,
+                                               a.err) == 0, "%s", a.err);
+                BT_CHECK(cu_download(&a, y, out, sizeof(float) * m * n) == 0, "%s", a.err);
+                int64_t at;
+                double worst = cu_worst_error(y, want, NULL, (int64_t)m * n, 2e-5, 2e-5, &at);   /* float sums */
+                BT_CHECK(worst <= 1.0, "[%d, %d]%s%s: out[%lld] = %.9g, want %.9g", m, n, affine ? " affine" : "",
+                         in_place ? " in place" : "", (long long)at, (double)y[at], want[at]);
+            }
+            free(x), free(w), free(b), free(y), free(want);
+            cu_free_all(&a);
+        }
+}
+
 BT_TEST(cuda_softmax) {
     CU_REQUIRE_DEVICE();
     cu_rng r = cu_rng_for("cuda_softmax");

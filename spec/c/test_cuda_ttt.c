@@ -1,5 +1,6 @@
 /* test_cuda_ttt.c - the CUDA TTT kernels (TTT-Linear primal and dual, inner learning
- * rates, the fastweight rule) against the CPU kernels on random inputs.
+ * rates, forgetting, the causal convs, the fastweight rule) against the CPU kernels on
+ * random inputs.
  *
  * The GPU sums in other orders (and chunks the dual form differently), so results
  * agree to float rounding, not bitwise. Tolerances, per value: outputs within
@@ -11,6 +12,7 @@
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
 #include <stdlib.h>
+#include "kernels/cpu/causal_conv.h"
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
 #include "test_cuda_util.h"
@@ -206,6 +208,79 @@ BT_TEST(cuda_ttt_eta_matches_cpu) {
                  (double)want[at]);
     }
     cu_free_all(&a);
+}
+
+BT_TEST(cuda_ttt_decay_matches_cpu) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_ttt_decay_matches_cpu");
+    enum { N = 3 * 17 * 16 };   /* [n_head, d + 1, d] with 3 heads of 16 */
+    static float w[N], toward[N], got[N];
+    fill_uniform(w, N, &r, -1.0f, 1.0f);
+    fill_uniform(toward, N, &r, -1.0f, 1.0f);
+    cu_arena a;
+    cu_arena_init(&a);
+    float *d_w = cu_upload(&a, w, sizeof w), *d_toward = cu_upload(&a, toward, sizeof toward);
+    BT_CHECK(d_w && d_toward, "%s", a.err);
+    const float keep = cu_uniform(&r, 0.5f, 0.99f);
+    BT_CHECK(bt_cuda_ttt_decay(d_w, d_toward, keep, N, a.q, a.err) == 0, "%s", a.err);
+    BT_CHECK(cu_download(&a, got, d_w, sizeof got) == 0, "%s", a.err);
+    bt_ttt_linear_decay(w, toward, keep, N);
+    int64_t at;
+    double e = worst_vs(got, w, N, 1e-7, 1e-6, &at);   /* one multiply-add, maybe fused */
+    BT_CHECK(e <= 1.0, "keep %g: weights[%lld] = %.9g, CPU %.9g", (double)keep, (long long)at, (double)got[at],
+             (double)w[at]);
+    BT_CHECK(bt_cuda_ttt_decay(d_w, d_toward, 1.5f, N, a.q, a.err) != 0, "keep 1.5 must be refused");
+    cu_free_all(&a);
+}
+
+/* A stream of tokens fed in chunks of random lengths (one token too), kernel sizes 1 to
+ * 16, with and without bias: outputs and the carried history as the CPU kernel's. */
+BT_TEST(cuda_causal_conv_matches_cpu) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_causal_conv_matches_cpu");
+    static const int kernels[] = {1, 2, 4, 7, 16};
+    for (int ki = 0; ki < 5; ki++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const int K = kernels[ki], width = 37 + 64 * ki, T = 29;
+            cu_arena a;
+            cu_arena_init(&a);
+            float *x = malloc(sizeof(float) * T * width), *got = malloc(sizeof(float) * T * width);
+            float *w = malloc(sizeof(float) * K * width), *bias = malloc(sizeof(float) * width);
+            float *hist = calloc((size_t)(K > 1 ? K - 1 : 1) * width, sizeof(float));
+            float *hist_got = malloc(sizeof(float) * (K > 1 ? K - 1 : 1) * width);
+            fill_uniform(x, (int64_t)T * width, &r, -1.0f, 1.0f);
+            fill_uniform(w, (int64_t)K * width, &r, -0.5f, 0.5f);
+            fill_uniform(bias, width, &r, -0.2f, 0.2f);
+            float *d_x = cu_upload(&a, x, sizeof(float) * T * width), *d_w = cu_upload(&a, w, sizeof(float) * K * width);
+            float *d_bias = cu_upload(&a, bias, sizeof(float) * width);
+            float *d_hist = cu_upload(&a, hist, sizeof(float) * (K > 1 ? K - 1 : 1) * width);
+            BT_CHECK(d_x && d_w && d_bias && d_hist, "%s", a.err);
+            for (int t = 0; t < T;) {
+                const int n = t == 0 ? 1 : cu_int(&r, 1, T - t);
+                bt_causal_conv(x + (size_t)t * width, hist, w, with_bias ? bias : NULL, n, width, K);
+                BT_CHECK(bt_cuda_causal_conv(d_x + (size_t)t * width, K > 1 ? d_hist : NULL, d_w,
+                                             with_bias ? d_bias : NULL, n, width, K, a.q, a.err) == 0, "%s", a.err);
+                t += n;
+            }
+            BT_CHECK(cu_download(&a, got, d_x, sizeof(float) * T * width) == 0, "%s", a.err);
+            int64_t at;
+            double e = worst_vs(got, x, (int64_t)T * width, 1e-6, 1e-5, &at);
+            BT_CHECK(e <= 1.0, "K %d%s: x[%lld] = %.9g, CPU %.9g", K, with_bias ? " with bias" : "", (long long)at,
+                     (double)got[at], (double)x[at]);
+            if (K > 1) {
+                BT_CHECK(cu_download(&a, hist_got, d_hist, sizeof(float) * (K - 1) * width) == 0, "%s", a.err);
+                e = worst_vs(hist_got, hist, (int64_t)(K - 1) * width, 1e-30, 0.0, &at);   /* copies: exact */
+                BT_CHECK(e <= 1.0, "K %d: history[%lld] = %.9g, CPU %.9g", K, (long long)at, (double)hist_got[at],
+                         (double)hist[at]);
+            }
+            free(x), free(got), free(w), free(bias), free(hist), free(hist_got);
+            cu_free_all(&a);
+        }
+    char err[BT_CUDA_ERR_CAP];
+    bt_cuda_queue q = {0, NULL};
+    float *p = (float *)16;
+    BT_CHECK(bt_cuda_causal_conv(p, p, p, NULL, 1, 8, 17, q, err) != 0, "a kernel of 17 taps must be refused");
+    BT_CHECK(bt_cuda_causal_conv(p, NULL, p, NULL, 1, 8, 4, q, err) != 0, "K = 4 without history must be refused");
 }
 
 /* Sequences from a zero W (a fresh sequence) and from a random one, in several calls. */

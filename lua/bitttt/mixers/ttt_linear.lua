@@ -20,6 +20,8 @@
 -- State per session: weights and grads, [H, hd + 1, hd] f32 each (b as the last
 -- row; see ttt_linear.h), and with convs the last K-1 projected queries and keys
 -- (conv_q_history, conv_k_history [K-1, H*hd]); independent of the context length.
+-- On a GPU (self.device, set when the model is placed) the state, the token scales,
+-- the initial weights and each call's positions and schedule multipliers live there.
 local core = require "bitttt.core"
 local S = require "bitttt.schedules"
 
@@ -29,9 +31,35 @@ TTTLinear.kind = "ttt_linear"
 TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_weight", "ln_bias", "post_weight", "post_bias",
     "conv_q", "conv_k", "conv_q_bias", "conv_k_bias" }
 
---- TTT layers run on the CPU until the TTT ops (runtime/ops_ttt.c) dispatch to CUDA kernels.
-function TTTLinear.gpu_unsupported()
-    return "ttt_linear: the TTT ops run on the CPU only (no CUDA dispatch yet)"
+--- nil when this layer's kernels exist on device (its head size, its weights' dtypes), else why not.
+function TTTLinear:gpu_unsupported(device)
+    if self.head_dim > 512 then return ("ttt_linear: head size %d (the CUDA kernels take up to 512)"):format(self.head_dim) end
+    for _, name in ipairs({ "wq", "wk", "wv", "wo" }) do
+        local why = core.linear_unsupported(self[name], self.act_quant, device)
+        if why then return "ttt_linear " .. name .. ": " .. why end
+    end
+    local why = core.linear_unsupported(self.lr_weight, false, device)
+    if why then return "ttt_linear lr_weight: " .. why end
+    return nil
+end
+
+-- A copy of the CPU tensor t on the layer's device (t itself on the CPU).
+local function on_device(t, device)
+    if device == "cpu" then return t end
+    local copy = core.empty(t:shape(), t:dtype(), device)
+    copy:copy(t)
+    return copy
+end
+
+-- The layer's own constant tensors on its device, made at the first call there.
+function TTTLinear:constants()
+    local device = self.device or "cpu"
+    local c = self.on
+    if not c or c.device ~= device then
+        c = { device = device, token_scale = on_device(self.token_scale, device), initial = on_device(self.initial, device) }
+        self.on = c
+    end
+    return c
 end
 
 --- TTTLinear.new{ wq=, wk=, wv=, wo=, lr_weight=, lr_bias=, token_idx=, ln_weight=, ln_bias=,
@@ -66,11 +94,14 @@ function TTTLinear:state_bytes()
 end
 
 function TTTLinear:new_state()
-    local state = { weights = self.initial:clone(), grads = core.empty(self.initial:shape(), "f32") }
+    local device = self.device or "cpu"
+    local state = { weights = core.empty(self.initial:shape(), "f32", device),
+                    grads = core.empty(self.initial:shape(), "f32", device) }
     if self.conv_history then
-        state.conv_q_history = core.empty(self.conv_history, "f32")   -- zero-filled
-        state.conv_k_history = core.empty(self.conv_history, "f32")
+        state.conv_q_history = core.empty(self.conv_history, "f32", device)
+        state.conv_k_history = core.empty(self.conv_history, "f32", device)
     end
+    self:reset_state(state)   -- device memory starts undefined
     return state
 end
 
@@ -88,21 +119,25 @@ function TTTLinear:scratch_widths()
 end
 
 -- Buffers shared by every session of this layer (used within one call only), grown
--- to the largest call seen: RoPE positions, schedule multipliers, kernel scratch.
+-- to the largest call seen: RoPE positions, schedule multipliers (filled on the CPU,
+-- with copies on the layer's device), the CPU kernels' scratch (a GPU ignores it).
 -- Returns views of m rows (cached per m) and the scratch.
 function TTTLinear:workspace(m)
-    local w = self.work
-    if not w.capacity or w.capacity < m then
-        w.capacity = m
-        w.rope_pos = core.empty({ m }, "i32")
-        w.mult = core.empty({ m }, "f32")
-        local span = math.min(m, self.mini_batch)   -- the kernels never see more tokens at once
+    local w, device = self.work, self.device or "cpu"
+    if not w.capacity or w.capacity < m or w.device ~= device then
+        w.capacity, w.device = math.max(m, w.capacity or 0), device
+        w.rope_pos = core.empty({ w.capacity }, "i32")
+        w.mult = core.empty({ w.capacity }, "f32")
+        w.rope_pos_here = device == "cpu" and w.rope_pos or core.empty({ w.capacity }, "i32", device)
+        w.mult_here = device == "cpu" and w.mult or core.empty({ w.capacity }, "f32", device)
+        local span = math.min(w.capacity, self.mini_batch)   -- the kernels never see more tokens at once
         w.scratch = core.empty({ core.ttt_linear_scratch_floats(span, self.n_head, self.head_dim) }, "f32")
         w.views = {}
     end
     local v = w.views[m]
     if not v then
-        v = { rope_pos = w.rope_pos:narrow(1, 1, m), mult = w.mult:narrow(1, 1, m), scratch = w.scratch }
+        v = { rope_pos = w.rope_pos:narrow(1, 1, m), mult = w.mult:narrow(1, 1, m), scratch = w.scratch,
+              rope_pos_here = w.rope_pos_here:narrow(1, 1, m), mult_here = w.mult_here:narrow(1, 1, m) }
         w.views[m] = v
     end
     return v
@@ -123,19 +158,23 @@ function TTTLinear:forward(state, out, h, buf, _, pos0, learning)
         core.op_causal_conv(xk, state.conv_k_history, self.conv_k, self.conv_k_bias)
     end
     for i = 1, m do ws.rope_pos[i] = (pos0 + i - 1) % B end
-    core.op_rope(xq, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")
-    core.op_rope(xk, ws.rope_pos, H, hd, hd, self.rope_theta, "interleaved")
+    if ws.rope_pos_here ~= ws.rope_pos then ws.rope_pos_here:copy(ws.rope_pos) end
+    core.op_rope(xq, ws.rope_pos_here, H, hd, hd, self.rope_theta, "interleaved")
+    core.op_rope(xk, ws.rope_pos_here, H, hd, hd, self.rope_theta, "interleaved")
 
     learning = learning or {}
     local mult
     if learning.schedule then
-        mult = S.fill(ws.mult, learning.schedule, m, pos0, self.layer_index, self.step_of)
+        S.fill(ws.mult, learning.schedule, m, pos0, self.layer_index, self.step_of)
+        if ws.mult_here ~= ws.mult then ws.mult_here:copy(ws.mult) end
+        mult = ws.mult_here
     end
+    local c = self:constants()
     core.op_linear(eta, self.lr_weight, h)
     core.op_ttt_eta(eta, self.lr_bias, mult, (learning.lr or self.base_lr) / hd)
-    core.op_ttt_linear(z, state.weights, state.grads, xq, xk, xv, eta, self.token_scale,
+    core.op_ttt_linear(z, state.weights, state.grads, xq, xk, xv, eta, c.token_scale,
         self.ln_weight, self.ln_bias, self.ln_eps, pos0, ws.scratch, learning.form or "auto",
-        self.forget < 1 and self.initial or nil, self.forget)
+        self.forget < 1 and c.initial or nil, self.forget)
     core.op_layernorm(z, z, self.post_weight, self.post_bias, self.ln_eps)
     core.op_linear(out, self.wo, z, aq)
 end

@@ -1,0 +1,22 @@
+/* ops_devices.h - the device checks every op file shares: all tensors of an op on
+ * one device, and ops without a GPU kernel. */
+#ifndef BT_OPS_DEVICES_H
+#define BT_OPS_DEVICES_H
+#include "device.h"
+#include "error.h"
+#include "tensor.h"
+
+typedef struct bt_op_arg { const bt_tensor *t; const char *name; } bt_op_arg;
+
+/* The device every (non-NULL) tensor of an op lives on, into *dev; an error names two that differ. */
+bt_status bt_op_one_device(const char *op, bt_device *dev, const bt_op_arg *args, int n);
+
+/* ONE_DEVICE(op, &dev, {t1, "name1"}, {t2, "name2"}, ...) */
+#define ONE_DEVICE(op, dev, ...)                                                  \
+    bt_op_one_device(op, dev, (const bt_op_arg[]){__VA_ARGS__},                   \
+                     (int)(sizeof((const bt_op_arg[]){__VA_ARGS__}) / sizeof(bt_op_arg)))
+
+/* BT_ERR_UNSUPPORTED naming the device unless dev is the CPU (ops that have no GPU kernel). */
+bt_status bt_op_require_cpu(const char *op, bt_device dev);
+
+#endif
