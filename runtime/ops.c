@@ -201,19 +201,47 @@ static bt_status quantize_activations(bt_act_i8 *xq, const float *x, int64_t m, 
     return BT_OK;
 }
 
+/* The shapes of out [m, n] = x [m, k] . W^T and the device they share. */
+static bt_status check_linear(const char *op, const bt_tensor *out, const bt_tensor *w, const bt_tensor *x, int64_t *m,
+                              int64_t *n, int64_t *k, size_t *row_bytes, bt_device *dev) {
+    int64_t mx = 0, kx = 0;
+    bt_status st;
+    if ((st = check_rows(op, out, "out", m, n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
+        (st = check_weight(op, w, n, k, row_bytes)) || (st = ONE_DEVICE(op, dev, {out, "out"}, {w, "weight"}, {x, "x"})))
+        return st;
+    if (out->shape[out->ndim - 1] != *n || mx != *m || kx != *k)
+        return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
+                            op, *m, out->shape[out->ndim - 1], mx, kx, *n, *k);
+    return BT_OK;
+}
+
+bt_status bt_op_linear_group(bt_tensor *const *out, bt_tensor *const *w, int count, const bt_tensor *x, int act_quant) {
+    if (bt_interrupted()) return bt_interrupt_error();
+    const char *op = "linear_group";
+    if (count < 1 || count > BT_OP_LINEAR_GROUP_MAX || !out || !w)
+        return bt_set_error(BT_ERR_ARG, "%s: %d weights (1 to %d, with as many outputs)", op, count, BT_OP_LINEAR_GROUP_MAX);
+    int64_t m = 0, n = 0, k = 0;
+    size_t row_bytes = 0;
+    bt_device dev = BT_CPU, first = BT_CPU;
+    bt_status st;
+    for (int i = 0; i < count; i++) {
+        if ((st = check_linear(op, out[i], w[i], x, &m, &n, &k, &row_bytes, &dev))) return st;
+        if (i == 0) first = dev;   /* x is in every check, so all share its device */
+    }
+    BT_OP_ON_CUDA(first, bt_op_cuda_linear_group(out, w, count, x, m, k, act_quant));
+    for (int i = 0; i < count; i++)
+        if ((st = bt_op_linear(out[i], w[i], x, act_quant))) return st;
+    return BT_OK;
+}
+
 bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act_quant) {
     if (bt_interrupted()) return bt_interrupt_error();
     const char *op = "linear";
-    int64_t m = 0, n = 0, mx = 0, k = 0, kx = 0;
+    int64_t m = 0, n = 0, k = 0;
     size_t row_bytes = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_rows(op, out, "out", &m, &n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
-        (st = check_weight(op, w, &n, &k, &row_bytes)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {w, "weight"}, {x, "x"})))
-        return st;
-    if (out->shape[out->ndim - 1] != n || mx != m || kx != k)
-        return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
-                            op, m, out->shape[out->ndim - 1], mx, kx, n, k);
+    if ((st = check_linear(op, out, w, x, &m, &n, &k, &row_bytes, &dev))) return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
     bt_apply_num_threads();
     bt_ternary_format format;

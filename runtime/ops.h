@@ -28,7 +28,14 @@ bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table
 bt_status bt_op_linear(bt_tensor *out /* [m, n] */, bt_tensor *w /* [n, k] */, const bt_tensor *x /* [m, k] */,
                        int act_quant);
 
-/* RMSNorm / LayerNorm (CPU only) of each row; w (and b) [n] f32 or NULL; out may be x. */
+/* out[i] = x . W_i^T for count (1 to BT_OP_LINEAR_GROUP_MAX) weights that read the same x
+ * (q, k and v; gate and up): the results of count bt_op_linear calls. On a GPU with
+ * ternary weights the activations are quantized once and the products run as one launch. */
+#define BT_OP_LINEAR_GROUP_MAX 4
+bt_status bt_op_linear_group(bt_tensor *const *out /* [count] -> [m, n_i] */, bt_tensor *const *w /* [count] -> [n_i, k] */,
+                             int count, const bt_tensor *x /* [m, k] */, int act_quant);
+
+/* RMSNorm / LayerNorm of each row; w (and b) [n] f32 or NULL; out may be x. */
 bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, float eps);
 bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, const bt_tensor *b, float eps);
 

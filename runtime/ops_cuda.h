@@ -40,6 +40,9 @@ bt_status bt_op_cuda_get_rows(bt_tensor *out /* [m, d] */, const bt_tensor *tabl
                               const bt_tensor *ids /* [m] i32 */, int64_t m, int64_t d, int64_t vocab);
 bt_status bt_op_cuda_linear(bt_tensor *out /* [m, n] */, const bt_tensor *w /* [n, k] */, const bt_tensor *x /* [m, k] */,
                             int64_t m, int64_t n, int64_t k, int act_quant);
+/* count linears over one x (bt_op_linear_group); n of each from its weight. */
+bt_status bt_op_cuda_linear_group(bt_tensor *const *out, bt_tensor *const *w, int count, const bt_tensor *x, int64_t m,
+                                  int64_t k, int act_quant);
 bt_status bt_op_cuda_rmsnorm(bt_tensor *out /* [m, n] */, const bt_tensor *x /* [m, n] */, const bt_tensor *w /* [n] or NULL */,
                              int64_t m, int64_t n, float eps);
 bt_status bt_op_cuda_rope(bt_tensor *x /* [m, cols] */, const bt_tensor *pos /* [m] i32 */, int64_t m, int64_t cols,

@@ -162,6 +162,42 @@ static bt_status linear_ternary(bt_tensor *out, const bt_cuda_ternary *w, const 
     return bt_op_cuda_result(rc, "linear", err);
 }
 
+/* Ternary weights placed for the CUDA kernels: one quantization of x (with block sums when
+ * a matrix keeps block scales) and bt_cuda_ternary_matmul_group (one launch where it can). */
+static bt_status linear_ternary_group(bt_tensor *const *out, const bt_cuda_ternary *const *w, int count,
+                                      const bt_tensor *x, int64_t m, int64_t k) {
+    bt_cuda_ternary desc[BT_OP_LINEAR_GROUP_MAX];
+    float *y[BT_OP_LINEAR_GROUP_MAX];
+    int block_scales = 0;
+    for (int i = 0; i < count; i++) {
+        desc[i] = *w[i];
+        y[i] = bt_tensor_data(out[i]);
+        block_scales |= w[i]->block_scales;
+    }
+    void *buf;
+    bt_status st = bt_op_cuda_scratch(&buf, bt_tensor_device(x), BT_OP_CUDA_SCRATCH_Q8, q8_bytes(m, k));
+    if (st) return st;
+    bt_cuda_q8 xq = q8_carve(buf, m, k, block_scales);
+    bt_cuda_queue queue = {bt_tensor_device(x).index, NULL};
+    char err[BT_CUDA_ERR_CAP];
+    int rc = bt_cuda_quantize_q8(xq, bt_tensor_data(x), NULL, 0.0f, (int)m, (int)k, queue, err);
+    if (rc == 0) rc = bt_cuda_ternary_matmul_group(y, xq, desc, count, (int)m, 0, queue, err);
+    return bt_op_cuda_result(rc, "linear_group", err);
+}
+
+bt_status bt_op_cuda_linear_group(bt_tensor *const *out, bt_tensor *const *w, int count, const bt_tensor *x, int64_t m,
+                                  int64_t k, int act_quant) {
+    const bt_cuda_ternary *tw[BT_OP_LINEAR_GROUP_MAX];
+    int all_ternary = m <= INT_MAX;
+    for (int i = 0; i < count; i++) all_ternary = all_ternary && (tw[i] = bt_op_cuda_ternary_of(w[i])) != NULL;
+    if (all_ternary) return linear_ternary_group(out, tw, count, x, m, k);
+    for (int i = 0; i < count; i++) {   /* float weights (or unplaced ones, which bt_op_cuda_linear refuses) */
+        bt_status st = bt_op_cuda_linear(out[i], w[i], x, m, w[i]->shape[0], k, act_quant);
+        if (st) return st;
+    }
+    return BT_OK;
+}
+
 bt_status bt_op_cuda_linear(bt_tensor *out, const bt_tensor *w, const bt_tensor *x, int64_t m, int64_t n, int64_t k,
                             int act_quant) {
     const char *op = "linear";

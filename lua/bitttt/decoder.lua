@@ -184,8 +184,7 @@ function Session:forward_chunk(ids, first, m, want)
         core.op_add(v.x, v.x, v.mix)
         core.op_rmsnorm(v.h, v.x, layer.ffn_norm, eps)
         local aq = cfg.act_quant
-        core.op_linear(v.gate, layer.ffn_gate, v.h, aq)
-        core.op_linear(v.up, layer.ffn_up, v.h, aq)
+        core.op_linear_group({ v.gate, v.up }, { layer.ffn_gate, layer.ffn_up }, v.h, aq)
         core.op_gated(v.gate, v.gate, v.up, cfg.ffn_act)
         if layer.ffn_sub_norm then core.op_rmsnorm(v.gate, v.gate, layer.ffn_sub_norm, eps) end
         core.op_linear(v.mix, layer.ffn_down, v.gate, aq)

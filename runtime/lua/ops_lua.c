@@ -1,5 +1,6 @@
 /* ops_lua.c - the layer operations (runtime/ops.h) for Lua model graphs:
  *   core.op_linear(out, w, x [, act_quant])   core.op_rmsnorm(out, x, w|nil, eps)
+ *   core.op_linear_group({out...}, {w...}, x [, act_quant])   (1 to 4 weights reading x)
  *   core.op_get_rows(out, table, ids)  core.op_layernorm(out, x, w|nil, b|nil, eps)
  *   core.op_rope(x, pos, n_heads, head_dim, rot_dim, theta, "interleaved"|"neox")
  *   core.op_attention(out, q, k, v, k_cache, v_cache, pos0, n_head, scale)
@@ -22,6 +23,35 @@ static int l_get_rows(lua_State *L) {
 static int l_linear(lua_State *L) {
     bt_lua_check(L, bt_op_linear(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
                                  lua_toboolean(L, 4)));
+    return 0;
+}
+
+/* The tensors of the array at argument `arg` (1 to BT_OP_LINEAR_GROUP_MAX of them) into t; their count. */
+static int tensor_list(lua_State *L, int arg, bt_tensor **t, const char *what) {
+    luaL_checktype(L, arg, LUA_TTABLE);
+    const int n = (int)lua_objlen(L, arg);
+    if (n < 1 || n > BT_OP_LINEAR_GROUP_MAX)
+        return luaL_error(L, "op_linear_group: %s holds %d tensors (1 to %d)", what, n, BT_OP_LINEAR_GROUP_MAX);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, arg, i + 1);
+        int is_tensor = 0;
+        if (lua_isuserdata(L, -1) && lua_getmetatable(L, -1)) {   /* Lua 5.1 has no luaL_testudata */
+            luaL_getmetatable(L, BT_LUA_TENSOR);
+            is_tensor = lua_rawequal(L, -1, -2);
+            lua_pop(L, 2);
+        }
+        t[i] = is_tensor ? bt_lua_check_tensor(L, -1) : NULL;
+        lua_pop(L, 1);   /* the array keeps it alive */
+        if (!t[i]) return luaL_error(L, "op_linear_group: %s[%d] is not a tensor", what, i + 1);
+    }
+    return n;
+}
+
+static int l_linear_group(lua_State *L) {
+    bt_tensor *out[BT_OP_LINEAR_GROUP_MAX], *w[BT_OP_LINEAR_GROUP_MAX];
+    const int n_out = tensor_list(L, 1, out, "outputs"), n_w = tensor_list(L, 2, w, "weights");
+    if (n_out != n_w) return luaL_error(L, "op_linear_group: %d outputs for %d weights", n_out, n_w);
+    bt_lua_check(L, bt_op_linear_group(out, w, n_w, bt_lua_check_tensor(L, 3), lua_toboolean(L, 4)));
     return 0;
 }
 
@@ -80,7 +110,7 @@ static int l_scale(lua_State *L) {
 
 void bt_lua_open_ops(lua_State *L) {
     static const luaL_Reg fns[] = {
-        {"op_get_rows", l_get_rows}, {"op_linear", l_linear}, {"op_rmsnorm", l_rmsnorm}, {"op_layernorm", l_layernorm},
+        {"op_get_rows", l_get_rows}, {"op_linear", l_linear}, {"op_linear_group", l_linear_group}, {"op_rmsnorm", l_rmsnorm}, {"op_layernorm", l_layernorm},
         {"op_rope", l_rope}, {"op_attention", l_attention}, {"op_gated", l_gated}, {"op_activate", l_activate},
         {"op_add", l_add}, {"op_mul", l_mul}, {"op_scale", l_scale}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);

@@ -3,7 +3,7 @@
  * with bt_op_place_weight (ternary repacked, floats copied), the ternary linear
  * (both sides quantize the activations to the same int8, so they differ only in
  * the rounding of the final rescale: 1e-5 of the largest output), float linear
- * (1e-4: f32 sums in another order), norms, attention over a KV cache in
+ * (1e-4: f32 sums in another order), grouped linears (exactly the single ones), norms, attention over a KV cache in
  * prefill and decode steps, elementwise ops and embedding rows (1e-5), RoPE
  * (5e-4 at positions up to 500: the CPU computes angles in f32, the GPU in double), a
  * TTT-Linear layer's ops over a stream; then the errors: tensors on two devices, a
@@ -146,6 +146,43 @@ static pair pair_positions(int64_t m, int64_t pos0) {
 }
 
 static void pair_free(pair p) { bt_tensor_free(p.c); bt_tensor_free(p.g); }
+
+/* bt_op_linear_group on the GPU (one quantization, one launch where it can) gives exactly
+ * what one bt_op_linear per weight gives there: ternary q/k/v-like groups (one with block
+ * scales), decode and prefill row counts, and float weights (one linear each). */
+BT_TEST(cuda_ops_linear_group) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_ops_linear_group");
+    const int64_t k = 768, rows[3] = {75, 21, 8};
+    for (int kind = 0; kind < 3; kind++)
+        for (int mi = 0; mi < 2; mi++) {
+            const int64_t m = mi ? 40 : 1;
+            bt_tensor *wc[3] = {NULL}, *wg[3] = {NULL}, *ys[3] = {NULL}, *yg[3] = {NULL};
+            pair x = pair_random(m, k, &r, -2.0f, 2.0f);
+            bt_status st = x.g ? BT_OK : BT_ERR_DEVICE;
+            for (int i = 0; i < 3 && !st; i++) {
+                int64_t shape[2] = {m, rows[i]};
+                wc[i] = kind == 2 ? random_f32(rows[i], k, &r, -0.1f, 0.1f)
+                                  : random_ternary(BT_TQ2_0, rows[i], k, kind == 1 && i == 1, &r);
+                st = !wc[i] || bt_op_place_weight(&wg[i], wc[i], gpu) || bt_tensor_new(&ys[i], BT_F32, 2, shape, gpu) ||
+                     bt_tensor_new(&yg[i], BT_F32, 2, shape, gpu);
+            }
+            for (int i = 0; i < 3 && !st; i++) st = bt_op_linear(ys[i], wg[i], x.g, kind != 2);
+            if (!st) st = bt_op_linear_group(yg, wg, 3, x.g, kind != 2);
+            double e = 0.0;
+            for (int i = 0; i < 3 && !st; i++) {
+                bt_tensor *want = NULL;
+                st = bt_tensor_to(&want, ys[i], BT_F32, BT_CPU);
+                if (!st) e = fmax(e, error_units(yg[i], want, 1e-30));   /* exact */
+                bt_tensor_free(want);
+            }
+            BT_CHECK(!st, "%s", bt_last_error());
+            BT_CHECK(e <= 1.0, "%s, m %lld: the group differs from single linears (%.3g)",
+                     kind == 0 ? "tq2_0" : kind == 1 ? "tq2_0 with block scales" : "f32", (long long)m, e);
+            for (int i = 0; i < 3; i++) bt_tensor_free(wc[i]), bt_tensor_free(wg[i]), bt_tensor_free(ys[i]), bt_tensor_free(yg[i]);
+            pair_free(x);
+        }
+}
 
 BT_TEST(cuda_ops_norm_rope_elementwise) {
     CU_REQUIRE_DEVICE();

@@ -62,9 +62,7 @@ end
 -- buf: scratch views for this m (q, k, v, att); pos: i32 [m] positions.
 function Attention:forward(state, out, h, buf, pos, pos0)
     local aq = self.act_quant
-    core.op_linear(buf.q, self.wq, h, aq)
-    core.op_linear(buf.k, self.wk, h, aq)
-    core.op_linear(buf.v, self.wv, h, aq)
+    core.op_linear_group({ buf.q, buf.k, buf.v }, { self.wq, self.wk, self.wv }, h, aq)
     core.op_rope(buf.q, pos, self.n_head, self.head_dim, self.rope_dim, self.rope_theta, self.rope_style)
     core.op_rope(buf.k, pos, self.n_head_kv, self.head_dim, self.rope_dim, self.rope_theta, self.rope_style)
     core.op_attention(buf.att, buf.q, buf.k, buf.v, state.k_cache, state.v_cache, pos0, self.n_head, self.scale)

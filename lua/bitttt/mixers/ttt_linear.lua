@@ -150,9 +150,7 @@ function TTTLinear:forward(state, out, h, buf, _, pos0, learning)
     local aq, H, hd, B = self.act_quant, self.n_head, self.head_dim, self.mini_batch
     local ws = self:workspace(m)
     local xq, xk, xv, z, eta = buf.ttt_q, buf.ttt_k, buf.ttt_v, buf.ttt_z, buf.ttt_eta
-    core.op_linear(xq, self.wq, h, aq)
-    core.op_linear(xk, self.wk, h, aq)
-    core.op_linear(xv, self.wv, h, aq)
+    core.op_linear_group({ xq, xk, xv }, { self.wq, self.wk, self.wv }, h, aq)
     if self.conv_q then
         core.op_causal_conv(xq, state.conv_q_history, self.conv_q, self.conv_q_bias)
         core.op_causal_conv(xk, state.conv_k_history, self.conv_k, self.conv_k_bias)
