@@ -33,13 +33,13 @@ bt_status bt_op_cuda_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *g
     const size_t state = (size_t)(n_head * (head_dim + 1) * head_dim);
     char err[BT_CUDA_ERR_CAP];
     for (int64_t j = 0; j < m;) {
-        const int64_t first = (pos0 + j) % mini_batch;
-        const int64_t n = m - j < mini_batch - first ? m - j : mini_batch - first;
+        int64_t first;
+        const int64_t n = bt_ttt_span_at(pos0, j, m, mini_batch, &first);
         const bt_cuda_ttt_span span = {
             .xq = f32(xq) + j * width, .xk = f32(xk) + j * width, .xv = f32(xv) + j * width,
             .eta = f32(eta) + j * n_head, .token_scale = f32(token_scale), .row_stride = width,
             .first = (int)first, .n_tok = (int)n, .mini_batch = (int)mini_batch};
-        const int primal = form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
+        const int primal = bt_ttt_span_primal(form, n);
         int rc = (primal ? bt_cuda_ttt_linear_primal : bt_cuda_ttt_linear_dual)(
             f32(out) + j * width, f32(weights), f32(grads), &span, &norm, (int)n_head, (int)head_dim, q, err);
         if (!rc && decay && decay->keep < 1.0f && first + n == mini_batch)

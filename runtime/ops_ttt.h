@@ -30,6 +30,18 @@ typedef struct bt_ttt_decay {
     float keep;   /* in [0, 1]; 1: no decay */
 } bt_ttt_decay;
 
+/* How bt_op_ttt_linear splits its tokens (on every device): the span starting `done` tokens
+ * into a call at pos0 has in-batch index *first and runs to the end of its mini-batch or
+ * of the call; its length. After it, a decay step is due when *first + length == mini_batch. */
+static inline int64_t bt_ttt_span_at(int64_t pos0, int64_t done, int64_t m, int64_t mini_batch, int64_t *first) {
+    *first = (pos0 + done) % mini_batch;
+    return m - done < mini_batch - *first ? m - done : mini_batch - *first;
+}
+/* 1 when a span of n tokens takes the primal form (decode) rather than the dual (prefill). */
+static inline int bt_ttt_span_primal(bt_ttt_form form, int64_t n) {
+    return form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
+}
+
 /* Floats of scratch bt_op_ttt_linear needs for up to max_tok tokens per call
  * (spans never exceed the mini-batch, so min(max_tok, mini_batch) is enough). */
 size_t bt_op_ttt_linear_scratch_floats(int64_t max_tok, int n_head, int head_dim);
