@@ -28,7 +28,10 @@ static void on_sigint(int sig) {
         raise(SIGINT);
         return;
     }
-    lua_sethook(running, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    /* On the next VM instruction only: call and return hooks would also fire inside the
+     * message handler when an op's own interrupt check raised first ("error in error
+     * handling"). C ops check bt_interrupted() themselves. */
+    lua_sethook(running, stop_hook, LUA_MASKCOUNT, 1);
 }
 
 void bt_repl_interrupt_arm(lua_State *L) {
