@@ -17,11 +17,11 @@ local o = cli.parse(arg, {
     { "-s", "--system", key = "system", type = "string", help = "system prompt" },
     { "-n", "--n-predict", key = "n", type = "number", default = 512, help = "most tokens per answer" },
     { "-c", "--ctx-size", key = "ctx", type = "number", help = "context size (default: the model's)" },
-    { nil, "--temp", key = "temp", type = "number", default = 0.7, help = "temperature; 0 = greedy" },
-    { nil, "--top-k", key = "top_k", type = "number", default = 40, help = "top-k cut" },
-    { nil, "--top-p", key = "top_p", type = "number", default = 0.95, help = "top-p cut" },
-    { nil, "--min-p", key = "min_p", type = "number", default = 0.05, help = "min-p cut" },
-    { nil, "--repeat-penalty", key = "repeat_penalty", type = "number", default = 1.1, help = "repetition penalty" },
+    { nil, "--temp", key = "temp", type = "number", help = "temperature; 0 = greedy (default: the model's, else 0.7)" },
+    { nil, "--top-k", key = "top_k", type = "number", help = "top-k cut (default: the model's, else 40)" },
+    { nil, "--top-p", key = "top_p", type = "number", help = "top-p cut (default: the model's, else 0.95)" },
+    { nil, "--min-p", key = "min_p", type = "number", help = "min-p cut (default: the model's, else 0.05)" },
+    { nil, "--repeat-penalty", key = "repeat_penalty", type = "number", help = "repetition penalty (default: the model's, else 1.1)" },
     { nil, "--seed", key = "seed", type = "number", help = "random seed" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
     cli.gpu_layers_option,
@@ -36,8 +36,8 @@ local name = o.template or Templates.detect(model.meta["tokenizer.chat_template"
 if not name then error(o.model .. ": no chat template in the file; choose one with --template llama3|chatml|bitnet", 0) end
 local template = Templates.get(name)
 local session = model:new_session { n_ctx = o.ctx }
-local sampler = Sampler.new { temp = o.temp, top_k = o.top_k, top_p = o.top_p, min_p = o.min_p,
-    repeat_penalty = o.repeat_penalty, seed = o.seed }
+-- chat's own defaults where neither the command line nor the model file (general.sampling.*) says
+local sampler = Sampler.new(Sampler.choose(o, Sampler.model_defaults(model.meta, o.model), { temp = 0.7, repeat_penalty = 1.1 }))
 
 local end_ids = tok:encode(template.end_of_turn, { bos = false, special = true })
 if #end_ids ~= 1 then error(("%s: the vocabulary has no single token for %s"):format(o.model, template.end_of_turn), 0) end

@@ -18,14 +18,17 @@ local spec = {
     { "-p", "--prompt", key = "prompt", type = "string", default = "", help = "prompt text" },
     { "-n", "--n-predict", key = "n", type = "number", default = 256, help = "number of new tokens" },
     { "-c", "--ctx-size", key = "ctx", type = "number", help = "context size (default: the model's)" },
-    { nil, "--temp", key = "temp", type = "number", default = 0.8, help = "temperature; 0 = greedy" },
-    { nil, "--top-k", key = "top_k", type = "number", default = 40, help = "top-k cut; 0 = off" },
-    { nil, "--top-p", key = "top_p", type = "number", default = 0.95, help = "top-p (nucleus) cut; 1 = off" },
-    { nil, "--min-p", key = "min_p", type = "number", default = 0.05, help = "min-p cut; 0 = off" },
-    { nil, "--repeat-penalty", key = "repeat_penalty", type = "number", default = 1.0, help = "repetition penalty; 1 = off" },
-    { nil, "--repeat-last-n", key = "repeat_last_n", type = "number", default = 64, help = "tokens the penalties look back" },
-    { nil, "--frequency-penalty", key = "frequency_penalty", type = "number", default = 0, help = "frequency penalty" },
-    { nil, "--presence-penalty", key = "presence_penalty", type = "number", default = 0, help = "presence penalty" },
+    -- sampling: unless given, what the model file recommends (general.sampling.*), else llama.cpp's defaults
+    { nil, "--temp", key = "temp", type = "number", help = "temperature; 0 = greedy (default: the model's, else 0.8)" },
+    { nil, "--top-k", key = "top_k", type = "number", help = "top-k cut; 0 = off (default: the model's, else 40)" },
+    { nil, "--top-p", key = "top_p", type = "number", help = "top-p (nucleus) cut; 1 = off (default: the model's, else 0.95)" },
+    { nil, "--min-p", key = "min_p", type = "number", help = "min-p cut; 0 = off (default: the model's, else 0.05)" },
+    { nil, "--repeat-penalty", key = "repeat_penalty", type = "number",
+      help = "repetition penalty; 1 = off (default: the model's, else 1)" },
+    { nil, "--repeat-last-n", key = "repeat_last_n", type = "number",
+      help = "tokens the penalties look back (default: the model's, else 64)" },
+    { nil, "--frequency-penalty", key = "frequency_penalty", type = "number", help = "frequency penalty (default: the model's, else 0)" },
+    { nil, "--presence-penalty", key = "presence_penalty", type = "number", help = "presence penalty (default: the model's, else 0)" },
     { nil, "--stop", key = "stop", type = "list", metavar = "TEXT", help = "stop when this text appears (repeatable)" },
     { nil, "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
@@ -50,6 +53,8 @@ local function main(argv)
     local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = n_gpu_layers,
         n_ctx = o.ctx })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
+    local recommended = Sampler.model_defaults(model.meta, o.model)
+    local sampler = Sampler.new(Sampler.choose(o, recommended))
     local session = model:new_session { n_ctx = o.ctx }
     session:set_ttt_lr(o.ttt_lr)
     if o.ttt_schedule then session:set_schedule(o.ttt_schedule) end
@@ -68,6 +73,14 @@ local function main(argv)
             model:state_bytes(session.n_ctx), session.n_ctx))
         io.stderr:write(("threads: %d, simd: %s; prompt: %d tokens\n"):format(bt.get_threads(), bt.info().simd, #ids))
         for _, line in ipairs(Placement.describe(model, model.placement)) do io.stderr:write(line, "\n") end
+        local from_model = {}
+        for option in pairs(recommended) do
+            if o[option] == nil then from_model[#from_model + 1] = option end
+        end
+        table.sort(from_model)
+        io.stderr:write(("sampling: temp %g, top_k %d, top_p %g, min_p %g, repeat_penalty %g, repeat_last_n %d%s\n"):format(
+            sampler.temp, sampler.top_k, sampler.top_p, sampler.min_p, sampler.repeat_penalty, sampler.repeat_last_n,
+            #from_model > 0 and (" (from the model: " .. table.concat(from_model, ", ") .. ")") or ""))
     end
 
     local stop_at = { [tok:eos()] = true }
@@ -76,9 +89,7 @@ local function main(argv)
     io.stdout:flush()
     local r = Generation.run {
         session = session, tokenizer = tok, prompt_ids = ids, n_predict = o.n,
-        sampler = Sampler.new { temp = o.temp, top_k = o.top_k, top_p = o.top_p, min_p = o.min_p,
-            repeat_penalty = o.repeat_penalty, repeat_last_n = o.repeat_last_n,
-            frequency_penalty = o.frequency_penalty, presence_penalty = o.presence_penalty, seed = o.seed },
+        sampler = sampler,
         stop_at = stop_at, stops = o.stop, strip_leading_space = o.prompt == "",
         on_text = function(s) io.stdout:write(s) io.stdout:flush() end,
         clock = clock,

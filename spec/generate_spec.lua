@@ -82,13 +82,21 @@ describe("generate.lua on llama2.c stories260K", function()
         assert.truthy(err:find("generate 0 tok 0.00 tok/s", 1, true), err)
     end)
 
-    it("gives clear errors for a missing model, a missing tokenizer and bad options", function()
+    it("gives clear errors for a missing model, a missing tokenizer, bad sampling metadata and bad options", function()
         local _, err, rc = helper.run_host("generate.lua", "-m", "/nonexistent/model.gguf")
         assert.is_not.equals(0, rc)
         assert.truthy(err:find("/nonexistent/model.gguf", 1, true), err)
         _, err, rc = helper.run_host("generate.lua", "--bogus")
         assert.is_not.equals(0, rc)
         assert.truthy(err:find("unknown option '--bogus'", 1, true), err)
+        local dir = helper.tmpdir()
+        local bad = dir .. "/bad-sampling.gguf"
+        require("ttt_fixtures").write_random_bitttt { path = bad, mixers = { "attention" },
+            meta = { { "general.sampling.penalty_repeat", "str", "lots" } } }
+        _, err, rc = helper.run_host("generate.lua", "-m", bad, "-n", "1")
+        helper.rmdir(dir)
+        assert.is_not.equals(0, rc)
+        assert.truthy(err:find(bad .. ": general.sampling.penalty_repeat must be a number, got lots", 1, true), err)
         if helper.skip_without(pending, stories) then return end
         _, err, rc = helper.run_host("generate.lua", "-m", helper.data_file(stories))
         assert.is_not.equals(0, rc)

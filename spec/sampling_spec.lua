@@ -71,6 +71,21 @@ describe("sampler", function()
         assert.has_error(function() Sampler.new { min_p = 1 } end)
         assert.has_error(function() Sampler.new { temperature = 1 } end)
     end)
+
+    it("takes a model file's recommendations (GGUF general.sampling.*) unless told otherwise", function()
+        local meta = { ["general.sampling.penalty_repeat"] = 1.15, ["general.sampling.top_k"] = 20,
+                       ["general.sampling.penalty_last_n"] = 32, ["general.name"] = "x" }
+        local rec = Sampler.model_defaults(meta, "m.gguf")
+        assert.same({ repeat_penalty = 1.15, top_k = 20, repeat_last_n = 32 }, rec)
+        local chosen = Sampler.choose({ top_k = 5, seed = 3 }, rec, { temp = 0.7, top_k = 99 })
+        assert.same({ top_k = 5, repeat_penalty = 1.15, repeat_last_n = 32, temp = 0.7, seed = 3 }, chosen)
+        local s = Sampler.new(chosen)
+        assert.same({ 5, 1.15, 32, 0.7, 0.95 }, { s.top_k, s.repeat_penalty, s.repeat_last_n, s.temp, s.top_p })
+        assert.same({}, Sampler.model_defaults({}, "m.gguf"))
+        local ok, err = pcall(Sampler.model_defaults, { ["general.sampling.temp"] = "hot" }, "m.gguf")
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find("m.gguf: general.sampling.temp must be a number, got hot", 1, true), err)
+    end)
 end)
 
 describe("rng", function()

@@ -123,7 +123,7 @@ end
 
 --- Writes a random `bitttt` GGUF (ternary-valued f32 projections, byte vocabulary).
 -- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed, conv_kernel (TTT q/k convs; default none),
--- forget (TTT forgetting; default none)
+-- forget (TTT forgetting; default none), meta (further { key, type, value } entries)
 function F.write_random_bitttt(o)
     local rng = Rng.new(o.seed or 7)
     local d, H, B, n_ff, n_vocab = o.d or 32, o.n_head or 4, o.mini_batch or 4, o.n_ff or 64, 259
@@ -140,6 +140,7 @@ function F.write_random_bitttt(o)
     local K = o.conv_kernel or 0
     if K > 0 then meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K } end
     if o.forget then meta[#meta + 1] = { "bitttt.ttt.forget", "f32", o.forget } end
+    for _, m in ipairs(o.meta or {}) do meta[#meta + 1] = m end
     for _, m in ipairs(byte_vocab_meta()) do meta[#meta + 1] = m end
     local tensors = {
         { "token_embd.weight", F.uniform(rng, { n_vocab, d }, -1, 1) },

@@ -3,6 +3,9 @@
 --   local sampler = Sampler.new{ temp = 0.8, top_k = 40, top_p = 0.95, seed = 42 }
 --   local id = sampler:sample(logits_row, history)
 --
+-- Scripts take their defaults from the model file where it recommends some (GGUF
+-- general.sampling.*: Sampler.model_defaults, Sampler.choose), as llama.cpp does.
+--
 -- `logits_row` is a 1-d f32 tensor (one row of the logits). Under LuaJIT it is
 -- read through an FFI pointer, without copying; elsewhere element by element.
 -- The order of operations follows llama.cpp: penalties, then (temp <= 0) greedy,
@@ -19,6 +22,44 @@ local defaults = {
     repeat_penalty = 1.0, repeat_last_n = 64, frequency_penalty = 0, presence_penalty = 0,
     seed = nil,
 }
+
+-- What a model file may recommend (GGUF general.sampling.*, the keys llama.cpp reads), per option.
+local model_keys = {
+    temp = "general.sampling.temp", top_k = "general.sampling.top_k", top_p = "general.sampling.top_p",
+    min_p = "general.sampling.min_p", repeat_penalty = "general.sampling.penalty_repeat",
+    repeat_last_n = "general.sampling.penalty_last_n", frequency_penalty = "general.sampling.penalty_freq",
+    presence_penalty = "general.sampling.penalty_present",
+}
+
+--- The options a model's metadata recommends: { option = value } for the keys it has;
+-- an error names `source` (the file) and the key when a value is not a number.
+function Sampler.model_defaults(meta, source)
+    local out = {}
+    for option, key in pairs(model_keys) do
+        local v = meta and meta[key]
+        if v ~= nil then
+            if type(v) ~= "number" or v ~= v then
+                error(("%s: %s must be a number, got %s"):format(source or "model", key, tostring(v)), 2)
+            end
+            out[option] = v
+        end
+    end
+    return out
+end
+
+--- Sampler options from the command line (`given`, nil where not given), else the model's
+-- recommendations (`recommended`, from model_defaults), else `fallback`, else Sampler's own.
+function Sampler.choose(given, recommended, fallback)
+    local out = {}
+    for option in pairs(model_keys) do
+        local v = given[option]
+        if v == nil then v = recommended[option] end
+        if v == nil and fallback then v = fallback[option] end
+        out[option] = v
+    end
+    out.seed = given.seed
+    return out
+end
 
 function Sampler.new(opts)
     local self = setmetatable({}, Sampler)

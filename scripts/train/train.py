@@ -173,6 +173,8 @@ def write_handoff(args, net, cfg, tok, corpus, step, final_loss):
     ho = heldout_loss(net, corpus["heldout"], tok.eos, cfg["context"])
     print(f"held-out loss {ho:.4f} (perplexity {math.exp(ho):.2f}) over rows of {cfg['context']}", flush=True)
     meta = handoff.gguf_metadata(cfg, tok, args.name or f"bitttt-fortunes-{cfg['mixers'][0]}", step, args.seed)
+    if args.sampling_repeat_penalty != 1.0:   # what generate.lua uses unless told otherwise
+        meta["general.sampling.penalty_repeat"] = f"f32:{args.sampling_repeat_penalty!r}"
     meta["train.step"] = str(step)
     meta["train.final_loss"] = f"{final_loss:.4f}"
     meta["train.heldout_loss"] = f"{ho:.4f}"
@@ -213,10 +215,13 @@ def main():
                     help="after each mini-batch the fast weights keep this fraction of their change (1: no decay)")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--repeat-prob", type=float, default=0.25)
+    ap.add_argument("--repeat-prob", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--sampling-repeat-penalty", type=float, default=1.3,
+                    help="repetition penalty the exported model recommends (GGUF general.sampling.penalty_repeat; "
+                         "1: none): a model trained on repeated documents copies itself in loops without one")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=50)

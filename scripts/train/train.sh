@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=${1:-/tmp/bitttt-train}
-steps=${STEPS:-1200}
+steps=${STEPS:-2400}
 scripts/train/setup.sh
 [ -x bin/bitttt-lua ] || ./scripts/build.sh
 /usr/bin/python3 scripts/train/train.py prepare --data "$work/data"
