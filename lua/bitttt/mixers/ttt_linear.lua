@@ -136,8 +136,10 @@ function TTTLinear:workspace(m)
     end
     local v = w.views[m]
     if not v then
-        v = { rope_pos = w.rope_pos:narrow(1, 1, m), mult = w.mult:narrow(1, 1, m), scratch = w.scratch,
-              rope_pos_here = w.rope_pos_here:narrow(1, 1, m), mult_here = w.mult_here:narrow(1, 1, m) }
+        local on_cpu = w.device == "cpu"   -- then the "here" views are the CPU ones (no copy)
+        v = { rope_pos = w.rope_pos:narrow(1, 1, m), mult = w.mult:narrow(1, 1, m), scratch = w.scratch }
+        v.rope_pos_here = on_cpu and v.rope_pos or w.rope_pos_here:narrow(1, 1, m)
+        v.mult_here = on_cpu and v.mult or w.mult_here:narrow(1, 1, m)
         w.views[m] = v
     end
     return v
