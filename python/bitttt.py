@@ -72,6 +72,7 @@ _SIGNATURES = {
     "bt_session_feed_all": (ctypes.c_int, [_P, _I32P, _SIZE, ctypes.POINTER(ctypes.c_float)]),
     "bt_session_logits": (ctypes.POINTER(ctypes.c_float), [_P]),
     "bt_sampling_defaults": (_Sampling, []),
+    "bt_model_sampling": (ctypes.c_int, [_P, ctypes.POINTER(_Sampling)]),
     "bt_session_set_sampling": (ctypes.c_int, [_P, ctypes.POINTER(_Sampling)]),
     "bt_session_step": (ctypes.c_int, [_P, _I32P]),
     "bt_session_step_budget": (ctypes.c_int, [_P, ctypes.c_double, _I32P]),
@@ -118,8 +119,11 @@ def _ids(ids):
     return (ctypes.c_int32 * max(1, len(ids)))(*ids), len(ids)
 
 
-def _sampling(**opts):
-    s = _lib.bt_sampling_defaults()
+def _sampling(model, **opts):
+    """The model's recommended sampling (its general.sampling.* metadata, else the defaults)
+    with opts over it."""
+    s = _Sampling()
+    _check(_lib.bt_model_sampling(model._h, ctypes.byref(s)))
     for k, v in opts.items():
         if k not in dict(_Sampling._fields_):
             raise Error("sampling: unknown option '%s'" % k)
@@ -265,8 +269,9 @@ class Session:
 
     def set_sampling(self, **opts):
         """temp, top_k, top_p, min_p, repeat_penalty, repeat_last_n, frequency_penalty,
-        presence_penalty, seed (sampling.lua's options and defaults)."""
-        s = _sampling(**opts)
+        presence_penalty, seed (sampling.lua's options); those not given: what the model
+        recommends (general.sampling.*), else sampling.lua's defaults."""
+        s = _sampling(self.model, **opts)
         _check(_lib.bt_session_set_sampling(self._h, ctypes.byref(s)))
 
     def step(self):

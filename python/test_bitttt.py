@@ -104,5 +104,17 @@ class BitttTest(unittest.TestCase):
             s.feed([1, 2, 3])
 
 
+class RecommendedSamplingTest(unittest.TestCase):
+    """The bundled model (in the repository) recommends a repetition penalty."""
+
+    def test_model_recommendation_under_given_options(self):
+        model = bitttt.Model(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "default.gguf"))
+        s = bitttt._sampling(model)
+        self.assertGreater(s.repeat_penalty, 1.2)
+        self.assertEqual(s.top_k, 40)
+        s = bitttt._sampling(model, repeat_penalty=1.0, top_k=7)
+        self.assertEqual((s.repeat_penalty, s.top_k), (1.0, 7))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

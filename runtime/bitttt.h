@@ -19,7 +19,8 @@
  *   bt_tokenize(model, "Once upon a time", 16, BT_TOKENIZE_BOS, ids, 256, &n);
  *   bt_session_feed(s, ids, n);                           // the prompt, in batches
  *
- *   bt_sampling sp = bt_sampling_defaults();             // sampling.lua's defaults
+ *   bt_sampling sp;
+ *   bt_model_sampling(model, &sp);                       // defaults + the file's general.sampling.*
  *   sp.temp = 0.7; sp.seed = 42;
  *   bt_session_set_sampling(s, &sp);
  *   bt_text_stream *out; bt_text_stream_new(&out, model);
@@ -189,6 +190,11 @@ typedef struct bt_sampling {
 } bt_sampling;
 
 bt_sampling bt_sampling_defaults(void);
+/* bt_sampling_defaults() with what the model file recommends (GGUF general.sampling.temp,
+ * top_k, top_p, min_p, penalty_repeat, penalty_last_n, penalty_freq, penalty_present: the
+ * keys llama.cpp reads) where it has them; a session starts with these. An error names the
+ * file and the key when a value is not a number. */
+bt_status bt_model_sampling(const bt_model *model, bt_sampling *out);
 
 /* A sampler on its own (the session has one built in, see bt_session_set_sampling). */
 typedef struct bt_sampler bt_sampler;
@@ -198,7 +204,7 @@ bt_status bt_sampler_sample(bt_sampler *smp, const float *logits /* [n_vocab] */
                             const int32_t *history /* [n_history] */, size_t n_history, int32_t *id);
 void bt_sampler_free(bt_sampler *smp);
 
-/* The session's sampler (defaults until set; the random stream restarts from the seed).
+/* The session's sampler (bt_model_sampling's until set; the random stream restarts from the seed).
  * Penalties look at the session's history: every id fed since the last reset. */
 bt_status bt_session_set_sampling(bt_session *s, const bt_sampling *opts);
 /* Samples the next token from the current logits, feeds it, returns it in *id.

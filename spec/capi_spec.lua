@@ -2,7 +2,8 @@
 -- bin/libbitttt.so) against the Lua graphs on the same models and token ids:
 -- logits equal for llama (stories260K), BitNet (the reference GGUFs) and the
 -- TTT-Linear reference checkpoint; the C sampler draws the Lua sampler's tokens
--- for the same seed; state files written by either side load in the other.
+-- for the same seed and takes a model's recommended sampling as the scripts do;
+-- state files written by either side load in the other.
 local helper = require "helper"
 local Model = require "bitttt.model"
 local Sampler = require "bitttt.sampling"
@@ -40,6 +41,7 @@ if ok_ffi then
     int bt_session_save_state(bt_session *s, const char *path);
     int bt_session_load_state(bt_session *s, const char *path);
     bt_sampling bt_sampling_defaults(void);
+    int bt_model_sampling(const bt_model *m, bt_sampling *out);
     int bt_sampler_new(bt_sampler **out, const bt_sampling *o);
     int bt_sampler_sample(bt_sampler *s, const float *logits, int n, const int32_t *hist, size_t nh, int32_t *id);
     void bt_sampler_free(bt_sampler *s);
@@ -181,6 +183,34 @@ describe("the C API against the Lua graphs", function()
                 assert.equals(want, got[0], ("draw %d with seed %d (test seed %d)"):format(i, o.seed, seed))
             end
         end
+    end)
+
+    it("takes a model file's recommended sampling as generate.lua does, and names a bad key", function()
+        if skip_without_lib(pending) then return end
+        local path = helper.root .. "/models/default.gguf"
+        local got = ffi.new("bt_sampling")
+        check(C.bt_model_sampling(c_model(path), got))
+        local want = Sampler.choose({}, Sampler.model_defaults(Model.load(path).meta, path))
+        local d = C.bt_sampling_defaults()
+        for _, k in ipairs({ "temp", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n", "frequency_penalty",
+                             "presence_penalty" }) do
+            local w = want[k]
+            if w == nil then w = tonumber(d[k]) end
+            assert.equals(w, tonumber(got[k]), k)
+        end
+        assert.is_true(got.repeat_penalty > 1.2, "the bundled model recommends a penalty")
+        local dir = helper.tmpdir()
+        local bad = dir .. "/bad-sampling.gguf"
+        F.write_random_bitttt { path = bad, mixers = { "attention" }, meta = { { "general.sampling.top_k", "str", "many" } } }
+        local bm = c_model(bad)
+        assert.is_not.equals(0, C.bt_model_sampling(bm, got))
+        local err = ffi.string(C.bt_last_error())
+        -- A host that links its own copy of the runtime (the ASan build of bitttt-lua) takes the
+        -- library's bt_set_error calls into that copy, so the library's own message is empty there.
+        if err ~= "" then assert.truthy(err:find(bad, 1, true) and err:find("general.sampling.top_k", 1, true), err) end
+        local box = ffi.new("bt_session *[1]")
+        assert.is_not.equals(0, C.bt_session_new(box, bm, nil))   -- a session starts from them, so it says why too
+        helper.rmdir(dir)
     end)
 
     it("reads state files the Lua side writes, and the Lua side reads the C API's", function()

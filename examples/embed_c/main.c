@@ -101,7 +101,8 @@ int main(int argc, char **argv) {
     if (bt_tokenize(model, o.prompt, strlen(o.prompt), info.add_bos ? BT_TOKENIZE_BOS : 0, prompt, 512, &n_prompt) ||
         bt_session_feed(s, prompt, n_prompt))
         return fail("prompt");
-    bt_sampling sp = bt_sampling_defaults();
+    bt_sampling sp;   /* what the model recommends (general.sampling.*), with our seed */
+    if (bt_model_sampling(model, &sp)) return fail("sampling");
     sp.seed = o.seed;
     bt_session_set_sampling(s, &sp);
     char piece[256];

@@ -1,7 +1,8 @@
 /* metadata.c - typed metadata lookups for the C API's model builders, over the
  * three sources a model can have: GGUF key/values, a safetensors folder's
  * config.json, and llama2.c's header (exposed under llama.cpp's llama.* keys,
- * as lua/bitttt/model.lua's llama2c_meta). Errors read like lua/bitttt/weights.lua's. */
+ * as lua/bitttt/model.lua's llama2c_meta); bt_model_meta and bt_model_sampling.
+ * Errors read like lua/bitttt/weights.lua's. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -144,4 +145,28 @@ bt_status bt_model_meta(const bt_model *m, const char *key, char *buf, size_t ca
     int n = k == BT_META_BOOL ? snprintf(tmp, sizeof tmp, "%s", num != 0 ? "true" : "false")
                               : snprintf(tmp, sizeof tmp, "%.17g", num);
     return put_text(buf, cap, len, tmp, (size_t)n);
+}
+
+bt_status bt_model_sampling(const bt_model *m, bt_sampling *out) {
+    if (!m || !out) return bt_set_error(BT_ERR_ARG, "bt_model_sampling: model and out are required");
+    bt_sampling s = bt_sampling_defaults();
+    double top_k = s.top_k, last_n = s.repeat_last_n;
+    const struct { const char *key; double *value; } keys[] = {   /* llama.cpp's general.sampling.* keys */
+        {"general.sampling.temp", &s.temp},
+        {"general.sampling.top_k", &top_k},
+        {"general.sampling.top_p", &s.top_p},
+        {"general.sampling.min_p", &s.min_p},
+        {"general.sampling.penalty_repeat", &s.repeat_penalty},
+        {"general.sampling.penalty_last_n", &last_n},
+        {"general.sampling.penalty_freq", &s.frequency_penalty},
+        {"general.sampling.penalty_present", &s.presence_penalty},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        bt_status st = bt_capi_meta_float(m, keys[i].key, *keys[i].value, keys[i].value);
+        if (st) return st;
+    }
+    s.top_k = (int)top_k;
+    s.repeat_last_n = (int)last_n;
+    *out = s;
+    return BT_OK;
 }

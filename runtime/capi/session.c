@@ -73,10 +73,9 @@ bt_status bt_session_new(bt_session **out, bt_model *model, const bt_session_opt
     if (!st) st = new_vector(&s->ttt_rope_pos, BT_I32, B);
     if (!st) st = new_vector(&s->fw_eta, BT_F32, B);
     if (!st && scratch_floats) st = new_vector(&s->ttt_scratch, BT_F32, (int64_t)scratch_floats);
-    if (!st) {
-        const bt_sampling defaults = bt_sampling_defaults();
-        st = bt_sampler_new(&s->sampler, &defaults);
-    }
+    bt_sampling recommended;
+    if (!st) st = bt_model_sampling(model, &recommended);
+    if (!st) st = bt_sampler_new(&s->sampler, &recommended);
     if (st) {
         bt_session_free(s);
         return st;

@@ -112,7 +112,7 @@ BT_TEST(ternary_dot_rows_every_level_equals_scalar) {
             int32_t *ref = malloc(sizeof(int32_t) * (size_t)(m * n)), *got = malloc(sizeof(int32_t) * (size_t)(m * n));
             BT_CHECK(bt_ternary_dot_rows(ref, &w.m, &x.a, BT_SIMD_SCALAR) == BT_OK, "%s", bt_last_error());
             const int64_t t = m - 1, i = n / 2;
-            BT_CHECK(ref[t * n + i] == plain_dot(&w.m, &x.a, t, i, 0, x.a.k_pad), "scalar dot differs from the plain sum");
+            BT_CHECK(ref[t * n + i] == plain_dot(&w.m, &x.a, t, i, 0, k), "scalar dot differs from the plain sum");
             for (int level = BT_SIMD_AVX2; level <= (int)bt_simd_level_get(); level++) {
                 memset(got, 0x7f, sizeof(int32_t) * (size_t)(m * n));
                 BT_CHECK(bt_ternary_dot_rows(got, &w.m, &x.a, (bt_simd_level)level) == BT_OK, "%s", bt_last_error());
