@@ -222,13 +222,11 @@ bt_status bt_op_linear_group(bt_tensor *const *out, bt_tensor *const *w, int cou
         return bt_set_error(BT_ERR_ARG, "%s: %d weights (1 to %d, with as many outputs)", op, count, BT_OP_LINEAR_GROUP_MAX);
     int64_t m = 0, n = 0, k = 0;
     size_t row_bytes = 0;
-    bt_device dev = BT_CPU, first = BT_CPU;
+    bt_device dev = BT_CPU;   /* x is in every check, so all share its device */
     bt_status st;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < count; i++)
         if ((st = check_linear(op, out[i], w[i], x, &m, &n, &k, &row_bytes, &dev))) return st;
-        if (i == 0) first = dev;   /* x is in every check, so all share its device */
-    }
-    BT_OP_ON_CUDA(first, bt_op_cuda_linear_group(out, w, count, x, m, k, act_quant));
+    BT_OP_ON_CUDA(dev, bt_op_cuda_linear_group(out, w, count, x, m, k, act_quant));
     for (int i = 0; i < count; i++)
         if ((st = bt_op_linear(out[i], w[i], x, act_quant))) return st;
     return BT_OK;
