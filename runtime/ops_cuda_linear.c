@@ -150,11 +150,22 @@ size_t bt_op_cuda_scratch_bytes(int64_t max_rows, int64_t max_k, int n_head, int
     return q8_bytes(max_rows, max_k) + attention + (size_t)max_rows * sizeof(int32_t);
 }
 
-/* count ternary weights placed for the CUDA kernels, reading the same x: one quantization
- * of x (with block sums when a matrix keeps block scales) and bt_cuda_ternary_matmul_group,
- * which is bt_cuda_ternary_matmul for one matrix and one launch for several where it can. */
-static bt_status linear_ternary(const char *op, bt_tensor *const *out, const bt_cuda_ternary *const *w, int count,
-                                const bt_tensor *x, int64_t m, int64_t k) {
+static bt_status linear_ternary(bt_tensor *out, const bt_cuda_ternary *w, const bt_tensor *x, int64_t m, int64_t k) {
+    void *buf;
+    bt_status st = bt_op_cuda_scratch(&buf, bt_tensor_device(x), BT_OP_CUDA_SCRATCH_Q8, q8_bytes(m, k));
+    if (st) return st;
+    bt_cuda_q8 xq = q8_carve(buf, m, k, w->block_scales);
+    bt_cuda_queue queue = {bt_tensor_device(x).index, NULL};
+    char err[BT_CUDA_ERR_CAP];
+    int rc = bt_cuda_quantize_q8(xq, bt_tensor_data(x), NULL, 0.0f, (int)m, (int)k, queue, err);
+    if (rc == 0) rc = bt_cuda_ternary_matmul(bt_tensor_data(out), xq, w, (int)m, 0, queue, err);
+    return bt_op_cuda_result(rc, "linear", err);
+}
+
+/* Ternary weights placed for the CUDA kernels: one quantization of x (with block sums when
+ * a matrix keeps block scales) and bt_cuda_ternary_matmul_group (one launch where it can). */
+static bt_status linear_ternary_group(bt_tensor *const *out, const bt_cuda_ternary *const *w, int count,
+                                      const bt_tensor *x, int64_t m, int64_t k) {
     bt_cuda_ternary desc[BT_OP_LINEAR_GROUP_MAX];
     float *y[BT_OP_LINEAR_GROUP_MAX];
     int block_scales = 0;
@@ -171,7 +182,7 @@ static bt_status linear_ternary(const char *op, bt_tensor *const *out, const bt_
     char err[BT_CUDA_ERR_CAP];
     int rc = bt_cuda_quantize_q8(xq, bt_tensor_data(x), NULL, 0.0f, (int)m, (int)k, queue, err);
     if (rc == 0) rc = bt_cuda_ternary_matmul_group(y, xq, desc, count, (int)m, 0, queue, err);
-    return bt_op_cuda_result(rc, op, err);
+    return bt_op_cuda_result(rc, "linear_group", err);
 }
 
 bt_status bt_op_cuda_linear_group(bt_tensor *const *out, bt_tensor *const *w, int count, const bt_tensor *x, int64_t m,
@@ -179,7 +190,7 @@ bt_status bt_op_cuda_linear_group(bt_tensor *const *out, bt_tensor *const *w, in
     const bt_cuda_ternary *tw[BT_OP_LINEAR_GROUP_MAX];
     int all_ternary = m <= INT_MAX;
     for (int i = 0; i < count; i++) all_ternary = all_ternary && (tw[i] = bt_op_cuda_ternary_of(w[i])) != NULL;
-    if (all_ternary) return linear_ternary("linear_group", out, tw, count, x, m, k);
+    if (all_ternary) return linear_ternary_group(out, tw, count, x, m, k);
     for (int i = 0; i < count; i++) {   /* float weights (or unplaced ones, which bt_op_cuda_linear refuses) */
         bt_status st = bt_op_cuda_linear(out[i], w[i], x, m, w[i]->shape[0], k, act_quant);
         if (st) return st;
@@ -199,7 +210,7 @@ bt_status bt_op_cuda_linear(bt_tensor *out, const bt_tensor *w, const bt_tensor 
         if (!tw)
             return bt_set_error(BT_ERR_ARG, "%s: this %s weight holds the file's layout on the GPU; place it with "
                                 "place_weight, which repacks it for the CUDA kernels", op, bt_dtype_get_info(w->dtype)->name);
-        return linear_ternary(op, &out, &tw, 1, x, m, k);
+        return linear_ternary(out, tw, x, m, k);
     }
     if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "%s: weights on a CUDA device must be contiguous", op);
     bt_cuda_queue queue = {bt_tensor_device(x).index, NULL};
