@@ -375,5 +375,23 @@ function Session:load_state(path)
     self.pos = pos
 end
 
+-- Text generation with the model's recommended sampling (bitttt.generation):
+-- model:generate(prompt, opts) in a session of its own, session:generate([prompt,] opts).
+function Session:generate(prompt, opts) return require("bitttt.generation").generate(self, prompt, opts) end
+
+function Decoder:generate(prompt, opts)
+    local Generation = require "bitttt.generation"
+    prompt, opts = Generation.arguments(prompt, opts)
+    if type(opts) ~= "table" then Generation.fail("generate: options must be a table, got " .. type(opts)) end
+    local n_ctx = opts.n_ctx
+    local s = self.generate_session
+    if not s or (n_ctx and s.n_ctx ~= n_ctx) then
+        s = self:new_session { n_ctx = n_ctx }
+        self.generate_session = s
+    end
+    s:reset()
+    return s:generate(prompt or "", opts)
+end
+
 Decoder.Session = Session
 return Decoder

@@ -78,6 +78,8 @@ static void preload_core(lua_State *L) {
     lua_setfield(L, -2, "bitttt.core");
     lua_pushcfunction(L, luaopen_bitttt_interrupt);   /* Ctrl-C checks for the token loop */
     lua_setfield(L, -2, "bitttt.interrupt");
+    lua_pushcfunction(L, luaopen_bitttt_line);        /* the line editor for chat.lua */
+    lua_setfield(L, -2, "bitttt.line");
     lua_pop(L, 2);
 }
 

@@ -210,7 +210,7 @@ static void run_chunk(repl *r) {
 static void open_terminal(repl *r) {
     r->editor.complete = complete_with_lua;
     r->editor.complete_ctx = r;
-    if (bt_repl_history_path(r->history_path, sizeof r->history_path) == 0)
+    if (bt_repl_history_path(r->history_path, sizeof r->history_path, "history") == 0)
         bt_repl_history_load(&r->editor, r->history_path);
     else
         r->history_path[0] = 0;
