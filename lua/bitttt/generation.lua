@@ -35,7 +35,7 @@ end
 --   convention after BOS), history (array of ids for penalties; appended to),
 --   clock = function() -> seconds.
 -- Returns { n_prompt, n_generated, t_prompt, t_generate, text (all generated text, stops
---   included), stopped = "eos"|"length"|"stop"|"context"|"cancelled" (on_text said false)
+--   included), stop_text (the stop text found), stopped = "eos"|"length"|"stop"|"context"|"cancelled" (on_text said false)
 --   |"interrupted" (Ctrl-C while trapped), last_id (the last sampled token: not fed) }.
 function Generation.run(a)
     local clock = a.clock or os.clock
@@ -71,6 +71,7 @@ function Generation.run(a)
             if at then
                 if at - 1 > emitted then out(text:sub(emitted + 1, at - 1)) end
                 emitted = at - 1
+                result.stop_text = s
                 return true
             end
         end
