@@ -109,6 +109,16 @@ end
 local Session = {}
 Session.__index = Session
 
+-- print(model), print(session): one line, not a table address.
+function Decoder.__tostring(m)
+    return ("<model> %s, %d layers, d=%d, vocab %d, %s"):format(m.arch or "?", #m.w.layers, m.cfg.n_embd,
+        m.cfg.n_vocab, m.path or "(not from a file)")
+end
+
+function Session.__tostring(s)
+    return ("<session> position %d of %d, %s model"):format(s.pos, s.n_ctx, s.model.arch or "?")
+end
+
 --- A session: its own state and buffers. opts.n_ctx (default: the model's training context).
 function Decoder:new_session(opts)
     opts = opts or {}

@@ -29,12 +29,12 @@ int luaopen_bitttt_core(lua_State *L);
 
 static const char *usage =
     "usage: bitttt-lua [options] [script [args...]]\n"
-    "  script       a Lua file, looked up as given, then in the project's scripts/\n"
+    "  script       a Lua file, looked up as given, then in the project's scripts/; - is stdin\n"
     "  -e CODE      run CODE (may be repeated; before the script)\n"
     "  -i           enter the REPL after running the script\n"
     "  -v, --version  print version, CPU features and CUDA devices\n"
     "  -h, --help   this text\n"
-    "With no script and no -e, starts the REPL.\n"
+    "With no script and no -e, starts the REPL (on piped input: no prompts, stops at an error, status 1).\n"
     "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU.\n";
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
@@ -174,11 +174,13 @@ int main(int argc, char **argv) {
     }
     if (rc == 0 && script_at < argc) {
         char path[PATH_MAX + 64];
-        if (!resolve_script(argv[script_at], home, path, sizeof path)) {
+        int from_stdin = strcmp(argv[script_at], "-") == 0;   /* `-`: the script is stdin */
+        if (from_stdin) snprintf(path, sizeof path, "-");
+        if (!from_stdin && !resolve_script(argv[script_at], home, path, sizeof path)) {
             fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
                     argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
             rc = 1;
-        } else if (luaL_loadfile(L, path) != 0) {
+        } else if (luaL_loadfile(L, from_stdin ? NULL : path) != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
         } else {
@@ -188,7 +190,7 @@ int main(int argc, char **argv) {
             rc = bt_host_call(L, nargs, 0) ? 1 : 0;
         }
     }
-    if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) bt_host_repl(L);
+    if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) rc = bt_host_repl(L);
     fflush(stdout);
     lua_close(L);
     return rc;

@@ -72,9 +72,10 @@ static bt_device check_device(lua_State *L, int idx) {
     return d;
 }
 
-/* A shape from a Lua array {d1, d2, ...}; returns ndim. */
-static int check_shape(lua_State *L, int idx, int64_t *shape) {
-    luaL_checktype(L, idx, LUA_TTABLE);
+/* A shape from a Lua array {d1, d2, ...}; returns ndim. `fn` names the function in errors. */
+static int check_shape(lua_State *L, int idx, int64_t *shape, const char *fn) {
+    if (!lua_istable(L, idx))
+        luaL_error(L, "%s: the shape must be a table of sizes such as {3, 4}, got %s", fn, luaL_typename(L, idx));
     int n = (int)lua_objlen(L, idx);
     if (n > BT_MAX_DIMS) luaL_error(L, "shape has %d dims, at most %d are supported", n, BT_MAX_DIMS);
     for (int i = 0; i < n; i++) {
@@ -93,12 +94,20 @@ static int check_dim(lua_State *L, const bt_tensor *t, int idx) {
     return d - 1;
 }
 
+/* A 0-based position i along 0-based dim d, checked with the 1-based API's numbers;
+ * `fn` (or NULL) prefixes the message. */
+static void check_in_dim(lua_State *L, const bt_tensor *t, int d, int64_t i, const char *fn) {
+    if (i < 0 || i >= t->shape[d])
+        luaL_error(L, "%s%sindex %f out of range 1..%f for dim %d", fn ? fn : "", fn ? ": " : "", (double)(i + 1),
+                   (double)t->shape[d], d + 1);
+}
+
 /* ---- constructors -------------------------------------------------------- */
 
 /* empty(shape, dtype="f32", device="cpu") -> zero-filled tensor */
 static int l_empty(lua_State *L) {
     int64_t shape[BT_MAX_DIMS];
-    int n = check_shape(L, 1, shape);
+    int n = check_shape(L, 1, shape, "empty");
     bt_tensor *t;
     bt_lua_check(L, bt_tensor_new(&t, check_dtype(L, 2, BT_F32), n, shape, check_device(L, 3)));
     bt_lua_push_tensor(L, t);
@@ -205,6 +214,7 @@ static void check_index(lua_State *L, const bt_tensor *t, int first, int64_t *id
         if (n != t->ndim) luaL_error(L, "got %d indices, the tensor has %d dims", n, t->ndim);
         for (int i = 0; i < n; i++) idx[i] = (int64_t)luaL_checknumber(L, first + i) - 1;
     }
+    for (int i = 0; i < n; i++) check_in_dim(L, t, i, idx[i], NULL);
 }
 
 /* t:get(i, j, ...) or t:get{i, j} */
@@ -271,7 +281,7 @@ static int l_reshape(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int64_t shape[BT_MAX_DIMS];
     int n;
-    if (lua_istable(L, 2)) n = check_shape(L, 2, shape);
+    if (lua_istable(L, 2)) n = check_shape(L, 2, shape, "reshape");
     else {
         n = lua_gettop(L) - 1;
         if (n > BT_MAX_DIMS) luaL_error(L, "reshape: at most %d dims", BT_MAX_DIMS);
@@ -286,7 +296,11 @@ static int l_reshape(lua_State *L) {
 static int l_narrow(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    bt_lua_check(L, bt_tensor_narrow(&out, t, d, (int64_t)luaL_checknumber(L, 3) - 1, (int64_t)luaL_checknumber(L, 4)));
+    int64_t start = (int64_t)luaL_checknumber(L, 3), len = (int64_t)luaL_checknumber(L, 4);
+    if (start < 1 || len < 0 || start - 1 + len > t->shape[d])
+        luaL_error(L, "narrow: elements %f..%f out of range 1..%f of dim %d", (double)start, (double)(start + len - 1),
+                   (double)t->shape[d], d + 1);
+    bt_lua_check(L, bt_tensor_narrow(&out, t, d, start - 1, len));
     bt_lua_push_tensor(L, out);
     return 1;
 }
@@ -295,7 +309,9 @@ static int l_narrow(lua_State *L) {
 static int l_select(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    bt_lua_check(L, bt_tensor_select(&out, t, d, (int64_t)luaL_checknumber(L, 3) - 1));
+    int64_t i = (int64_t)luaL_checknumber(L, 3) - 1;
+    check_in_dim(L, t, d, i, "select");
+    bt_lua_check(L, bt_tensor_select(&out, t, d, i));
     bt_lua_push_tensor(L, out);
     return 1;
 }
@@ -395,7 +411,7 @@ static int l_from_bytes(lua_State *L) {
     size_t len;
     const char *bytes = luaL_checklstring(L, 1, &len);
     int64_t shape[BT_MAX_DIMS];
-    int n = check_shape(L, 3, shape);
+    int n = check_shape(L, 3, shape, "from_bytes");
     bt_tensor *t;
     bt_lua_check(L, bt_tensor_new(&t, check_dtype(L, 2, BT_F32), n, shape, BT_CPU));
     bt_lua_push_tensor(L, t);
@@ -441,6 +457,7 @@ static int l_index(lua_State *L) {
     if (lua_istable(L, 2)) { lua_settop(L, 2); return l_get(L); }
     int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
+    check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) {
         double v;
         bt_lua_check(L, bt_tensor_get(t, &i, &v));
@@ -466,6 +483,7 @@ static int l_newindex(lua_State *L) {
     }
     int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
+    check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) { bt_lua_check(L, bt_tensor_set(t, &i, luaL_checknumber(L, 3))); return 0; }
     bt_tensor *row;
     bt_lua_check(L, bt_tensor_select(&row, t, 0, i));
