@@ -61,6 +61,7 @@ describe("REPL on a terminal", function()
             p:send("bitttt.ze", "Tab")
             p:wait_for("> bitttt%.zeros")
             p:send("C-u")
+            p:wait_for("\n>$")   -- the line is cleared before the next one is typed
             p:eval("t = bitttt.zeros{3, 4}")
             local before = #p:text()
             p:send("t:resh", "Tab")
