@@ -32,16 +32,10 @@ function App.new(o)
     self.n_ctx = self.pool.slots[1].session.n_ctx
     self.stop_at = { [tok:eos()] = true }
     if model.stop_at_bos then self.stop_at[tok:bos()] = true end
-    local name = o.template or Templates.detect(model.meta["tokenizer.chat_template"]) or (Templates.templates.plain and "plain")
-    if name then
-        self.template = Templates.get(name)
-        local ids = tok:encode(self.template.end_of_turn, { bos = false, special = true })
-        if #ids ~= 1 then
-            error(("%s: the vocabulary has no single token for %s (template %s)"):format(
-                o.model_path, self.template.end_of_turn, name), 0)
-        end
-        self.end_of_turn = ids[1]
-    end
+    local template, notice = Templates.for_model(model, o.template)   -- checks the name and the vocabulary
+    Templates.stop_rules(tok, template)
+    if notice then io.stderr:write("serve: ", notice:gsub("^chat: ", ""), "\n") end
+    self.template_name = template.name
     self.memories = Memories.new(o.memory_dir, cqueues.sleep)
     self.metrics = Metrics.new(o.clock)
     self.limits = { max_body = o.max_body, read_timeout = 30 }

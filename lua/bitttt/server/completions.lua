@@ -3,6 +3,7 @@
 -- asked, saved afterwards when it learns), answered whole or as server-sent events.
 local cjson = require "cjson"
 local Generation = require "bitttt.generation"
+local Templates = require "bitttt.chat_templates"
 local Errors = require "bitttt.server.errors"
 local Request = require "bitttt.server.request"
 local Prompt = require "bitttt.server.prompt"
@@ -19,7 +20,8 @@ local function new_id(prefix)
 end
 
 -- The generation on a slot. Posts each piece of text; returns Generation.run's result.
-local function generate(app, s, ids, stop_at)
+-- stop_at: end tokens; p.stops: the template's stop texts, p.strip_leading_space.
+local function generate(app, s, ids, stop_at, p)
     return function(session, raw, job)
         if s.memory then app.memories:load(raw, s.memory) else raw:reset() end
         local room = raw.n_ctx - raw.pos - #ids
@@ -32,6 +34,7 @@ local function generate(app, s, ids, stop_at)
         local r = Generation.run {
             session = session, sampler = s.sampler, tokenizer = app.tokenizer, prompt_ids = ids,
             n_predict = s.n_predict or room, stop_at = stop_at, stops = s.stops, clock = app.clock,
+            strip_leading_space = p.strip_leading_space,
             on_text = job.post,
         }
         app.metrics:generation(r.n_prompt, r.n_generated, app.clock() - t0)
@@ -63,9 +66,11 @@ local function usage(r)
     return { prompt_tokens = r.n_prompt, completion_tokens = r.n_generated, total_tokens = r.n_prompt + r.n_generated }
 end
 
--- Runs the request and answers it. kind: "text" or "chat".
-local function serve(app, ex, body, kind, ids, stop_at)
+-- Runs the request and answers it. kind: "text" or "chat"; p: the prompt's own
+-- stop texts and strip_leading_space (chat templates).
+local function serve(app, ex, body, kind, ids, stop_at, p)
     local s = Request.settings(body, app.recommended, ex:header("x-bitttt-memory"))
+    for _, text in ipairs(p.stops or {}) do s.stops[#s.stops + 1] = text end
     if s.model and not app.model_names[s.model] then
         Errors.raise(404, ("the model '%s' does not exist; this server has '%s'"):format(s.model, app.model_id),
             "model", "model_not_found")
@@ -96,7 +101,7 @@ local function serve(app, ex, body, kind, ids, stop_at)
     else
         on_event = function(events) for _, text in ipairs(events) do texts[#texts + 1] = text end end
     end
-    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at), { memory = s.memory, on_event = on_event })
+    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at, p), { memory = s.memory, on_event = on_event })
     if not ok then
         if not streaming then error(job, 0) end
         io.stderr:write("serve: a stream ended by an error: ", tostring(job), "\n")
@@ -120,16 +125,15 @@ end
 function Completions.text(app, ex)
     local body = ex:json()
     local ids = Prompt.completion(app.tokenizer, app.n_vocab, body.prompt)
-    serve(app, ex, body, "text", ids, app.stop_at)
+    serve(app, ex, body, "text", ids, app.stop_at, {})
 end
 
 function Completions.chat(app, ex)
     local body = ex:json()
-    if not app.template then
-        Errors.raise(400, "this model has no chat template; start the server with --chat-template NAME")
-    end
-    local ids = Prompt.chat(app.tokenizer, app.template, app.end_of_turn, body.messages)
-    serve(app, ex, body, "chat", ids, { [app.end_of_turn] = true, [app.tokenizer:eos()] = true })
+    local messages = Prompt.messages(body.messages)
+    local ok, p = pcall(Templates.prompt, app.model, messages, { template = app.template_name })
+    if not ok then Errors.raise(400, tostring(p), "messages") end
+    serve(app, ex, body, "chat", p.ids, p.stop_ids, p)
 end
 
 return Completions

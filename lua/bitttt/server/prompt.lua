@@ -1,7 +1,6 @@
--- prompt.lua - the token ids a request feeds: a completion's `prompt` (text, or
--- token ids), or a chat's `messages` laid out by the chat template as chat.lua
--- lays out a conversation (BOS when the template wants it, the system prompt,
--- then each turn; the assistant's opening last, where generation starts).
+-- prompt.lua - what a request feeds: a completion's `prompt` (text, or token ids),
+-- or a chat's `messages` checked and put in the shape bitttt.chat_templates lays
+-- out (as chat.lua does).
 local cjson = require "cjson"
 local Errors = require "bitttt.server.errors"
 
@@ -44,33 +43,23 @@ local function content_text(m, i)
     return table.concat(parts)
 end
 
---- Ids of a chat: template pieces are matched as special tokens, message text never is.
--- end_of_turn: the id that closes a turn. Returns the ids.
-function Prompt.chat(tok, template, end_of_turn, messages)
+--- OpenAI's messages as chat_templates' { {role, content = text} }: content parts joined,
+-- "developer" read as "system"; anything else is a 400 naming the message.
+function Prompt.messages(messages)
     if type(messages) ~= "table" or #messages == 0 then
         Errors.raise(400, "'messages' must be a non-empty array", "messages")
     end
-    local ids = {}
-    local function add(list) for _, id in ipairs(list) do ids[#ids + 1] = id end end
-    local function special(text) add(tok:encode(text, { bos = false, special = true })) end
-    local function plain(text) add(tok:encode(text, { bos = false, special = false })) end
-    if template.bos then ids[1] = tok:bos() end
+    local out = {}
     for i, m in ipairs(messages) do
         if type(m) ~= "table" then Errors.raise(400, ("'messages[%d]' must be an object"):format(i - 1), "messages") end
-        local text = content_text(m, i)
-        if m.role == "system" or m.role == "developer" then
-            special(template.system[1]); plain(text); special(template.system[2])
-        elseif m.role == "user" then
-            special(template.user[1]); plain(text); special(template.user[2])
-        elseif m.role == "assistant" then
-            special(template.assistant); plain(text); ids[#ids + 1] = end_of_turn
-        else
+        local role = m.role == "developer" and "system" or m.role
+        if role ~= "system" and role ~= "user" and role ~= "assistant" then
             Errors.raise(400, ("'messages[%d].role' must be system, user or assistant, got %s"):format(
                 i - 1, tostring(m.role)), "messages")
         end
+        out[i] = { role = role, content = content_text(m, i) }
     end
-    special(template.assistant)
-    return ids
+    return out
 end
 
 return Prompt
