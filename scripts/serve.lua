@@ -11,6 +11,7 @@ local cli = require "bitttt.cli"
 local Model = require "bitttt.model"
 local App = require "bitttt.server.app"
 
+collectgarbage("setpause", 110)   -- a steady heap: collect when it grew 10% (default 100%)
 local o = cli.parse(arg, {
     { "-m", "--model", key = "model", type = "string", metavar = "FILE", help = "model file", default = bt.default_model },
     { "-a", "--alias", key = "alias", type = "string", help = "the model's name in the API (default: the file's name)" },

@@ -48,6 +48,7 @@ function Metrics:text(pool)
     metric("queue_capacity", "gauge", "Most requests that may wait for a slot.", pool.queue_max)
     metric("slots_busy", "gauge", "Slots generating now.", pool.busy)
     metric("slots_total", "gauge", "Parallel slots.", #pool.slots)
+    metric("lua_heap_bytes", "gauge", "Bytes of the Lua heap.", ("%d"):format(collectgarbage("count") * 1024))
     metric("uptime_seconds", "gauge", "Seconds since the server started.", ("%.1f"):format(uptime))
     return table.concat(out, "\n") .. "\n"
 end

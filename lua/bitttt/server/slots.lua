@@ -106,10 +106,19 @@ function Slots:round()
 end
 
 --- The scheduler: rounds while a slot is busy; `idle()` waits for work, `pause()`
--- lets the event loop serve I/O between rounds.
+-- lets the event loop serve I/O between rounds. A full garbage collection when the
+-- slots fall idle gives the memory of finished requests back while nobody waits.
 function Slots:loop(idle, pause)
+    local was_busy = false
     while true do
-        if self:round() then pause() else idle() end
+        if self:round() then
+            was_busy = true
+            pause()
+        else
+            if was_busy then collectgarbage() end
+            was_busy = false
+            idle()
+        end
     end
 end
 
