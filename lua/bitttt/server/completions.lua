@@ -101,7 +101,7 @@ local function serve(app, ex, body, kind, ids, stop_at, p)
     else
         on_event = function(events) for _, text in ipairs(events) do texts[#texts + 1] = text end end
     end
-    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at, p), { memory = s.memory, on_event = on_event })
+    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at, p), { memory = s.memory, on_event = on_event, exchange = ex })
     if not ok then
         if not streaming then error(job, 0) end
         io.stderr:write("serve: a stream ended by an error: ", tostring(job), "\n")

@@ -44,6 +44,15 @@ local function new_headers(status, content_type)
     return h
 end
 
+--- Whether the client closed its connection. Once a request is read, lua-http waits
+-- on the connection for the next one and marks the socket at its end (HTTP/1; an
+-- HTTP/2 connection carries many requests: never "gone" here).
+function Exchange:client_gone()
+    local connection = self.stream.connection
+    local socket = connection and connection.version ~= 2 and connection.socket
+    return socket and socket:eof("r") or false
+end
+
 --- Answers with a whole body; false when the client is gone.
 function Exchange:respond(status, content_type, text, extra_headers)
     self.status = status

@@ -9,14 +9,21 @@ local Jobs = {}
 --- Runs `work(session, raw_session)` on a slot. app: the server (pool, memories, metrics,
 -- clock, timeout). opts.memory: a memory name to lock for the whole job; opts.on_event(list):
 -- called with the events the work posted (job.post(x)) since the last call, returns false
--- when the client is gone. Returns the job (job.result: work's return value; job.error).
+-- when the client is gone; opts.exchange: the request, watched for a client that goes away.
+-- Returns the job (job.result: work's return value; job.error; job.cancelled).
 function Jobs.run(app, work, opts)
     local release = opts.memory and app.memories:lock(opts.memory)
     local cond = condition.new()
     local job = { events = {}, deadline = app.clock() + app.timeout }
-    job.notify = function() cond:signal() end
+    job.notify = function() cond:signal() end   -- "started", "step" (a token), "done"
     job.post = function(x) job.events[#job.events + 1] = x cond:signal() end
     job.run = function(session, raw) return work(session, raw, job) end
+    local function cancel()
+        if job.cancelled then return end
+        job.cancelled = true
+        app.metrics.cancelled = app.metrics.cancelled + 1
+        if job.state == "queued" then app.pool:withdraw(job) end
+    end
     local ok, err = pcall(function()
         if not app.pool:submit(job) then
             app.metrics.rejected = app.metrics.rejected + 1
@@ -27,13 +34,10 @@ function Jobs.run(app, work, opts)
             if #job.events > 0 and opts.on_event then
                 local events = job.events
                 job.events = {}
-                if opts.on_event(events) == false and not job.cancelled then
-                    job.cancelled = true
-                    app.metrics.cancelled = app.metrics.cancelled + 1
-                    if job.state == "queued" then app.pool:withdraw(job) end
-                end
+                if opts.on_event(events) == false then cancel() end
             end
-            if job.state ~= "done" and #job.events == 0 then cond:wait(1) end
+            if job.state ~= "done" and #job.events == 0 then cond:wait(1) end   -- the slot signals every token
+            if opts.exchange and opts.exchange:client_gone() then cancel() end
         end
         if #job.events > 0 and opts.on_event and not job.cancelled then opts.on_event(job.events) end
     end)

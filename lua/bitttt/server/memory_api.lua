@@ -60,7 +60,7 @@ function MemoryApi.handle(app, ex, name)
         local text = Fields.string(body, "text") or Errors.raise(400, "'text' is required", "text")
         local learn = Fields.boolean(body, "learn")
         if learn == nil then learn = true end
-        local job = Jobs.run(app, read_text(app, name, text, learn), { memory = name })
+        local job = Jobs.run(app, read_text(app, name, text, learn), { memory = name, exchange = ex })
         if not job.result then Errors.raise(503, "the request ran past its time limit") end
         local r = job.result
         return ex:respond_json(200, { id = name, object = "memory", tokens = r.tokens, read = r.read,

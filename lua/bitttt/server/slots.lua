@@ -98,7 +98,11 @@ function Slots:round()
                 finish(self, job, false, "timeout")
             else
                 local ok, err = coroutine.resume(job.co)
-                if not ok or coroutine.status(job.co) == "dead" then finish(self, job, ok, err) end
+                if not ok or coroutine.status(job.co) == "dead" then
+                    finish(self, job, ok, err)
+                else
+                    job.notify("step")
+                end
             end
         end
     end
