@@ -17,15 +17,18 @@ async function one(url, { disconnect, maxTokens }) {
   const t0 = performance.now();
   const body = { prompt: pick(prompts), max_tokens: maxTokens, stream, temperature: 0.8, seed: Math.floor(Math.random() * 1e6) };
   let res;
+  // a non-streaming client that goes away does so 5-50 ms in (while its answer is made)
+  if (disconnect && !stream) setTimeout(() => controller.abort(), 5 + Math.random() * 45);
   try {
     res = await fetch(url + "/v1/completions", { method: "POST", signal: controller.signal,
       headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (disconnect) {   // goes away after the first bytes (streaming) or the headers
-      if (stream && res.status === 200) await res.body.getReader().read();
+    if (disconnect && stream) {   // goes away after the first piece
+      if (res.status === 200) await res.body.getReader().read();
       controller.abort();
       return { status: res.status, aborted: true };
     }
     const text = await res.text();
+    if (disconnect) return { status: res.status, aborted: true };   // it was done before 5-50 ms
     const ms = performance.now() - t0;
     if (res.status !== 200) return { status: res.status, ms, error: text };
     let tokens;
@@ -83,15 +86,18 @@ export async function runLoad({ requests = 200, concurrency = 16, burst = 100, l
     const ms = done.map((r) => r.ms).sort((a, b) => a - b);
     const tokens = done.reduce((s, r) => s + r.tokens, 0);
     const rssAfter = rssKiB(server.proc.pid);
+    const metrics = await (await fetch(server.url + "/metrics")).text();
+    const cancelled = Number(metrics.match(/^bitttt_cancelled_total (\d+)$/m)[1]);
     const main = {
       requests, concurrency, statuses: statuses(run.results),
       failures: run.results.filter((r) => !r.aborted && r.status !== 200),
-      disconnected: run.results.filter((r) => r.aborted).length,
+      disconnected: run.results.filter((r) => r.aborted).length, answered: done.length, cancelled,
       p50_ms: percentile(ms, 50), p99_ms: percentile(ms, 99), tokens, seconds: run.seconds,
       tokens_per_s: tokens / run.seconds, rss_warm_kib: rssWarm, rss_after_kib: rssAfter,
     };
     log(`# load: ${requests} requests at concurrency ${concurrency} (-np 4, queue 64): statuses ` +
-        `${JSON.stringify(main.statuses)}, ${main.disconnected} disconnected early, p50 ${main.p50_ms.toFixed(0)} ms, ` +
+        `${JSON.stringify(main.statuses)} (0: gone before an answer), ${main.disconnected} disconnected early ` +
+        `(${cancelled} generations ended for it), p50 ${main.p50_ms.toFixed(0)} ms, ` +
         `p99 ${main.p99_ms.toFixed(0)} ms, ${tokens} tokens in ${run.seconds.toFixed(2)} s = ` +
         `${main.tokens_per_s.toFixed(0)} tokens/s, RSS ${(rssWarm / 1024).toFixed(1)} MiB after warm-up, ` +
         `${(rssAfter / 1024).toFixed(1)} MiB after the run`);

@@ -10,7 +10,8 @@ test("load: mixed streaming and not, 10% disconnecting; then a burst past the qu
   const concurrency = Number(process.env.BITTTT_LOAD_CONCURRENCY || 16);
   const r = await runLoad({ requests, concurrency, burst: 100, log: (s) => console.log(s) });
   assert.deepEqual(r.main.failures, []);
-  assert.equal(r.main.statuses[200], requests, "every request answered 200 (the queue holds them)");
+  assert.equal(r.main.answered, requests - r.main.disconnected, "every other request answered 200 (the queue holds them)");
+  assert.ok(r.main.disconnected >= requests / 10 - 1);
   assert.ok(r.main.rss_after_kib <= r.main.rss_warm_kib * 1.1,
     `RSS ${r.main.rss_after_kib} KiB after the run, ${r.main.rss_warm_kib} KiB after warm-up`);
   assert.deepEqual(r.burst.others, [], "only 200s and 503s");
