@@ -19,17 +19,24 @@ local function new_id(prefix)
     return ("%s-%d-%d"):format(prefix, os.time(), serial)
 end
 
+-- The tokens left for the answer when `used` tokens (a memory's) and the prompt are in a
+-- context of n_ctx; 400 when the prompt and max_tokens (s.n_predict) do not fit.
+local function check_fits(n_ctx, used, n_prompt, s)
+    local room = n_ctx - used - n_prompt
+    if room <= 0 or (s.n_predict and s.n_predict > room) then
+        Errors.raise(400, ("the prompt (%d tokens) and max_tokens (%s) do not fit the context (%d tokens%s)"):format(
+            n_prompt, tostring(s.n_predict or 0), n_ctx,
+            used > 0 and (", %d of them used by memory '%s'"):format(used, s.memory) or ""), "max_tokens")
+    end
+    return room
+end
+
 -- The generation on a slot. Posts each piece of text; returns Generation.run's result.
 -- stop_at: end tokens; p.stops: the template's stop texts, p.strip_leading_space.
 local function generate(app, s, ids, stop_at, p)
     return function(session, raw, job)
         if s.memory then app.memories:load(raw, s.memory) else raw:reset() end
-        local room = raw.n_ctx - raw.pos - #ids
-        if room <= 0 or (s.n_predict and s.n_predict > room) then
-            Errors.raise(400, ("the prompt (%d tokens) and max_tokens (%s) do not fit the context (%d tokens%s)"):format(
-                #ids, tostring(s.n_predict or 0), raw.n_ctx,
-                raw.pos > 0 and (", %d of them used by memory '%s'"):format(raw.pos, s.memory) or ""), "max_tokens")
-        end
+        local room = check_fits(raw.n_ctx, raw.pos, #ids, s)
         local t0 = app.clock()
         local r = Generation.run {
             session = session, sampler = s.sampler, tokenizer = app.tokenizer, prompt_ids = ids,
@@ -75,10 +82,7 @@ local function serve(app, ex, body, kind, ids, stop_at, p)
         Errors.raise(404, ("the model '%s' does not exist; this server has '%s'"):format(s.model, app.model_id),
             "model", "model_not_found")
     end
-    if #ids >= app.n_ctx or (s.n_predict and #ids + s.n_predict > app.n_ctx) then
-        Errors.raise(400, ("the prompt (%d tokens) and max_tokens (%s) do not fit the context (%d tokens)"):format(
-            #ids, tostring(s.n_predict or 0), app.n_ctx), "max_tokens")
-    end
+    check_fits(app.n_ctx, 0, #ids, s)   -- before queueing; again on the slot, after a memory's tokens
     local shape = shapes[kind]
     local id, created = new_id(shape.id_prefix), os.time()
     local function chunk(choice, extra)

@@ -54,4 +54,14 @@ function Fields.strings(body, name)
     return v
 end
 
+--- Checks an array of token ids (`name` for the error) against a vocabulary of n_vocab.
+function Fields.check_token_ids(ids, name, n_vocab)
+    for i, id in ipairs(ids) do
+        if type(id) ~= "number" or id ~= math.floor(id) or id < 0 or id >= n_vocab then
+            Errors.raise(400, ("'%s[%d]' must be a token id in [0, %d)"):format(name, i - 1, n_vocab), name)
+        end
+    end
+    return ids
+end
+
 return Fields

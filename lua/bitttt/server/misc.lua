@@ -48,11 +48,7 @@ function Misc.detokenize(app, ex)
     local body = ex:json()
     local ids = body.tokens
     if type(ids) ~= "table" then Errors.raise(400, "'tokens' must be an array of token ids", "tokens") end
-    for i, id in ipairs(ids) do
-        if type(id) ~= "number" or id ~= math.floor(id) or id < 0 or id >= app.n_vocab then
-            Errors.raise(400, ("'tokens[%d]' must be a token id in [0, %d)"):format(i - 1, app.n_vocab), "tokens")
-        end
-    end
+    Fields.check_token_ids(ids, "tokens", app.n_vocab)
     ex:respond_json(200, { content = #ids > 0 and app.tokenizer:decode(ids) or "" })
 end
 

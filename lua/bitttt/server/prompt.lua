@@ -3,6 +3,7 @@
 -- out (as chat.lua does).
 local cjson = require "cjson"
 local Errors = require "bitttt.server.errors"
+local Fields = require "bitttt.server.fields"
 
 local Prompt = {}
 
@@ -14,17 +15,12 @@ function Prompt.completion(tok, n_vocab, prompt)
     if type(prompt) == "string" then
         local ids = tok:encode(prompt, { bos = tok:add_bos() })
         if #ids == 0 then ids = { tok:bos() } end
-        return ids, prompt
+        return ids
     end
     if type(prompt) ~= "table" or #prompt == 0 then
         Errors.raise(400, "'prompt' must be a string or an array of token ids", "prompt")
     end
-    for i, id in ipairs(prompt) do
-        if type(id) ~= "number" or id ~= math.floor(id) or id < 0 or id >= n_vocab then
-            Errors.raise(400, ("'prompt[%d]' must be a token id in [0, %d)"):format(i - 1, n_vocab), "prompt")
-        end
-    end
-    return prompt, nil
+    return Fields.check_token_ids(prompt, "prompt", n_vocab)
 end
 
 -- A message's text: a string, or OpenAI's array of content parts ({type = "text", text = ...}).
