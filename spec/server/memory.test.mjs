@@ -42,7 +42,7 @@ test("alice remembers a text across a restart: lower perplexity than a fresh mem
     assert.equal(info.tokens, taught.tokens);
     const alice = await (await post(server.url, "/v1/memories/alice", { text, learn: false })).json();
     const fresh = await (await post(server.url, "/v1/memories/fresh-" + Date.now(), { text, learn: false })).json();
-    console.log(`# memory: first reading ${taught.perplexity.toFixed(3)}, alice after restart ` +
+    console.log(`# memory: a text of ${taught.read} tokens; first reading ${taught.perplexity.toFixed(3)}, alice after restart ` +
                 `${alice.perplexity.toFixed(3)}, fresh memory ${fresh.perplexity.toFixed(3)} (perplexity of the text)`);
     assert.ok(alice.perplexity < fresh.perplexity, `alice ${alice.perplexity} < fresh ${fresh.perplexity}`);
     // learn: false left alice as it was
