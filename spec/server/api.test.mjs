@@ -150,8 +150,12 @@ test("a client that goes away (mid-stream or waiting for a whole answer) frees i
       method: "POST", signal: controller.signal, headers: { "content-type": "application/json" },
       body: JSON.stringify({ prompt: "A cat", max_tokens: 480, stream, temperature: 0 }),   // greedy: 480 tokens
     });
+    const busy = async () => (await (await fetch(server.url + "/health")).json()).slots_processing > 0;
     if (stream) await (await request).body.getReader().read();
-    else { request.catch(() => {}); await new Promise((r) => setTimeout(r, 20)); }
+    else {   // goes away once its generation runs
+      request.catch(() => {});
+      while (!(await busy())) await new Promise((r) => setTimeout(r, 2));
+    }
     controller.abort();
     let health;
     for (let i = 0; i < 100; i++) {
