@@ -97,3 +97,20 @@ test("a memory made with another model is refused (409)", async () => {
     assert.equal((await post(server.url, "/v1/completions", { prompt: "x", max_tokens: 1 })).status, 200);
   } finally { await server.stop(); }
 });
+
+test("two processes sharing the folder serialise one memory's requests (file lock): no learning is lost", async () => {
+  const servers = [await startServer(["--memory-dir", memDir]), await startServer(["--memory-dir", memDir])];
+  try {
+    const name = "shared-" + Date.now();
+    const texts = Array.from({ length: 8 }, (_, i) => `Line ${i} of the shared memory: ${fact()}`);
+    const results = await Promise.all(texts.map((text, i) =>
+      post(servers[i % 2].url, `/v1/memories/${name}`, { text }).then((r) => r.json())));
+    const total = results.reduce((sum, r) => sum + r.read, 0);
+    const info = await (await fetch(`${servers[0].url}/v1/memories/${name}`)).json();
+    assert.equal(info.tokens, total, "every request's tokens are in the memory");
+    // each request started from the state the one before it saved
+    const ends = results.map((r) => r.tokens).sort((a, b) => a - b);
+    assert.equal(ends[ends.length - 1], total);
+    assert.equal(new Set(ends).size, ends.length);
+  } finally { for (const s of servers) await s.stop(); }
+});
