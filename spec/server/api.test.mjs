@@ -99,6 +99,7 @@ test("bad requests get OpenAI error objects with their 4xx status", async () => 
     ["wrong type (temperature)", () => post("/v1/chat/completions", { messages: [{ role: "user", content: "x" }], temperature: "hot" }), 400, "temperature"],
     ["negative max_tokens", () => post("/v1/completions", { prompt: "x", max_tokens: -1 }), 400, "max_tokens"],
     ["max_tokens past the context", () => post("/v1/completions", { prompt: "x", max_tokens: 100000 }), 400, "max_tokens"],
+    ["more than one choice", () => post("/v1/completions", { prompt: "x", n: 3 }), 400, "n"],
     ["no prompt", () => post("/v1/completions", { max_tokens: 1 }), 400, "prompt"],
     ["bad messages", () => post("/v1/chat/completions", { messages: [{ role: "wizard", content: "x" }] }), 400, "messages"],
     ["unknown model", () => post("/v1/completions", { model: "gpt-9", prompt: "x" }), 404, "model"],

@@ -55,7 +55,6 @@ local shapes = {
     text = {
         object = "text_completion", chunk_object = "text_completion", id_prefix = "cmpl",
         choice = function(text, finish) return { index = 0, text = text, logprobs = cjson.null, finish_reason = finish } end,
-        piece = function(text, finish) return { index = 0, text = text, logprobs = cjson.null, finish_reason = finish } end,
     },
     chat = {
         object = "chat.completion", chunk_object = "chat.completion.chunk", id_prefix = "chatcmpl",
@@ -72,6 +71,8 @@ local shapes = {
 local function usage(r)
     return { prompt_tokens = r.n_prompt, completion_tokens = r.n_generated, total_tokens = r.n_prompt + r.n_generated }
 end
+
+shapes.text.piece = shapes.text.choice   -- a streamed piece of text has the same shape
 
 -- Runs the request and answers it. kind: "text" or "chat"; p: the prompt's own
 -- stop texts and strip_leading_space (chat templates).
@@ -105,7 +106,8 @@ local function serve(app, ex, body, kind, ids, stop_at, p)
     else
         on_event = function(events) for _, text in ipairs(events) do texts[#texts + 1] = text end end
     end
-    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at, p), { memory = s.memory, on_event = on_event, exchange = ex })
+    local ok, job = pcall(Jobs.run, app, generate(app, s, ids, stop_at, p),
+        { memory = s.memory, on_event = on_event, exchange = ex })
     if not ok then
         if not streaming then error(job, 0) end
         io.stderr:write("serve: a stream ended by an error: ", tostring(job), "\n")

@@ -66,6 +66,8 @@ end
 -- memory_header: the X-Bitttt-Memory header, or nil.
 function Request.settings(body, recommended, memory_header)
     local memory, learn = Request.memory(body, memory_header)
+    local n = Fields.number(body, "n", true)
+    if n and n ~= 1 then Errors.raise(400, "only one choice per request is supported ('n' must be 1)", "n") end
     return {
         sampler = Request.sampler(body, recommended),
         n_predict = Request.n_predict(body),
