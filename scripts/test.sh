@@ -62,6 +62,7 @@ run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
+run_c_tests "server (openai client, load, nginx, browser)" spec/server/run.sh
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
