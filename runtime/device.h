@@ -4,7 +4,7 @@
 #ifndef BT_DEVICE_H
 #define BT_DEVICE_H
 #include <stddef.h>
-#include "error.h"
+#include "base/error.h"
 
 typedef enum bt_device_type { BT_DEVICE_CPU = 0, BT_DEVICE_CUDA = 1 } bt_device_type;
 

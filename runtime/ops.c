@@ -294,6 +294,20 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
     return BT_OK;
 }
 
+/* Enum arguments come from callers (C API, scripts); a value outside the enum is refused,
+ * never run as some default. */
+static bt_status check_rope_style(const char *op, bt_op_rope_style style) {
+    if (bt_op_rope_style_name(style)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown RoPE style %d (expected interleaved %d or neox %d)", op, (int)style,
+                        (int)BT_OP_ROPE_INTERLEAVED, (int)BT_OP_ROPE_NEOX);
+}
+
+static bt_status check_activation(const char *op, bt_op_activation act) {
+    if (bt_op_activation_name(act)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown activation %d (expected silu %d or relu2 %d)", op, (int)act,
+                        (int)BT_OP_SILU, (int)BT_OP_RELU2);
+}
+
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim, float theta,
                      bt_op_rope_style style) {
     if (bt_interrupted()) return bt_interrupt_error();
@@ -301,8 +315,8 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     int64_t m = 0, cols = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m)) ||
-        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
+    if ((st = check_rope_style(op, style)) || (st = check_rows(op, x, "x", &m, &cols)) ||
+        (st = check_i32_vector(op, pos, "positions", m)) || (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
         return st;
     if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
         return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
@@ -311,8 +325,7 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     const int32_t *p = bt_tensor_data(pos);
     for (int64_t i = 0; i < m; i++)
         if (p[i] < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %d", op, p[i]);
-    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta,
-            style == BT_OP_ROPE_NEOX ? BT_ROPE_NEOX : BT_ROPE_INTERLEAVED);
+    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta, style);
     return BT_OK;
 }
 
@@ -355,12 +368,12 @@ bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up
     int64_t m = 0, n = 0, m2 = 0, n2 = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
+    if ((st = check_activation("gated", act)) || (st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
         (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
     bt_apply_num_threads();
-    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act);
     return BT_OK;
 }
 
@@ -369,11 +382,11 @@ bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation ac
     int64_t m = 0, n = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
+    if ((st = check_activation("activate", act)) || (st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
     bt_apply_num_threads();
-    bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_activate(f32_out(out), f32(x), m * n, act);
     return BT_OK;
 }
 

@@ -12,11 +12,10 @@
 #define BT_OPS_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
+#include "base/kinds.h"   /* bt_op_activation, bt_op_rope_style */
 #include "tensor.h"
 
-typedef enum bt_op_activation { BT_OP_SILU = 0, BT_OP_RELU2 = 1 } bt_op_activation;
-typedef enum bt_op_rope_style { BT_OP_ROPE_INTERLEAVED = 0, BT_OP_ROPE_NEOX = 1 } bt_op_rope_style;
 
 /* out[i, :] = table[ids[i], :] as f32; table [vocab, d] of any float or Q8_0 dtype (on a GPU: f16, f32); ids i32 [m]. */
 bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table, const bt_tensor *ids);

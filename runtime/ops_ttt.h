@@ -10,7 +10,7 @@
 #define BT_OPS_TTT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "tensor.h"
 
 typedef enum bt_ttt_form {

@@ -2,7 +2,7 @@
  * formats (layouts in ternary_format.h). Plain C: this is the reference the
  * SIMD kernels are tested against, and the packers run once, offline. */
 #include "ternary_format.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include <math.h>
 #include <string.h>
 
