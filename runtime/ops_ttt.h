@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "base/error.h"
 #include "tensor.h"
+#include "kernels/cpu/causal_conv.h"   /* BT_CAUSAL_CONV_MAX_KERNEL, for callers of bt_op_causal_conv */
 
 typedef enum bt_ttt_form {
     BT_TTT_FORM_AUTO = 0,   /* dual form for spans of several tokens, primal for single tokens */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
-#include "kernels/cpu/cpu_features.h"
+#include "runtime/device.h"
 #include "runtime/threads.h"
 
 int bt_api_version(void) { return BT_API_VERSION; }

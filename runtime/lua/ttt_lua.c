@@ -9,7 +9,6 @@
 #include "binding.h"
 #include "state_file_lua.h"
 #include "runtime/ops_ttt.h"
-#include "kernels/cpu/causal_conv.h"
 
 static int l_ttt_eta(lua_State *L) {
     bt_lua_check(L, bt_op_ttt_eta(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_opt_tensor(L, 3),
