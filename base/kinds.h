@@ -22,5 +22,8 @@ typedef enum bt_op_rope_style {
 /* "silu", "relu2" / "interleaved", "neox"; NULL for a value outside the enum. */
 const char *bt_op_activation_name(bt_op_activation act);
 const char *bt_op_rope_style_name(bt_op_rope_style style);
+/* The value named `name` into *out; 0 (and *out untouched) for any other name. */
+int bt_op_activation_from_name(const char *name, bt_op_activation *out);
+int bt_op_rope_style_from_name(const char *name, bt_op_rope_style *out);
 
 #endif

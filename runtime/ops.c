@@ -165,21 +165,12 @@ static void *scratch_get(int slot, size_t bytes) {
     return s->p[slot];
 }
 
-static int ternary_format_of(bt_dtype d, bt_ternary_format *f) {
-    switch (d) {
-    case BT_TQ2_0: *f = BT_TERNARY_TQ2_0; return 1;
-    case BT_TQ1_0: *f = BT_TERNARY_TQ1_0; return 1;
-    case BT_I2_S: *f = BT_TERNARY_I2_S; return 1;
-    default: return 0;
-    }
-}
-
 /* The ternary layout of w, validated once and cached on the tensor handle. */
-static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
+static bt_status ternary_prepared(const char *op, bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
     if (!w->prepared) {
-        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "linear: ternary weights must be contiguous");
+        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "%s: ternary weights must be contiguous", op);
         bt_ternary_matrix *m = malloc(sizeof *m);
-        if (!m) return bt_set_error(BT_ERR_NOMEM, "linear: out of memory");
+        if (!m) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", op);
         size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
         bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
         if (st) { free(m); return st; }
@@ -188,6 +179,18 @@ static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const 
     }
     *out = w->prepared;
     return BT_OK;
+}
+
+bt_status bt_op_prepare_weight(bt_tensor *w) {
+    const char *op = "prepare_weight";
+    if (!w) return bt_set_error(BT_ERR_ARG, "%s: no weight", op);
+    bt_ternary_format format;
+    if (bt_tensor_device(w).type != BT_DEVICE_CPU || !bt_ternary_format_from_dtype(w->dtype, &format)) return BT_OK;
+    if (w->ndim != 2)
+        return bt_set_error(BT_ERR_ARG, "%s: a %s weight must be 2-d [n, k], got %d-d", op,
+                            bt_dtype_get_info(w->dtype)->name, w->ndim);
+    const bt_ternary_matrix *tm;
+    return ternary_prepared(op, w, format, &tm);
 }
 
 /* x [m, k] as per-token int8 in thread scratch. */
@@ -243,10 +246,10 @@ bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act
     BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
     bt_apply_num_threads();
     bt_ternary_format format;
-    if (ternary_format_of(w->dtype, &format)) {
+    if (bt_ternary_format_from_dtype(w->dtype, &format)) {
         const bt_ternary_matrix *tm = NULL;
         bt_act_i8 xq;
-        if ((st = ternary_prepared(w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
+        if ((st = ternary_prepared(op, w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
         return bt_ternary_matmul(f32_out(out), tm, &xq);
     }
     if (!bt_matmul_float_supports(w->dtype)) goto unsupported;

@@ -39,7 +39,13 @@ Decoder.__index = Decoder
 function Decoder.new(cfg, weights)
     local self = setmetatable({ cfg = cfg, w = weights }, Decoder)
     cfg.max_batch = cfg.max_batch or 64
-    for l, layer in ipairs(weights.layers) do layer.mixer.layer_index = l end
+    for l, layer in ipairs(weights.layers) do
+        layer.mixer.layer_index = l
+        -- Each weight is prepared for the products once, here (a ternary matrix's layout is
+        -- checked and cached on it), so that running the model only reads weights.
+        for _, ref in ipairs(Placement.layer_weights(layer)) do core.prepare_weight(ref[1][ref[2]]) end
+    end
+    core.prepare_weight(weights.output)
     self.placement = Placement.all_cpu(self, "Not placed: everything on the CPU.")
     return self
 end

@@ -47,6 +47,7 @@ local function layer_weights(layer)
     end
     return list
 end
+Placement.layer_weights = layer_weights
 
 -- nil when a layer can run on device, else why not.
 local function layer_unsupported(decoder, layer, device)
