@@ -25,6 +25,7 @@
 -- training settings (lr, schedule, form); mixers without learning ignore it.
 -- Decoder.new gives each mixer its 1-based `layer_index`.
 local core = require "bitttt.core"
+local Kinds = require "bitttt.kinds"
 local Placement = require "bitttt.placement"
 local Schedules = require "bitttt.schedules"
 
@@ -38,6 +39,7 @@ Decoder.__index = Decoder
 --      layers[i] = { attn_norm, mixer (object), ffn_norm, ffn_gate, ffn_up, ffn_down, ffn_sub_norm? }
 function Decoder.new(cfg, weights)
     local self = setmetatable({ cfg = cfg, w = weights }, Decoder)
+    Kinds.check("decoder: ffn_act", cfg.ffn_act, Kinds.activations)
     cfg.max_batch = cfg.max_batch or 64
     for l, layer in ipairs(weights.layers) do
         layer.mixer.layer_index = l
@@ -224,8 +226,10 @@ end
 -- "all": returns a Lua array of [vocab] row tensors (copies), one per token;
 -- "none": runs the model for its state only.
 -- Prompts go in chunks of max_batch tokens; the context limit is an error.
+local wants = { "last", "all", "none" }
+
 function Session:forward(ids, want)
-    want = want or "last"
+    want = Kinds.check("forward: want", want or "last", wants)
     local n = #ids
     if n == 0 then error("forward: no tokens", 2) end
     if self.pos + n > self.n_ctx then

@@ -8,6 +8,7 @@
  *   core.op_add(out, a, b)  core.op_mul(out, a, b)  core.op_scale(out, x, s)
  *   core.prepare_weight(w)   (once per weight at model load: see bt_op_prepare_weight)
  *   core.weight_prepared(w) -> whether w carries a prepared layout (ternary weights, once prepared)
+ *   core.activations = {"silu", "relu2"}, core.rope_styles = {"interleaved", "neox"} (base/kinds.h)
  * Positions are 0-based (they are model positions, not Lua indices). */
 #include "binding.h"
 #include "runtime/ops.h"
@@ -130,6 +131,19 @@ static int l_scale(lua_State *L) {
     return 0;
 }
 
+/* Sets field `key` of the table on top of the stack to the list of names name(0), name(1), ... */
+static void set_names(lua_State *L, const char *key, const char *(*name)(int)) {
+    lua_newtable(L);
+    for (int v = 0; name(v); v++) {
+        lua_pushstring(L, name(v));
+        lua_rawseti(L, -2, v + 1);
+    }
+    lua_setfield(L, -2, key);
+}
+
+static const char *activation_name(int v) { return bt_op_activation_name((bt_op_activation)v); }
+static const char *rope_style_name(int v) { return bt_op_rope_style_name((bt_op_rope_style)v); }
+
 void bt_lua_open_ops(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"op_get_rows", l_get_rows}, {"op_linear", l_linear}, {"op_linear_group", l_linear_group}, {"op_rmsnorm", l_rmsnorm}, {"op_layernorm", l_layernorm},
@@ -137,4 +151,6 @@ void bt_lua_open_ops(lua_State *L) {
         {"op_add", l_add}, {"op_mul", l_mul}, {"op_scale", l_scale},
         {"prepare_weight", l_prepare_weight}, {"weight_prepared", l_weight_prepared}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
+    set_names(L, "activations", activation_name);
+    set_names(L, "rope_styles", rope_style_name);
 }
