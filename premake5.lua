@@ -113,7 +113,7 @@ local function link_runtime_deps()
 end
 
 local function runtime_sources()
-    files { "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
+    files { "base/**.c", "base/**.h", "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
     excludes { "runtime/lua/**", "runtime/host/**" }
     if with_cuda then
         defines { "BT_HAVE_CUDA" }

@@ -79,7 +79,7 @@
 #define BITTTT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"     /* bt_status, bt_last_error, bt_status_name */
+#include "base/error.h"     /* bt_status, bt_last_error, bt_status_name */
 #include "version.h"   /* BT_VERSION_STRING, BT_API_VERSION */
 
 #ifdef __cplusplus

@@ -28,7 +28,7 @@
 
 /* ---------------------------------------------------------------- ggml types */
 
-/* The one table from ggml type ids to runtime dtypes. Block layouts live in dtype.c. */
+/* The one table from ggml type ids to runtime dtypes. Block layouts live in base/dtype.c. */
 static const bt_ggml_type_info ggml_types[] = {
     {0, BT_F32, 0},
     {1, BT_F16, 0},

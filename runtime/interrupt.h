@@ -7,7 +7,7 @@
  */
 #ifndef BT_INTERRUPT_H
 #define BT_INTERRUPT_H
-#include "error.h"
+#include "base/error.h"
 
 void bt_interrupt_request(void);   /* async-signal-safe */
 void bt_interrupt_clear(void);

@@ -165,21 +165,12 @@ static void *scratch_get(int slot, size_t bytes) {
     return s->p[slot];
 }
 
-static int ternary_format_of(bt_dtype d, bt_ternary_format *f) {
-    switch (d) {
-    case BT_TQ2_0: *f = BT_TERNARY_TQ2_0; return 1;
-    case BT_TQ1_0: *f = BT_TERNARY_TQ1_0; return 1;
-    case BT_I2_S: *f = BT_TERNARY_I2_S; return 1;
-    default: return 0;
-    }
-}
-
 /* The ternary layout of w, validated once and cached on the tensor handle. */
-static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
+static bt_status ternary_prepared(const char *op, bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
     if (!w->prepared) {
-        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "linear: ternary weights must be contiguous");
+        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "%s: ternary weights must be contiguous", op);
         bt_ternary_matrix *m = malloc(sizeof *m);
-        if (!m) return bt_set_error(BT_ERR_NOMEM, "linear: out of memory");
+        if (!m) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", op);
         size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
         bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
         if (st) { free(m); return st; }
@@ -188,6 +179,18 @@ static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const 
     }
     *out = w->prepared;
     return BT_OK;
+}
+
+bt_status bt_op_prepare_weight(bt_tensor *w) {
+    const char *op = "prepare_weight";
+    if (!w) return bt_set_error(BT_ERR_ARG, "%s: no weight", op);
+    bt_ternary_format format;
+    if (bt_tensor_device(w).type != BT_DEVICE_CPU || !bt_ternary_format_from_dtype(w->dtype, &format)) return BT_OK;
+    if (w->ndim != 2)
+        return bt_set_error(BT_ERR_ARG, "%s: a %s weight must be 2-d [n, k], got %d-d", op,
+                            bt_dtype_get_info(w->dtype)->name, w->ndim);
+    const bt_ternary_matrix *tm;
+    return ternary_prepared(op, w, format, &tm);
 }
 
 /* x [m, k] as per-token int8 in thread scratch. */
@@ -243,10 +246,10 @@ bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act
     BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
     bt_apply_num_threads();
     bt_ternary_format format;
-    if (ternary_format_of(w->dtype, &format)) {
+    if (bt_ternary_format_from_dtype(w->dtype, &format)) {
         const bt_ternary_matrix *tm = NULL;
         bt_act_i8 xq;
-        if ((st = ternary_prepared(w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
+        if ((st = ternary_prepared(op, w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
         return bt_ternary_matmul(f32_out(out), tm, &xq);
     }
     if (!bt_matmul_float_supports(w->dtype)) goto unsupported;
@@ -294,6 +297,20 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
     return BT_OK;
 }
 
+/* Enum arguments come from callers (C API, scripts); a value outside the enum is refused,
+ * never run as some default. */
+static bt_status check_rope_style(const char *op, bt_op_rope_style style) {
+    if (bt_op_rope_style_name(style)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown RoPE style %d (expected interleaved %d or neox %d)", op, (int)style,
+                        (int)BT_OP_ROPE_INTERLEAVED, (int)BT_OP_ROPE_NEOX);
+}
+
+static bt_status check_activation(const char *op, bt_op_activation act) {
+    if (bt_op_activation_name(act)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown activation %d (expected silu %d or relu2 %d)", op, (int)act,
+                        (int)BT_OP_SILU, (int)BT_OP_RELU2);
+}
+
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim, float theta,
                      bt_op_rope_style style) {
     if (bt_interrupted()) return bt_interrupt_error();
@@ -301,8 +318,8 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     int64_t m = 0, cols = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m)) ||
-        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
+    if ((st = check_rope_style(op, style)) || (st = check_rows(op, x, "x", &m, &cols)) ||
+        (st = check_i32_vector(op, pos, "positions", m)) || (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
         return st;
     if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
         return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
@@ -311,8 +328,7 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     const int32_t *p = bt_tensor_data(pos);
     for (int64_t i = 0; i < m; i++)
         if (p[i] < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %d", op, p[i]);
-    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta,
-            style == BT_OP_ROPE_NEOX ? BT_ROPE_NEOX : BT_ROPE_INTERLEAVED);
+    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta, style);
     return BT_OK;
 }
 
@@ -355,12 +371,12 @@ bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up
     int64_t m = 0, n = 0, m2 = 0, n2 = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
+    if ((st = check_activation("gated", act)) || (st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
         (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
     bt_apply_num_threads();
-    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act);
     return BT_OK;
 }
 
@@ -369,11 +385,11 @@ bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation ac
     int64_t m = 0, n = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
+    if ((st = check_activation("activate", act)) || (st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
     bt_apply_num_threads();
-    bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_activate(f32_out(out), f32(x), m * n, act);
     return BT_OK;
 }
 

@@ -75,7 +75,7 @@ const char *bt_op_cuda_attention_unsupported(int n_head, int n_kv, int head_dim,
         return why;
     }
     int rc = bt_cuda_rope_f32(f, pos, NULL, 0, n_head * head_dim, n_head, head_dim, rot_dim, 10000.0f,
-                              BT_CUDA_ROPE_INTERLEAVED, queue, err);
+                              BT_OP_ROPE_INTERLEAVED, queue, err);
     if (rc == 0)
         rc = bt_cuda_kv_store_f32(f, f, f, n_kv * head_dim, f, n_kv * head_dim, pos, 0, n_kv, head_dim, 1, queue, err);
     if (rc == 0)

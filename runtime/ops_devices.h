@@ -3,7 +3,7 @@
 #ifndef BT_OPS_DEVICES_H
 #define BT_OPS_DEVICES_H
 #include "device.h"
-#include "error.h"
+#include "base/error.h"
 #include "tensor.h"
 
 typedef struct bt_op_arg { const bt_tensor *t; const char *name; } bt_op_arg;

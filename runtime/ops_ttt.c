@@ -70,6 +70,9 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
     const char *op = "ttt_linear";
     int64_t numel = 0, mini_batch = 0, scratch_n = 0;
     bt_status st;
+    if (form != BT_TTT_FORM_AUTO && form != BT_TTT_FORM_DUAL && form != BT_TTT_FORM_PRIMAL)
+        return bt_set_error(BT_ERR_ARG, "%s: unknown form %d (expected auto %d, dual %d or primal %d)", op, (int)form,
+                            (int)BT_TTT_FORM_AUTO, (int)BT_TTT_FORM_DUAL, (int)BT_TTT_FORM_PRIMAL);
     if ((st = check_f32(op, weights, "fast weights", &numel))) return st;
     if (weights->ndim != 3 || weights->shape[1] != weights->shape[2] + 1)
         return bt_set_error(BT_ERR_ARG, "%s: fast weights must be [n_head, head_dim + 1, head_dim]", op);

@@ -10,8 +10,9 @@
 #define BT_OPS_TTT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "tensor.h"
+#include "kernels/cpu/causal_conv.h"   /* BT_CAUSAL_CONV_MAX_KERNEL, for callers of bt_op_causal_conv */
 
 typedef enum bt_ttt_form {
     BT_TTT_FORM_AUTO = 0,   /* dual form for spans of several tokens, primal for single tokens */
@@ -39,7 +40,12 @@ static inline int64_t bt_ttt_span_at(int64_t pos0, int64_t done, int64_t m, int6
 }
 /* 1 when a span of n tokens takes the primal form (decode) rather than the dual (prefill). */
 static inline int bt_ttt_span_primal(bt_ttt_form form, int64_t n) {
-    return form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
+    switch (form) {
+    case BT_TTT_FORM_AUTO: return n == 1;
+    case BT_TTT_FORM_DUAL: return 0;
+    case BT_TTT_FORM_PRIMAL: return 1;
+    }
+    return 0;   /* not a form: bt_op_ttt_linear refuses it before any span */
 }
 
 /* Floats of scratch bt_op_ttt_linear needs for up to max_tok tokens per call

@@ -2,7 +2,7 @@
  * Default: BITTTT_THREADS if set, else the cores this process may use. */
 #ifndef BT_THREADS_H
 #define BT_THREADS_H
-#include "error.h"
+#include "base/error.h"
 
 bt_status bt_set_num_threads(int n);   /* n >= 1 */
 int bt_get_num_threads(void);

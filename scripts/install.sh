@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install.sh - installs the embedding build of libbitttt (no Lua) under PREFIX:
 #
-#   PREFIX/include/bitttt/bitttt.h  (+ error.h, version.h it includes)
+#   PREFIX/include/bitttt/bitttt.h  (+ version.h and base/error.h it includes)
 #   PREFIX/lib/libbitttt.so.API.MINOR.PATCH, libbitttt.so.API (the soname), libbitttt.so
 #   PREFIX/lib/libbitttt.a
 #   PREFIX/lib/pkgconfig/bitttt.pc
@@ -35,9 +35,10 @@ if [ -f build/cuda/libbitttt_cuda.a ] && [ "${cuda_refs:-0}" -gt 0 ]; then
     libs_private="-lbitttt_cuda -L/usr/local/cuda/lib64 -lcudart_static -lrt -lpthread -ldl -lstdc++ $libs_private"
 fi
 
-install -d "$prefix/include/bitttt" "$prefix/lib/pkgconfig"
+install -d "$prefix/include/bitttt/base" "$prefix/lib/pkgconfig"
 if [[ $libs_private == *bitttt_cuda* ]]; then install -m 644 build/cuda/libbitttt_cuda.a "$prefix/lib/"; fi
-install -m 644 runtime/bitttt.h runtime/error.h runtime/version.h "$prefix/include/bitttt/"
+install -m 644 runtime/bitttt.h runtime/version.h "$prefix/include/bitttt/"
+install -m 644 base/error.h "$prefix/include/bitttt/base/"
 install -m 755 bin/libbitttt.so "$prefix/lib/$real"
 ln -sf "$real" "$prefix/lib/libbitttt.so.$api"
 ln -sf "libbitttt.so.$api" "$prefix/lib/libbitttt.so"

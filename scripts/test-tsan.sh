@@ -14,13 +14,13 @@ out=build/tsan
 mkdir -p "$out/obj"
 flags=(-std=c11 -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wall -Wextra -Wno-unknown-pragmas
        -Wno-unused-variable -Wno-unused-but-set-variable -I. -D_GNU_SOURCE)   # without OpenMP some counts go unused
-sources=$(find runtime kernels/cpu -name '*.c' -not -path 'runtime/lua/*' -not -path 'runtime/host/*' \
+sources=$(find base runtime kernels/cpu -name '*.c' -not -path 'runtime/lua/*' -not -path 'runtime/host/*' \
           -not -name '*cuda*' | sort)
 sources="$sources spec/c/main.c spec/c/test_capi_threads.c spec/c/test_readers_util.c"
 
 # Compile what changed (two at a time), then link. A changed header recompiles
 # everything (struct layouts must agree across objects).
-headers=$(find runtime kernels/cpu spec/c -name '*.h' | sort)
+headers=$(find base runtime kernels/cpu spec/c -name '*.h' | sort)
 # shellcheck disable=SC2086
 newest_header=$(ls -t $headers | head -1)
 for src in $sources; do

@@ -4,7 +4,7 @@
  * sums subtracted and the result rescaled. */
 #include "ternary.h"
 #include "ternary_kernels.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include <math.h>
 #include <string.h>
 

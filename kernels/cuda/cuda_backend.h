@@ -16,6 +16,7 @@
 #define BT_CUDA_BACKEND_H
 #include <stddef.h>
 #include <stdint.h>
+#include "base/kinds.h"   /* bt_op_activation, bt_op_rope_style */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -205,9 +206,8 @@ int bt_cuda_softmax_f32(float *out /* [m, n] */, const float *x /* [m, n] */, fl
  * / freq_factors[i] (i < rot_dim/2; freq_factors NULL means ones, Llama 3's
  * rope_freqs otherwise); angle, sine and cosine in double, the rotation in f32.
  * Pairs: interleaved (2i, 2i+1) or NeoX (i, i + rot_dim/2). */
-enum { BT_CUDA_ROPE_INTERLEAVED = 0, BT_CUDA_ROPE_NEOX = 1 };
 int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, const float *freq_factors,
-                     int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, int mode,
+                     int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, bt_op_rope_style style,
                      bt_cuda_queue q, char *err);
 
 /* ---- attention (causal, grouped-query) -----------------------------------------
@@ -230,13 +230,12 @@ int bt_cuda_attention_f32(float *out /* [m, n_head*hd] */, const float *qry /* [
                           void *work, size_t work_bytes, bt_cuda_queue q, char *err);
 
 /* ---- elementwise and gathers ---------------------------------------------------
- * Activations have the values of bt_activation (kernels/cpu/elementwise.h). */
-enum { BT_CUDA_ACT_SILU = 0, BT_CUDA_ACT_RELU2 = 1 };
-int bt_cuda_activate_f32(float *out /* [n] */, const float *x /* [n] */, int64_t n, int act,
+ * Activations are bt_op_activation values (base/kinds.h). */
+int bt_cuda_activate_f32(float *out /* [n] */, const float *x /* [n] */, int64_t n, bt_op_activation act,
                          bt_cuda_queue q, char *err);
 /* out = act(gate) * up */
 int bt_cuda_gated_f32(float *out /* [n] */, const float *gate /* [n] */, const float *up /* [n] */, int64_t n,
-                      int act, bt_cuda_queue q, char *err);
+                      bt_op_activation act, bt_cuda_queue q, char *err);
 int bt_cuda_add_f32(float *out /* [n] */, const float *a /* [n] */, const float *b /* [n] */, int64_t n,
                     bt_cuda_queue q, char *err);
 /* out[i] = a[i] * b[i % b_n]: b_n == n multiplies, b_n == row length scales every row. */

@@ -25,6 +25,7 @@
 -- training settings (lr, schedule, form); mixers without learning ignore it.
 -- Decoder.new gives each mixer its 1-based `layer_index`.
 local core = require "bitttt.core"
+local Kinds = require "bitttt.kinds"
 local Placement = require "bitttt.placement"
 local Schedules = require "bitttt.schedules"
 
@@ -38,8 +39,15 @@ Decoder.__index = Decoder
 --      layers[i] = { attn_norm, mixer (object), ffn_norm, ffn_gate, ffn_up, ffn_down, ffn_sub_norm? }
 function Decoder.new(cfg, weights)
     local self = setmetatable({ cfg = cfg, w = weights }, Decoder)
+    Kinds.check("decoder: ffn_act", cfg.ffn_act, Kinds.activations)
     cfg.max_batch = cfg.max_batch or 64
-    for l, layer in ipairs(weights.layers) do layer.mixer.layer_index = l end
+    for l, layer in ipairs(weights.layers) do
+        layer.mixer.layer_index = l
+        -- Each weight is prepared for the products once, here (a ternary matrix's layout is
+        -- checked and cached on it), so that running the model only reads weights.
+        for _, ref in ipairs(Placement.layer_weights(layer)) do core.prepare_weight(ref[1][ref[2]]) end
+    end
+    core.prepare_weight(weights.output)
     self.placement = Placement.all_cpu(self, "Not placed: everything on the CPU.")
     return self
 end
@@ -228,8 +236,10 @@ end
 -- "all": returns a Lua array of [vocab] row tensors (copies), one per token;
 -- "none": runs the model for its state only.
 -- Prompts go in chunks of max_batch tokens; the context limit is an error.
+local wants = { "last", "all", "none" }
+
 function Session:forward(ids, want)
-    want = want or "last"
+    want = Kinds.check("forward: want", want or "last", wants)
     local n = #ids
     if n == 0 then error("forward: no tokens", 2) end
     if self.pos + n > self.n_ctx then

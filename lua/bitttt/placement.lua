@@ -15,8 +15,10 @@
 -- this much GPU memory is free, for tests and what-if plans without a GPU).
 --
 -- Without a GPU (or when CUDA fails) the plan keeps everything on the CPU and
--- stderr says so once per process. Layers whose mixer has no CUDA kernels (TTT)
--- stay on the CPU and the reason says why.
+-- stderr says so once per process. Attention and TTT-Linear layers run on the GPU;
+-- layers whose mixer has no CUDA kernels (fastweight) or whose shapes or weight types
+-- the GPU kernels do not take (mixer:gpu_unsupported) stay on the CPU, and the
+-- reason says why.
 local core = require "bitttt.core"
 
 local Placement = {}
@@ -47,6 +49,7 @@ local function layer_weights(layer)
     end
     return list
 end
+Placement.layer_weights = layer_weights
 
 -- nil when a layer can run on device, else why not.
 local function layer_unsupported(decoder, layer, device)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
-#include "kernels/cpu/causal_conv.h"
 
 #define KEY(buf, prefix, name) (snprintf(buf, sizeof buf, "%s%s", prefix, name), buf)
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
-#include "kernels/cpu/cpu_features.h"
+#include "runtime/device.h"
 #include "runtime/threads.h"
 
 int bt_api_version(void) { return BT_API_VERSION; }
@@ -60,19 +60,8 @@ static bt_status build(bt_model *m) {
     return bt_set_error(BT_ERR_UNSUPPORTED, "%s: unsupported architecture '%s'", bt_model_file_path(m->file), m->arch);
 }
 
-/* One product through a ternary weight caches its prepared layout in w->prepared
- * (see runtime/ops.h); doing it now means sessions never write to shared weights. */
-static bt_status prepare_weight(bt_tensor *w) {
-    if (!w || (w->dtype != BT_TQ2_0 && w->dtype != BT_TQ1_0 && w->dtype != BT_I2_S) || w->prepared) return BT_OK;
-    const int64_t xs[2] = {1, w->shape[1]}, ys[2] = {1, w->shape[0]};
-    bt_tensor *x = NULL, *y = NULL;
-    bt_status st = bt_tensor_new(&x, BT_F32, 2, xs, BT_CPU);
-    if (!st) st = bt_tensor_new(&y, BT_F32, 2, ys, BT_CPU);
-    if (!st) st = bt_op_linear(y, w, x, 1);
-    bt_tensor_free(x);
-    bt_tensor_free(y);
-    return st;
-}
+/* Preparing every weight now (runtime/ops.h) means sessions never write to shared weights. */
+static bt_status prepare_weight(bt_tensor *w) { return w ? bt_op_prepare_weight(w) : BT_OK; }
 
 static bt_status prepare_for_threads(bt_model *m) {
     (void)bt_get_num_threads();   /* decides the default thread count once */

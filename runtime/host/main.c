@@ -20,7 +20,6 @@
 #include <luajit.h>
 #include "host.h"
 #include "repl_interrupt.h"
-#include "kernels/cpu/cpu_features.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
 #include "runtime/version.h"

@@ -1,8 +1,8 @@
 /* core.c - luaopen_bitttt_core: the C module `bitttt.core` under lua/bitttt/init.lua.
  * Each part of the binding lives in its own file and adds its functions here. */
 #include "binding.h"
-#include "kernels/cpu/cpu_features.h"
-#include "kernels/cpu/read_bandwidth.h"
+#include "runtime/device.h"
+#include "runtime/ops_probe.h"
 #include "runtime/platform/platform.h"
 #include "runtime/threads.h"
 #include "runtime/version.h"
@@ -49,11 +49,9 @@ static int l_set_simd(lua_State *L) {
 /* read_all(t): reads every byte of a CPU tensor once with the kernels' threads and vector
  * width (the benchmarks' bandwidth probe); returns a checksum */
 static int l_read_all(lua_State *L) {
-    bt_tensor *t = bt_lua_check_tensor(L, 1);
-    if (bt_tensor_device(t).type != BT_DEVICE_CPU || !bt_tensor_is_contiguous(t))
-        luaL_error(L, "read_all: needs a contiguous CPU tensor");
-    bt_apply_num_threads();
-    lua_pushnumber(L, (lua_Number)(bt_read_all(bt_tensor_data(t), bt_tensor_nbytes(t)) & 0xffffff));
+    uint64_t checksum;
+    bt_lua_check(L, bt_op_read_all(bt_lua_check_tensor(L, 1), &checksum));
+    lua_pushnumber(L, (lua_Number)(checksum & 0xffffff));
     return 1;
 }
 

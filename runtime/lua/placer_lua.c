@@ -15,9 +15,6 @@
 #include "binding.h"
 #include "runtime/ops.h"
 #include "runtime/placer.h"
-#ifdef BT_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.h"
-#endif
 
 static bt_device check_device(lua_State *L, int idx, const char *def) {
     bt_device d;
@@ -25,39 +22,11 @@ static bt_device check_device(lua_State *L, int idx, const char *def) {
     return d;
 }
 
-/* Why there is no usable device d, or NULL; fills free/total/name when there is one. */
-static const char *probe_device(bt_device d, size_t *free_b, size_t *total_b, char *name, size_t cap, char *why, size_t why_cap) {
-    if (d.type != BT_DEVICE_CUDA) return "not a CUDA device";
-    if (!bt_cuda_compiled()) return "this build has no CUDA support";
-#ifdef BT_HAVE_CUDA
-    int count = 0;
-    char err[BT_CUDA_ERR_CAP];
-    if (bt_cuda_count(&count, err) != 0) {
-        snprintf(why, why_cap, "%s", err);
-        return why;
-    }
-    if (count == 0) return "no CUDA device found";
-    if (d.index >= count) {
-        snprintf(why, why_cap, "cuda:%d: no such device (%d found)", d.index, count);
-        return why;
-    }
-    if (bt_device_memory(d, free_b, total_b) != BT_OK) {
-        snprintf(why, why_cap, "%s", bt_last_error());
-        return why;
-    }
-    if (bt_cuda_device_describe(d.index, name, cap, err) != 0) snprintf(name, cap, "cuda:%d", d.index);
-    return NULL;
-#else
-    (void)free_b, (void)total_b, (void)name, (void)cap, (void)why, (void)why_cap;
-    return "this build has no CUDA support";
-#endif
-}
-
 static int l_device_info(lua_State *L) {
     bt_device d = check_device(L, 1, "cuda:0");
     size_t free_b = 0, total_b = 0;
-    char name[256] = "", why[256];
-    const char *error = probe_device(d, &free_b, &total_b, name, sizeof name, why, sizeof why);
+    char name[256] = "";
+    const char *error = bt_device_probe(d, name, sizeof name, &free_b, &total_b) ? bt_last_error() : NULL;
     lua_newtable(L);
     lua_pushboolean(L, bt_cuda_compiled()); lua_setfield(L, -2, "compiled");
     lua_pushinteger(L, bt_cuda_device_count()); lua_setfield(L, -2, "devices");

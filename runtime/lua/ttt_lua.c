@@ -6,10 +6,10 @@
  *   core.op_fastweight(p, W, k, eta)
  *   core.op_causal_conv(x, history|nil, w, bias|nil); core.causal_conv_max_kernel
  * and the state files (state_file_lua.c). Positions are 0-based model positions. */
+#include <string.h>
 #include "binding.h"
 #include "state_file_lua.h"
 #include "runtime/ops_ttt.h"
-#include "kernels/cpu/causal_conv.h"
 
 static int l_ttt_eta(lua_State *L) {
     bt_lua_check(L, bt_op_ttt_eta(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_opt_tensor(L, 3),
@@ -17,8 +17,17 @@ static int l_ttt_eta(lua_State *L) {
     return 0;
 }
 
+/* The TTT form named by argument idx (default auto); an unknown name is an error naming it. */
+static bt_ttt_form check_form(lua_State *L, int idx) {
+    static const char *const names[] = {[BT_TTT_FORM_AUTO] = "auto", [BT_TTT_FORM_DUAL] = "dual",
+                                        [BT_TTT_FORM_PRIMAL] = "primal"};
+    const char *name = luaL_optstring(L, idx, "auto");
+    for (int f = 0; f < (int)(sizeof names / sizeof names[0]); f++)
+        if (!strcmp(name, names[f])) return (bt_ttt_form)f;
+    return luaL_error(L, "op_ttt_linear: unknown TTT form '%s' (expected auto, dual or primal)", name);
+}
+
 static int l_ttt_linear(lua_State *L) {
-    static const char *forms[] = {"auto", "dual", "primal", NULL};
     const bt_tensor *toward = bt_lua_opt_tensor(L, 15);
     const bt_ttt_decay decay = {toward, toward ? (float)luaL_checknumber(L, 16) : 1.0f};
     bt_lua_check(L, bt_op_ttt_linear(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
@@ -26,7 +35,7 @@ static int l_ttt_linear(lua_State *L) {
                                      bt_lua_check_tensor(L, 7), bt_lua_check_tensor(L, 8), bt_lua_check_tensor(L, 9),
                                      bt_lua_check_tensor(L, 10), (float)luaL_checknumber(L, 11),
                                      (int64_t)luaL_checknumber(L, 12), bt_lua_opt_tensor(L, 13),
-                                     (bt_ttt_form)luaL_checkoption(L, 14, "auto", forms), toward ? &decay : NULL));
+                                     check_form(L, 14), toward ? &decay : NULL));
     return 0;
 }
 

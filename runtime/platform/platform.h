@@ -4,7 +4,7 @@
 #define BT_PLATFORM_H
 #include <stddef.h>
 #include <stdint.h>
-#include "../error.h"
+#include "base/error.h"
 
 typedef struct bt_mapped_file {
     const uint8_t *data;   /* [size] read-only */

@@ -6,6 +6,7 @@
 -- State per session: k_cache, v_cache [n_head_kv, n_ctx, hd] f32, on the
 -- layer's device (self.device, set when the model is placed; the CPU by default).
 local core = require "bitttt.core"
+local Kinds = require "bitttt.kinds"
 
 local Attention = {}
 Attention.__index = Attention
@@ -16,6 +17,7 @@ Attention.weight_names = { "wq", "wk", "wv", "wo", "sub_norm" }
 ---   rope_dim=, rope_theta=, rope_style="interleaved"|"neox", eps= (for sub_norm),
 ---   act_quant= (BitLinear: per-token int8 activations into every projection) }
 function Attention.new(p)
+    Kinds.check("attention: rope_style", p.rope_style, Kinds.rope_styles)
     local self = setmetatable({}, Attention)
     for k, v in pairs(p) do self[k] = v end
     self.q_dim = p.n_head * p.head_dim
