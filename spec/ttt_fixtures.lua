@@ -183,15 +183,17 @@ function F.write_random_bitttt(o)
     bt.gguf_write(o.path, meta, tensors)
 end
 
---- Converts the ttt-lm-pytorch reference folder to a float `bitttt` GGUF with
+--- Converts a ttt-lm-pytorch folder (TTTForCausalLM: TTT-Linear or TTT-MLP, with any of
+-- pre_conv, share_qk, use_gate, tied or not) to a float `bitttt` GGUF with
 -- activation_quant = false (so it must give the reference's logits).
 function F.convert_reference_to_bitttt(ref_dir, path)
     local file = bt.model_open(ref_dir)
     local cfg = file:config()
     local d, H, L = cfg.hidden_size, cfg.num_attention_heads, cfg.num_hidden_layers
-    local hd = d / H
+    local hd, K = d / H, cfg.conv_kernel or 4
+    local kind = cfg.ttt_layer_type == "mlp" and "ttt_mlp" or "ttt_linear"
     local mixers = {}
-    for l = 1, L do mixers[l] = "ttt_linear" end
+    for l = 1, L do mixers[l] = kind end
     local meta = {
         { "general.architecture", "str", "bitttt" },
         { "bitttt.embedding_length", "u32", d }, { "bitttt.block_count", "u32", L },
@@ -203,31 +205,57 @@ function F.convert_reference_to_bitttt(ref_dir, path)
         { "bitttt.ttt.mini_batch_size", "u32", cfg.mini_batch_size },
         { "bitttt.ttt.base_lr", "f32", cfg.ttt_base_lr }, { "bitttt.ttt.rope.freq_base", "f32", cfg.rope_theta },
     }
+    if cfg.share_qk then
+        meta[#meta + 1] = { "bitttt.ttt.share_qk", "bool", true }
+        meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K }
+    end
+    if cfg.use_gate then meta[#meta + 1] = { "bitttt.ttt.use_gate", "bool", true } end
+    if cfg.pre_conv then meta[#meta + 1] = { "bitttt.ttt.pre_conv_kernel", "u32", K } end
     local function t(name, shape)
         local x = file:tensor(name):clone()
         return shape and x:reshape(shape) or x
     end
+    -- nn.Conv1d [C, 1, K] -> [K, C]
+    local function conv(name) return file:tensor(name):reshape({ d, K }):transpose(1, 2):clone() end
     local tensors = {
         { "token_embd.weight", t("model.embed_tokens.weight") },
         { "output_norm.weight", t("model.norm.weight") },
     }
+    if not cfg.tie_word_embeddings then tensors[#tensors + 1] = { "output.weight", t("lm_head.weight") } end
     for l = 0, L - 1 do
         local p, q = "blk." .. l .. ".", "model.layers." .. l .. "."
         local b = q .. "seq_modeling_block."
-        for _, pair in ipairs({
+        local pairs_ = {
             { "attn_norm.weight", q .. "seq_norm.weight" }, { "ffn_norm.weight", q .. "ffn_norm.weight" },
             { "ffn_gate.weight", q .. "mlp.gate_proj.weight" }, { "ffn_up.weight", q .. "mlp.up_proj.weight" },
             { "ffn_down.weight", q .. "mlp.down_proj.weight" },
-            { "ttt_q.weight", b .. "q_proj.weight" }, { "ttt_k.weight", b .. "k_proj.weight" },
+            { "ttt_q.weight", b .. "q_proj.weight" },
             { "ttt_v.weight", b .. "v_proj.weight" }, { "ttt_output.weight", b .. "o_proj.weight" },
             { "ttt_lr.weight", b .. "learnable_ttt_lr_weight", { H, d } },
             { "ttt_lr.bias", b .. "learnable_ttt_lr_bias", { H } },
             { "ttt_token_idx", b .. "learnable_token_idx" },
             { "ttt_norm.weight", b .. "ttt_norm_weight" }, { "ttt_norm.bias", b .. "ttt_norm_bias" },
             { "ttt_post_norm.weight", b .. "post_norm.weight" }, { "ttt_post_norm.bias", b .. "post_norm.bias" },
-            { "ttt_w1", b .. "W1" }, { "ttt_b1", b .. "b1", { H, hd } },
-        }) do
+            { "ttt_w1", b .. "W1" }, { "ttt_b1", b .. "b1", { H, kind == "ttt_mlp" and 4 * hd or hd } },
+        }
+        if kind == "ttt_mlp" then
+            pairs_[#pairs_ + 1] = { "ttt_w2", b .. "W2" }
+            pairs_[#pairs_ + 1] = { "ttt_b2", b .. "b2", { H, hd } }
+        end
+        if not cfg.share_qk then pairs_[#pairs_ + 1] = { "ttt_k.weight", b .. "k_proj.weight" } end
+        if cfg.use_gate then pairs_[#pairs_ + 1] = { "ttt_gate.weight", b .. "g_proj.weight" } end
+        if cfg.pre_conv then pairs_[#pairs_ + 1] = { "ttt_pre_conv_norm.weight", q .. "conv.norm.weight" } end
+        for _, pair in ipairs(pairs_) do
             tensors[#tensors + 1] = { p .. pair[1], t(pair[2], pair[3]) }
+        end
+        local convs = {}
+        if cfg.share_qk then
+            convs = { { "ttt_q_conv", b .. "conv_q" }, { "ttt_k_conv", b .. "conv_k" } }
+        end
+        if cfg.pre_conv then convs[#convs + 1] = { "ttt_pre_conv", q .. "conv.conv" } end
+        for _, c in ipairs(convs) do
+            tensors[#tensors + 1] = { p .. c[1] .. ".weight", conv(c[2] .. ".weight") }
+            tensors[#tensors + 1] = { p .. c[1] .. ".bias", t(c[2] .. ".bias") }
         end
     end
     bt.gguf_write(path, meta, tensors)

@@ -191,6 +191,7 @@ function Session:forward_chunk(ids, first, m, want)
         if layer.ffn_sub_norm then core.op_rmsnorm(v.gate, v.gate, layer.ffn_sub_norm, eps) end
         core.op_linear(v.mix, layer.ffn_down, v.gate, aq)
         core.op_add(v.x, v.x, v.mix)
+        if self.on_layer then self.on_layer(l, v.x) end   -- tests: the residual stream [m, d] after layer l
         if self.between_layers and l < #w.layers then self.between_layers(l) end   -- step{budget_ms} may yield
     end
     self.pos = self.pos + m
