@@ -123,7 +123,8 @@ end
 
 --- Writes a random `bitttt` GGUF (ternary-valued f32 projections, byte vocabulary).
 -- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed, conv_kernel (TTT q/k convs; default none),
--- forget (TTT forgetting; default none), meta (further { key, type, value } entries)
+-- forget (TTT forgetting; default none), pre_conv_kernel, share_qk, use_gate (TTT options; default off),
+-- meta (further { key, type, value } entries)
 function F.write_random_bitttt(o)
     local rng = Rng.new(o.seed or 7)
     local d, H, B, n_ff, n_vocab = o.d or 32, o.n_head or 4, o.mini_batch or 4, o.n_ff or 64, 259
@@ -140,6 +141,10 @@ function F.write_random_bitttt(o)
     local K = o.conv_kernel or 0
     if K > 0 then meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K } end
     if o.forget then meta[#meta + 1] = { "bitttt.ttt.forget", "f32", o.forget } end
+    local KP = o.pre_conv_kernel or 0
+    if KP > 0 then meta[#meta + 1] = { "bitttt.ttt.pre_conv_kernel", "u32", KP } end
+    if o.share_qk then meta[#meta + 1] = { "bitttt.ttt.share_qk", "bool", true } end
+    if o.use_gate then meta[#meta + 1] = { "bitttt.ttt.use_gate", "bool", true } end
     for _, m in ipairs(o.meta or {}) do meta[#meta + 1] = m end
     for _, m in ipairs(byte_vocab_meta()) do meta[#meta + 1] = m end
     local tensors = {
@@ -158,9 +163,11 @@ function F.write_random_bitttt(o)
             for _, n in ipairs({ "attn_q", "attn_k", "attn_v", "attn_output" }) do
                 add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
             end
-        elseif kind == "ttt_linear" then
-            for _, n in ipairs({ "ttt_q", "ttt_k", "ttt_v", "ttt_output" }) do
-                add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
+        elseif kind == "ttt_linear" or kind == "ttt_mlp" then
+            for _, n in ipairs({ "ttt_q", "ttt_k", "ttt_v", "ttt_output", "ttt_gate" }) do
+                if (n ~= "ttt_k" or not o.share_qk) and (n ~= "ttt_gate" or o.use_gate) then
+                    add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
+                end
             end
             add(p .. "ttt_lr.weight", F.uniform(rng, { H, d }, -0.3, 0.3))
             add(p .. "ttt_lr.bias", F.uniform(rng, { H }, -0.5, 0.5))
@@ -169,11 +176,21 @@ function F.write_random_bitttt(o)
             add(p .. "ttt_norm.bias", F.uniform(rng, { H, hd }, -0.2, 0.2))
             add(p .. "ttt_post_norm.weight", bt.full({ d }, 1))
             add(p .. "ttt_post_norm.bias", bt.zeros({ d }))
-            add(p .. "ttt_w1", F.uniform(rng, { H, hd, hd }, -0.2, 0.2))
-            add(p .. "ttt_b1", F.uniform(rng, { H, hd }, -0.1, 0.1))
+            local hidden = kind == "ttt_mlp" and 4 * hd or hd
+            add(p .. "ttt_w1", F.uniform(rng, { H, hd, hidden }, -0.2, 0.2))
+            add(p .. "ttt_b1", F.uniform(rng, { H, hidden }, -0.1, 0.1))
+            if kind == "ttt_mlp" then
+                add(p .. "ttt_w2", F.uniform(rng, { H, hidden, hd }, -0.2, 0.2))
+                add(p .. "ttt_b2", F.uniform(rng, { H, hd }, -0.1, 0.1))
+            end
             for _, n in ipairs(K > 0 and { "ttt_q_conv", "ttt_k_conv" } or {}) do
                 add(p .. n .. ".weight", F.uniform(rng, { K, d }, -0.8, 0.8))
                 add(p .. n .. ".bias", F.uniform(rng, { d }, -0.2, 0.2))
+            end
+            if KP > 0 then
+                add(p .. "ttt_pre_conv_norm.weight", F.uniform(rng, { d }, 0.8, 1.2))
+                add(p .. "ttt_pre_conv.weight", F.uniform(rng, { KP, d }, -0.5, 0.5))
+                add(p .. "ttt_pre_conv.bias", F.uniform(rng, { d }, -0.1, 0.1))
             end
         elseif kind == "fastweight" then
             add(p .. "fw_down.weight", F.ternary(rng, { ds, d }, s))
