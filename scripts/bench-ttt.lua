@@ -1,20 +1,23 @@
--- bench-ttt.lua - decode cost per token of a TTT-Linear model and of an attention
--- model of the same width, at several context lengths, and the state each session
+-- bench-ttt.lua - decode cost per token of TTT-Linear, TTT-MLP and attention
+-- models of the same width, at several context lengths, and the state each session
 -- holds. Synthetic random weights (made here; the numbers do not depend on them).
 --
 --   bitttt-lua bench-ttt.lua [--quick] [--dim D] [--layers L] [--contexts 256,4096,32768]
 --
--- Both models share embedding, FFN and head; only the mixers differ (attention:
--- n_head heads of 64 with a KV cache; TTT-Linear: the same heads, mini-batch 16).
+-- The models share embedding, FFN and head; only the mixers differ (attention:
+-- n_head heads of 64 with a KV cache; TTT-Linear and TTT-MLP: the same heads,
+-- mini-batch 16; TTT-MLP's inner MLP 4 x 64 wide).
 -- For context N the session is placed at position N (the cost of a decode step
 -- does not depend on the cached values, so the prompt is not computed) and
--- decodes `reps` tokens; the table shows the median per token. A last line
--- compares TTT prefill throughput in the dual and the primal form.
+-- decodes `reps` tokens; the table shows the median per token (and the ratio to
+-- the cost at the first context). The last lines compare TTT prefill throughput
+-- in the dual and the primal form, for each TTT kind.
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
 local Decoder = require "bitttt.decoder"
 local Attention = require "bitttt.mixers.attention"
 local TTTLinear = require "bitttt.mixers.ttt_linear"
+local TTTMLP = require "bitttt.mixers.ttt_mlp"
 local Rng = require "bitttt.rng"
 
 local o = cli.parse(arg, {
@@ -41,15 +44,28 @@ local function random(shape, scale)
 end
 local s = 1 / math.sqrt(d)
 
-local function ttt_mixer()
-    return TTTLinear.new {
+-- The fields both TTT kinds share.
+local function ttt_fields()
+    return {
         wq = random({ d, d }, s), wk = random({ d, d }, s), wv = random({ d, d }, s), wo = random({ d, d }, s),
         lr_weight = random({ H, d }, 0.1), lr_bias = bt.zeros({ H }), token_idx = bt.zeros({ B }),
         ln_weight = bt.full({ H, hd }, 1), ln_bias = bt.zeros({ H, hd }),
         post_weight = bt.full({ d }, 1), post_bias = bt.zeros({ d }),
-        W1 = random({ H, hd, hd }, 0.02), b1 = bt.zeros({ H, hd }),
         n_head = H, head_dim = hd, mini_batch = B, base_lr = 1.0, rope_theta = 10000,
     }
+end
+
+local function ttt_mixer()
+    local f = ttt_fields()
+    f.W1, f.b1 = random({ H, hd, hd }, 0.02), bt.zeros({ H, hd })
+    return TTTLinear.new(f)
+end
+
+local function ttt_mlp_mixer()
+    local f, F = ttt_fields(), 4 * hd
+    f.W1, f.b1, f.W2, f.b2 = random({ H, hd, F }, 0.02), bt.zeros({ H, F }), random({ H, F, hd }, 0.02), bt.zeros({ H, hd })
+    f.hidden = F
+    return TTTMLP.new(f)
 end
 
 local function attention_mixer()
@@ -78,7 +94,7 @@ local function model(make_mixer)
         n_ff = n_ff, max_batch = 512 }, w)
 end
 
-local models = { attention = model(attention_mixer), ttt = model(ttt_mixer) }
+local models = { attention = model(attention_mixer), ttt = model(ttt_mixer), ttt_mlp = model(ttt_mlp_mixer) }
 
 local function median(t)
     table.sort(t)
@@ -106,12 +122,16 @@ local function mib(bytes) return bytes / 1048576 end
 
 io.write(("decode cost per token, d=%d, %d layers, %d heads of %d, TTT mini-batch %d, %d threads, %d reps (median)\n"):format(
     d, n_layer, H, hd, B, bt.get_threads(), reps))
-io.write("| context | attention ms/token | TTT-Linear ms/token | attention state / session | TTT state / session |\n")
-io.write("|---:|---:|---:|---:|---:|\n")
+io.write("| context | attention ms/token | TTT-Linear ms/token | TTT-MLP ms/token | TTT-MLP vs first context "
+    .. "| attention state / session | TTT-Linear state | TTT-MLP state |\n")
+io.write("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+local mlp_first
 for _, n in ipairs(contexts) do
-    local ta, tt = decode_cost(models.attention, n), decode_cost(models.ttt, n)
-    io.write(("| %d | %.3f | %.3f | %.1f MiB | %.2f MiB |\n"):format(n, ta * 1e3, tt * 1e3,
-        mib(models.attention:state_bytes(n)), mib(models.ttt:state_bytes(n))))
+    local ta, tt, tm = decode_cost(models.attention, n), decode_cost(models.ttt, n), decode_cost(models.ttt_mlp, n)
+    mlp_first = mlp_first or tm
+    io.write(("| %d | %.3f | %.3f | %.3f | %.2fx | %.1f MiB | %.2f MiB | %.2f MiB |\n"):format(n, ta * 1e3, tt * 1e3,
+        tm * 1e3, tm / mlp_first, mib(models.attention:state_bytes(n)), mib(models.ttt:state_bytes(n)),
+        mib(models.ttt_mlp:state_bytes(n))))
     io.flush()
 end
 
@@ -119,13 +139,15 @@ end
 local n_prefill = o.quick and 128 or 512
 local ids = {}
 for i = 1, n_prefill do ids[i] = (i * 13) % n_vocab end
-local rates = {}
-for _, form in ipairs({ "dual", "primal" }) do
-    local session = models.ttt:new_session { n_ctx = n_prefill }
-    session.learning.form = form
-    local t0 = bt.clock()
-    session:forward(ids, "none")
-    rates[form] = n_prefill / (bt.clock() - t0)
+for _, kind in ipairs({ { "ttt", "TTT-Linear" }, { "ttt_mlp", "TTT-MLP" } }) do
+    local rates = {}
+    for _, form in ipairs({ "dual", "primal" }) do
+        local session = models[kind[1]]:new_session { n_ctx = n_prefill }
+        session.learning.form = form
+        local t0 = bt.clock()
+        session:forward(ids, "none")
+        rates[form] = n_prefill / (bt.clock() - t0)
+    end
+    io.write(("%s prefill of %d tokens: dual form %.0f tok/s, primal form %.0f tok/s\n"):format(
+        kind[2], n_prefill, rates.dual, rates.primal))
 end
-io.write(("TTT prefill of %d tokens: dual form %.0f tok/s, primal form %.0f tok/s\n"):format(
-    n_prefill, rates.dual, rates.primal))
