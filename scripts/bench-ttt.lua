@@ -7,10 +7,11 @@
 -- The models share embedding, FFN and head; only the mixers differ (attention:
 -- n_head heads of 64 with a KV cache; TTT-Linear and TTT-MLP: the same heads,
 -- mini-batch 16; TTT-MLP's inner MLP 4 x 64 wide).
--- For context N the session is placed at position N (the cost of a decode step
--- does not depend on the cached values, so the prompt is not computed) and
--- decodes `reps` tokens; the table shows the median per token (and the ratio to
--- the cost at the first context). The last lines compare TTT prefill throughput
+-- For context N a session is placed at position N (the cost of a decode step
+-- does not depend on the cached values, so the prompt is not computed); all
+-- sessions take turns in a shuffled order, `reps` rounds, each turn an untimed token
+-- then a timed one (so every session is measured alike whatever ran before it); the
+-- table shows the median per token (and TTT-MLP's ratio to its cost at the first context). The last lines compare TTT prefill throughput
 -- in the dual and the primal form, for each TTT kind.
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
@@ -102,20 +103,44 @@ local function median(t)
     return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
 end
 
--- median seconds per decoded token with the session at position n_ctx
-local function decode_cost(m, n_ctx)
-    local session = m:new_session { n_ctx = n_ctx + reps + 2 }
-    session.pos = n_ctx
-    session:forward({ 1 }, "last")   -- warm-up
-    local times = {}
-    for i = 1, reps do
-        local t0 = bt.clock()
-        session:forward({ (i * 7) % n_vocab }, "last")
-        times[i] = bt.clock() - t0
+-- Median seconds per decoded token of every model at every context (see the header),
+-- so that load from elsewhere on the machine falls on all of them alike. cost[name][n].
+local function decode_costs(names)
+    local sessions, times = {}, {}
+    for _, name in ipairs(names) do
+        sessions[name], times[name] = {}, {}
+        for _, n in ipairs(contexts) do
+            local session = models[name]:new_session { n_ctx = n + 2 * reps + 2 }
+            session.pos = n
+            session:forward({ 1 }, "last")   -- warm-up
+            sessions[name][n], times[name][n] = session, {}
+        end
     end
-    session = nil
+    local visits = {}
+    for _, name in ipairs(names) do
+        for _, n in ipairs(contexts) do visits[#visits + 1] = { name, n } end
+    end
+    for i = 1, reps do
+        for k = #visits, 2, -1 do   -- a new order every round
+            local j = 1 + math.floor(rng:next() * k)
+            visits[k], visits[j] = visits[j], visits[k]
+        end
+        for _, v in ipairs(visits) do
+            local session = sessions[v[1]][v[2]]
+            session:forward({ (i * 5) % n_vocab }, "last")   -- untimed: the session's data back in cache
+            local t0 = bt.clock()
+            session:forward({ (i * 7) % n_vocab }, "last")
+            table.insert(times[v[1]][v[2]], bt.clock() - t0)
+        end
+    end
+    local cost = {}
+    for _, name in ipairs(names) do
+        cost[name] = {}
+        for _, n in ipairs(contexts) do cost[name][n] = median(times[name][n]) end
+    end
+    sessions = nil
     collectgarbage()
-    return median(times)
+    return cost
 end
 
 local function mib(bytes) return bytes / 1048576 end
@@ -125,14 +150,12 @@ io.write(("decode cost per token, d=%d, %d layers, %d heads of %d, TTT mini-batc
 io.write("| context | attention ms/token | TTT-Linear ms/token | TTT-MLP ms/token | TTT-MLP vs first context "
     .. "| attention state / session | TTT-Linear state | TTT-MLP state |\n")
 io.write("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-local mlp_first
+local cost = decode_costs({ "attention", "ttt", "ttt_mlp" })
 for _, n in ipairs(contexts) do
-    local ta, tt, tm = decode_cost(models.attention, n), decode_cost(models.ttt, n), decode_cost(models.ttt_mlp, n)
-    mlp_first = mlp_first or tm
+    local ta, tt, tm = cost.attention[n], cost.ttt[n], cost.ttt_mlp[n]
     io.write(("| %d | %.3f | %.3f | %.3f | %.2fx | %.1f MiB | %.2f MiB | %.2f MiB |\n"):format(n, ta * 1e3, tt * 1e3,
-        tm * 1e3, tm / mlp_first, mib(models.attention:state_bytes(n)), mib(models.ttt:state_bytes(n)),
+        tm * 1e3, tm / cost.ttt_mlp[contexts[1]], mib(models.attention:state_bytes(n)), mib(models.ttt:state_bytes(n)),
         mib(models.ttt_mlp:state_bytes(n))))
-    io.flush()
 end
 
 -- TTT prefill: the dual form (matrix products per mini-batch) vs the primal form
