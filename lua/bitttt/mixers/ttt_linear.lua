@@ -40,7 +40,7 @@ TTTLinear.weight_names = { "wq", "wk", "wv", "wo", "lr_weight", "lr_bias", "ln_w
 function TTTLinear:gpu_unsupported(device)
     if self.head_dim > 512 then return ("ttt_linear: head size %d (the CUDA kernels take up to 512)"):format(self.head_dim) end
     if self.wg then return "ttt_linear use_gate: the gelu gate runs on the CPU only (no CUDA kernel yet)" end
-    if self.pre_conv then return "ttt_linear pre_conv: runs on the CPU only (its RMSNorm epsilon path is untested on CUDA)" end
+    if self.pre_conv then return "ttt_linear pre_conv: not yet checked on a GPU (runs on the CPU)" end
     for _, name in ipairs({ "wq", "wk", "wv", "wo" }) do
         local why = self[name] and core.linear_unsupported(self[name], self.act_quant, device)
         if why then return "ttt_linear " .. name .. ": " .. why end
