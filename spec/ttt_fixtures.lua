@@ -289,6 +289,25 @@ function F.dequantize(w)
     return wt:transpose(1, 2):clone()
 end
 
+--- A copy of the GGUF at `src` with every ternary projection as f32 (its exact values) and
+-- activation_quant = false: the projections then take float activations.
+function F.float_copy(src, dst)
+    local file = bt.model_open(src)
+    local meta = {}
+    for key in pairs(bt.gguf_meta(src)) do
+        if key ~= "bitttt.activation_quant" then meta[#meta + 1] = { key, "from", src } end
+    end
+    table.sort(meta, function(a, b) return a[1] == "general.architecture" or (b[1] ~= "general.architecture" and a[1] < b[1]) end)
+    meta[#meta + 1] = { "bitttt.activation_quant", "bool", false }
+    local tensors = {}
+    for _, name in ipairs(file:tensor_names()) do
+        local t = file:tensor(name)
+        if t:dtype() == "tq2_0" then t = F.dequantize(t) end
+        tensors[#tensors + 1] = { name, t }
+    end
+    bt.gguf_write(dst, meta, tensors)
+end
+
 --- A hybrid `bitttt` GGUF (ttt_linear, attention, fastweight) whose projections are
 -- the TQ2_0 tensors of the BitNet reference model (n_embd 256, 4 heads, 2 kv heads),
 -- or their float values when as_float; the small TTT and fastweight tensors are random.
