@@ -33,7 +33,7 @@ local o = cli.parse(arg, {
 if o.threads then bt.set_threads(o.threads) end
 
 local reps = o.quick and 12 or 64
--- wall-clock seconds, or the process's CPU seconds (all its threads) with --cpu-time
+-- wall-clock seconds, or the process's CPU seconds (all its threads) with --cpu-time (decode and prefill)
 local clock = o.cpu_time and os.clock or bt.clock
 local d, n_layer, hd, B, n_vocab = o.dim, o.layers, 64, 16, 256
 local H, n_ff = d / hd, 2 * d
@@ -171,9 +171,9 @@ for _, kind in ipairs({ { "ttt", "TTT-Linear" }, { "ttt_mlp", "TTT-MLP" } }) do
     for _, form in ipairs({ "dual", "primal" }) do
         local session = models[kind[1]]:new_session { n_ctx = n_prefill }
         session.learning.form = form
-        local t0 = bt.clock()
+        local t0 = clock()
         session:forward(ids, "none")
-        rates[form] = n_prefill / (bt.clock() - t0)
+        rates[form] = n_prefill / (clock() - t0)
     end
     io.write(("%s prefill of %d tokens: dual form %.0f tok/s, primal form %.0f tok/s\n"):format(
         kind[2], n_prefill, rates.dual, rates.primal))
