@@ -19,7 +19,8 @@
 -- Mixer interface (mixers/*.lua): new_state(n_ctx) (on self.device, set by the
 -- placement), reset_state(state), state_bytes(n_ctx), scratch_widths(),
 -- forward(state, out, h, buf, pos, pos0, learning), weight_names (its weight
--- fields), gpu_unsupported(device) (nil when it can run there, else why not).
+-- fields), optionally pre_mix(state, x, buf) (on the residual stream before the
+-- block's norm), gpu_unsupported(device) (nil when it can run there, else why not).
 -- A state is a table whose tensor fields are the whole per-session state (what
 -- snapshots copy and state files hold). `learning` is the session's test-time
 -- training settings (lr, schedule, form); mixers without learning ignore it.
@@ -197,6 +198,7 @@ function Session:forward_chunk(ids, first, m, want)
             moved.x:copy(v.x)
             v = moved
         end
+        if layer.mixer.pre_mix then layer.mixer:pre_mix(self.states[l], v.x, v) end   -- TTT's pre_conv
         core.op_rmsnorm(v.h, v.x, layer.attn_norm, eps)
         layer.mixer:forward(self.states[l], v.mix, v.h, v, v.positions, self.pos, self.learning)
         core.op_add(v.x, v.x, v.mix)
@@ -207,6 +209,7 @@ function Session:forward_chunk(ids, first, m, want)
         if layer.ffn_sub_norm then core.op_rmsnorm(v.gate, v.gate, layer.ffn_sub_norm, eps) end
         core.op_linear(v.mix, layer.ffn_down, v.gate, aq)
         core.op_add(v.x, v.x, v.mix)
+        if self.on_layer then self.on_layer(l, v.x) end   -- tests: the residual stream [m, d] after layer l
         if self.between_layers and l < #w.layers then self.between_layers(l) end   -- step{budget_ms} may yield
     end
     self.pos = self.pos + m
