@@ -20,6 +20,7 @@
 #include <luajit.h>
 #include "host.h"
 #include "repl_interrupt.h"
+#include "script_run.h"
 #include "kernels/cpu/cpu_features.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
@@ -35,7 +36,9 @@ static const char *usage =
     "  -v, --version  print version, CPU features and CUDA devices\n"
     "  -h, --help   this text\n"
     "With no script and no -e, starts the REPL.\n"
-    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU.\n";
+    "Exit status: 0 done, 1 error, 2 usage error (a bad option or value), 130 interrupted (Ctrl-C).\n"
+    "Errors are one line; --verbose (after the script) or BITTTT_DEBUG=1 adds the stack traceback.\n"
+    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU, BITTTT_DEBUG.\n";
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -141,14 +144,14 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-e") == 0) {
-            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument\n%s", usage); return 1; }
-            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 1; }
+            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument (see --help)\n"); return 2; }
+            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 2; }
             chunks[n_chunks++] = argv[++i];
         } else if (strcmp(a, "-i") == 0) interactive = 1;
         else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { print_version(); return 0; }
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
         else if (strcmp(a, "--") == 0) { script_at = i + 1; break; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s'\n%s", a, usage); return 1; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s' (see --help)\n", a); return 2; }
         else { script_at = i; break; }
     }
 
@@ -161,21 +164,23 @@ int main(int argc, char **argv) {
     preload_core(L);
     set_arg_table(L, argc, argv, script_at < argc ? script_at : 0);
 
-    int rc = 0;
+    int rc = 0, verbose = bt_host_debug_wanted(argc, argv);
     for (int i = 0; i < n_chunks && rc == 0; i++) {
         if (luaL_loadbuffer(L, chunks[i], strlen(chunks[i]), "=(command line)") != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
         } else {
-            rc = bt_host_call(L, 0, 0) ? 1 : 0;
+            rc = bt_host_run(L, 0, NULL, home, verbose);
         }
     }
     if (rc == 0 && script_at < argc) {
         char path[PATH_MAX + 64];
+        const char *slash = strrchr(argv[script_at], '/');
+        const char *name = slash ? slash + 1 : argv[script_at];
         if (!resolve_script(argv[script_at], home, path, sizeof path)) {
             fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
                     argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
-            rc = 1;
+            rc = 2;
         } else if (luaL_loadfile(L, path) != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
@@ -183,7 +188,7 @@ int main(int argc, char **argv) {
             int nargs = argc - script_at - 1;
             luaL_checkstack(L, nargs, "too many arguments");
             for (int i = script_at + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-            rc = bt_host_call(L, nargs, 0) ? 1 : 0;
+            rc = bt_host_run(L, nargs, name, home, verbose);
         }
     }
     if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) bt_host_repl(L);
