@@ -43,7 +43,7 @@ local spec = {
     cli.gpu_layers_option,
     cli.ttt_lr_option,
     cli.ttt_schedule_option,
-    { nil, "--verbose", key = "verbose", type = "flag", help = "model and memory details on stderr; tracebacks of errors" },
+    { nil, "--verbose", key = "verbose", type = "flag", help = "model and memory details on stderr; errors with their traceback" },
 }
 local usage = "usage: bitttt-lua generate.lua -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [options]"
 

@@ -37,6 +37,18 @@ local function check_number(o, name, text)
     return n
 end
 
+local function format_help(spec, usage)
+    local lines = { usage, "", "options:" }
+    for _, o in ipairs(spec) do
+        local names = o[1] and o[2] and (o[1] .. ", " .. o[2]) or (o[1] or o[2])
+        local arg_name = o.type == "flag" and "" or (" " .. (o.metavar or o.type:upper()))
+        local default = o.default ~= nil and o.type ~= "flag" and ("  (default: " .. tostring(o.default) .. ")") or ""
+        lines[#lines + 1] = ("  %-28s %s%s"):format(names .. arg_name, o.help or "", default)
+    end
+    lines[#lines + 1] = ("  %-28s %s"):format("-h, --help", "show this help")
+    return table.concat(lines, "\n")
+end
+
 function cli.parse(argv, spec, usage)
     local by_name, opts, positional = {}, {}, {}
     for _, o in ipairs(spec) do

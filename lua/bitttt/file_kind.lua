@@ -108,7 +108,10 @@ function FileKind.check(path, role)
         f:close()
         return "directory"
     end
-    if kind ~= "file" then error(("%s: a %s; expected %s"):format(path, kind, r.expected), 0) end
+    if kind ~= "file" then
+        error(("%s: a %s, not a regular file; expected %s"):format(path, kind == "fifo" and "FIFO (named pipe)" or kind,
+            r.expected), 0)
+    end
     if not r.accepts then return "file" end
     local found, description = FileKind.sniff(path)
     -- a llama2.c checkpoint and tokenizer can look alike; the loader tells them apart

@@ -76,13 +76,8 @@ static int report_handler(lua_State *L) {
     lua_pushinteger(L, code);
     lua_setfield(L, -2, "exit_code");
     if (lua_toboolean(L, lua_upvalueindex(2))) {
-        lua_getglobal(L, "debug");
-        lua_getfield(L, -1, "traceback");
-        lua_pushliteral(L, "stack traceback of the error:");
-        lua_pushinteger(L, 2);
-        lua_call(L, 2, 1);
-        lua_setfield(L, -3, "traceback");
-        lua_pop(L, 1);
+        luaL_traceback(L, L, NULL, 1);   /* LuaJIT's extension, as in Lua 5.2 */
+        lua_setfield(L, -2, "traceback");
     }
     return 1;
 }
