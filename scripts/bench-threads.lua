@@ -19,6 +19,7 @@ local o = cli.parse(arg, {
     { nil, "--tokens", key = "tokens", type = "number", whole = true, min = 1, default = 20,
       help = "tokens (layer passes) per timed run" },
     { nil, "--no-e2e", key = "no_e2e", type = "flag", help = "skip generate.lua on the bundled model" },
+    { nil, "--no-kernels", key = "no_kernels", type = "flag", help = "skip the per-width layer timings" },
 }, "usage: bitttt-lua bench-threads.lua [options]")
 
 local function median(xs)
@@ -60,25 +61,29 @@ end
 
 print(("bench-threads: %s, simd %s, %d cores; load average before: %s"):format(bt.info().version, bt.info().simd,
     bt.get_threads(), load_average()))
-print("| d | weights per layer | 1 thread us/layer | 2 threads us/layer | 2 threads speed-up |")
-print("|---:|---:|---:|---:|---:|")
-local crossover
-for w in o.widths:gmatch("%d+") do
-    local d = tonumber(w)
-    local mats = layer(d, d)
-    pass_time(mats, 1) pass_time(mats, 2)   -- warm-up: page in, build the kernels' layouts
-    local t1, t2 = {}, {}
-    for r = 1, o.reps do
-        t1[r] = pass_time(mats, 1)
-        t2[r] = pass_time(mats, 2)
+-- Part 1: one layer of each width at 1 and 2 threads.
+local function kernels()
+    print("| d | weights per layer | 1 thread us/layer | 2 threads us/layer | 2 threads speed-up |")
+    print("|---:|---:|---:|---:|---:|")
+    local crossover
+    for w in o.widths:gmatch("%d+") do
+        local d = tonumber(w)
+        local mats = layer(d, d)
+        pass_time(mats, 1) pass_time(mats, 2)   -- warm-up: page in, build the kernels' layouts
+        local t1, t2 = {}, {}
+        for r = 1, o.reps do
+            t1[r] = pass_time(mats, 1)
+            t2[r] = pass_time(mats, 2)
+        end
+        local m1, m2 = median(t1), median(t2)
+        local weights = 10 * d * d
+        if not crossover and m1 / m2 >= 1.1 then crossover = weights end
+        print(("| %d | %d | %.1f | %.1f | %.2fx |"):format(d, weights, m1 * 1e6, m2 * 1e6, m1 / m2))
     end
-    local m1, m2 = median(t1), median(t2)
-    local weights = 10 * d * d
-    if not crossover and m1 / m2 >= 1.1 then crossover = weights end
-    print(("| %d | %d | %.1f | %.1f | %.2fx |"):format(d, weights, m1 * 1e6, m2 * 1e6, m1 / m2))
+    print(("crossover (2 threads >= 1.1x faster) from %s weights per layer; load average after: %s"):format(
+        crossover and tostring(crossover) or "none measured", load_average()))
 end
-print(("crossover (2 threads >= 1.1x faster) from %s weights per layer; load average after: %s"):format(
-    crossover and tostring(crossover) or "none measured", load_average()))
+if not o.no_kernels then kernels() end
 
 if o.no_e2e then return end
 local home = rawget(_G, "BITTTT_HOME") or "."

@@ -147,6 +147,8 @@ local function main(argv)
         io.stdout:write(text)
         io.stdout:flush()
     end
+    local has_interrupt, Interrupt = pcall(require, "bitttt.interrupt")   -- the bitttt-lua host's Ctrl-C
+    if has_interrupt then Interrupt.arm() end
     if not o.no_display_prompt then out(prompt) end
     local t_start = clock()
     local ok, r = pcall(Generation.run, {

@@ -93,6 +93,23 @@ ln -sfn ../../bitttt/lua/bitttt "$prefix/share/lua/5.1/bitttt"
 install -m 755 bin/bitttt/core.so "$lib/lua/5.1/bitttt/core.so"
 install -m 644 python/bitttt.py "$python_dir/bitttt.py"
 
+# A program or module that links libbitttt.so.API and looks for it relative to itself
+# (a RUNPATH of $ORIGIN or $ORIGIN/.., as the build's bin/ has it) finds the installed
+# library through a link there.
+for f in "$home/bin/bitttt-lua" "$home/bin/embed_c" "$lib/lua/5.1/bitttt/core.so"; do
+    [ -f "$f" ] || continue
+    dynamic=$(readelf -d "$f" 2>/dev/null || true)
+    grep -q "NEEDED.*\[libbitttt\.so\.$api\]" <<<"$dynamic" || continue
+    runpath=$(sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]/\1/p' <<<"$dynamic")
+    IFS=: read -ra entries <<<"$runpath"
+    for entry in "${entries[@]}"; do
+        [[ $entry == '$ORIGIN'* ]] || continue
+        target="$(dirname "$f")${entry#'$ORIGIN'}"
+        [ "$(cd "$target" && pwd)" = "$lib" ] || ln -sf "$lib/libbitttt.so.$api" "$target/libbitttt.so.$api"
+        break
+    done
+done
+
 echo "installed bitttt $version (API $api) under $prefix"
 case "$prefix" in
     /usr|/usr/local)

@@ -41,6 +41,7 @@ local function format_help(spec, usage)
     local lines = { usage, "", "options:" }
     for _, o in ipairs(spec) do
         local names = o[1] and o[2] and (o[1] .. ", " .. o[2]) or (o[1] or o[2])
+        if o.aliases then names = names .. ", " .. table.concat(o.aliases, ", ") end
         local arg_name = o.type == "flag" and "" or (" " .. (o.metavar or o.type:upper()))
         local default = o.default ~= nil and o.type ~= "flag" and ("  (default: " .. tostring(o.default) .. ")") or ""
         lines[#lines + 1] = ("  %-28s %s%s"):format(names .. arg_name, o.help or "", default)

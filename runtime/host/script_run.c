@@ -96,9 +96,8 @@ int bt_host_run(lua_State *L, int nargs, const char *name, const char *home, int
     lua_pushboolean(L, verbose);
     lua_pushcclosure(L, report_handler, 2);
     lua_insert(L, base);
-    bt_repl_interrupt_arm(L);   /* Ctrl-C: "interrupted" at the next op or instruction */
     int rc = lua_pcall(L, nargs, 0, base);
-    bt_repl_interrupt_disarm(L);
+    bt_repl_interrupt_disarm(L);   /* when the script armed Ctrl-C (bitttt.interrupt.arm) */
     lua_remove(L, base);
     if (rc == 0) return 0;
     int code = 1;

@@ -8,7 +8,8 @@
  * "file.lua:NN:" in front of the message is dropped when that line belongs to the
  * kit (lua/ or scripts/ under the home) and kept when it is the user's own (their
  * script, a schedule file, a -e chunk). The stack traceback follows only with
- * --verbose among the arguments or BITTTT_DEBUG=1. Ctrl-C is armed while it runs. */
+ * --verbose among the arguments or BITTTT_DEBUG=1. A script that armed Ctrl-C
+ * (bitttt.interrupt.arm) is disarmed when it ends. */
 #ifndef BT_SCRIPT_RUN_H
 #define BT_SCRIPT_RUN_H
 #include <lua.h>
