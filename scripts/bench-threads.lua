@@ -22,13 +22,7 @@ local o = cli.parse(arg, {
     { nil, "--no-kernels", key = "no_kernels", type = "flag", help = "skip the per-width layer timings" },
 }, "usage: bitttt-lua bench-threads.lua [options]")
 
-local function median(xs)
-    local s = {}
-    for i, v in ipairs(xs) do s[i] = v end
-    table.sort(s)
-    local n = #s
-    return n % 2 == 1 and s[(n + 1) / 2] or (s[n / 2] + s[n / 2 + 1]) / 2
-end
+local median = require("bitttt.stats").median
 
 local function load_average()
     local f = io.open("/proc/loadavg")

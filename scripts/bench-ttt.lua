@@ -80,11 +80,7 @@ end
 
 local models = { attention = model(attention_mixer), ttt = model(ttt_mixer) }
 
-local function median(t)
-    table.sort(t)
-    local n = #t
-    return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
-end
+local median = require("bitttt.stats").median
 
 -- median seconds per decoded token with the session at position n_ctx
 local function decode_cost(m, n_ctx)

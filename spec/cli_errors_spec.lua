@@ -18,6 +18,8 @@ helper.write_file(path("tokenizer.model"), "\n\11\n\5<unk>\21\0\0\0\0\24\2\n\9\n
 helper.write_file(path("noise.bin"), "\255\254\253\252\1\2\3\4\5\6\7\8\9\10\11\12")
 helper.write_file(path("bad_schedule.lua"), "local x = nil\nreturn x.field\n")
 helper.write_file(path("raises.lua"), "error('my own failure')\n")
+helper.write_file(path("late_schedule.lua"),   -- fails while generating, after text went to stdout
+    "return function(position) if position > 3 then error('schedule broke') end return 1 end\n")
 os.execute("printf 'gzip me' | gzip > " .. q(path("gz.gguf")))
 os.execute("mkdir -p " .. q(path("emptydir")))
 os.execute("mkfifo " .. q(path("fifo")))
@@ -56,6 +58,8 @@ local cases = {
     { "generate.lua", "--ttt-schedule", "sideways:3", rc = 2, says = "--ttt-schedule: cannot read 'sideways:3'" },
     { "generate.lua", "--ttt-schedule", F("bad_schedule.lua"), "-n", "1", rc = 1, says = "bad_schedule.lua:2:",
       user_position = true },
+    { "generate.lua", "--ttt-schedule", F("late_schedule.lua"), "-p", "The", "-n", "40", rc = 1,
+      says = "late_schedule.lua:1: schedule broke", user_position = true },
     { "generate.lua", "--n-gpu-layers", "some", rc = 2, says = "--n-gpu-layers needs a whole number >= 0 or auto" },
     { "generate.lua", "-p", "x", "-f", F("prompt.txt"), rc = 2, says = "not both" },
     { "generate.lua", "--seed=abc", rc = 2, says = "--seed needs a whole number" },

@@ -44,7 +44,20 @@ static int kit_position(lua_State *L, const char *msg, size_t pos_len, int line,
         if (!lua_getinfo(L, "Sl", &ar) || ar.currentline != line) continue;
         if (strlen(ar.short_src) == src_len && strncmp(ar.short_src, msg, src_len) == 0) return kit_source(ar.source, home);
     }
-    return 0;
+    /* Not on the stack (a script caught the error and raised it again): the file itself,
+     * or for a name shortened to ".../tail", the kit's file that ends with that tail. */
+    char source[PATH_MAX + 2];
+    if (src_len + 2 > sizeof source) return 0;
+    if (src_len > 3 && strncmp(msg, "...", 3) == 0) {
+        for (const char *p = msg + 3; p < msg + src_len; p++) {
+            if (*p != '/') continue;
+            snprintf(source, sizeof source, "@%s%.*s", home, (int)(msg + src_len - p), p);
+            if (kit_source(source, home)) return 1;
+        }
+        return 0;
+    }
+    snprintf(source, sizeof source, "@%.*s", (int)src_len, msg);
+    return kit_source(source, home);
 }
 
 static int ends_with_interrupted(const char *msg) {
