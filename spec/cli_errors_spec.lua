@@ -33,6 +33,7 @@ local cases = {
     { "--bogus-host-option", rc = 2, says = "unknown option '--bogus-host-option'" },
     { "no-such-script.lua", rc = 2, says = "cannot find script 'no-such-script.lua'", host = true },
     { "-e", rc = 2, says = "-e needs an argument" },
+    { F("fifo"), rc = 2, says = "cannot find script '" .. F("fifo") .. "' (a readable file", host = true },
     { F("raises.lua"), rc = 1, says = "my own failure", user_position = true },
     { "-e", "error('boom')", rc = 1, says = "(command line):1: boom", user_position = true },
     -- generate.lua: options

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -118,12 +119,18 @@ static void print_version(void) {
     else printf("cuda: compiled in, %d device(s)\n", bt_cuda_device_count());
 }
 
+/* A readable regular file (a FIFO would block the load). */
+static int script_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
 /* Resolves the script name: as given, else <home>/scripts/<name>. */
 static int resolve_script(const char *name, const char *home, char *out, size_t cap) {
-    if (file_exists(name)) { snprintf(out, cap, "%s", name); return 1; }
+    if (script_file(name)) { snprintf(out, cap, "%s", name); return 1; }
     if (*home && !strchr(name, '/')) {
         snprintf(out, cap, "%s/scripts/%s", home, name);
-        if (file_exists(out)) return 1;
+        if (script_file(out)) return 1;
     }
     return 0;
 }
@@ -178,7 +185,7 @@ int main(int argc, char **argv) {
         const char *slash = strrchr(argv[script_at], '/');
         const char *name = slash ? slash + 1 : argv[script_at];
         if (!resolve_script(argv[script_at], home, path, sizeof path)) {
-            fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
+            fprintf(stderr, "bitttt-lua: cannot find script '%s' (a readable file; looked in the current directory%s%s%s)\n",
                     argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
             rc = 2;
         } else if (luaL_loadfile(L, path) != 0) {
