@@ -142,8 +142,9 @@ describe("bad invocations", function()
 
     for _, c in ipairs(cases) do
         it(describe_case(c) .. " -> one line, exit " .. c.rc, function()
-            local _, err, rc = run(c)
+            local out, err, rc = run(c)
             assert.equals(c.rc, rc, err)
+            assert.is_true(out == "" or out:sub(-1) == "\n", "stdout must end its line before the error: " .. out)
             assert.is_nil(err:find("traceback", 1, true), err)
             local line = err:match("^([^\n]*)\n$")
             assert.is_truthy(line, "not exactly one line on stderr:\n" .. err)
