@@ -29,8 +29,7 @@ if [ $# -ne 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
 fi
 prefix=$(mkdir -p "$1" && cd "$1" && pwd)
 
-if [ ! -f bin/libbitttt.so ] || [ ! -f bin/bitttt-lua ] || [ ! -f bin/bitttt/core.so ] ||
-   [ ! -f build/lib/release/libbitttt.a ]; then
+if [ ! -f bin/libbitttt.so ] || [ ! -f bin/bitttt-lua ] || [ ! -f bin/bitttt/core.so ]; then
     ./scripts/build.sh release
 fi
 
@@ -73,7 +72,7 @@ for h in "${headers[@]}"; do install -m 644 "runtime/$h" "$prefix/include/bitttt
 install -m 755 bin/libbitttt.so "$lib/$real"
 ln -sf "$real" "$lib/libbitttt.so.$api"
 ln -sf "libbitttt.so.$api" "$lib/libbitttt.so"
-install -m 644 build/lib/release/libbitttt.a "$lib/libbitttt.a"
+if [ -f build/lib/release/libbitttt.a ]; then install -m 644 build/lib/release/libbitttt.a "$lib/libbitttt.a"; fi
 if [[ $libs_private == *bitttt_cuda* ]]; then install -m 644 build/cuda/libbitttt_cuda.a "$lib/"; fi
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" -e "s|@LIBS_PRIVATE@|$libs_private|" \
     scripts/bitttt.pc.in > "$lib/pkgconfig/bitttt.pc"
