@@ -1,5 +1,6 @@
 /* model_file.c - format detection and weights-as-tensors over GGUF and llama2.c files. */
 #include "model_file.h"
+#include "platform/platform.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ bt_status bt_model_file_open(bt_model_file **out, const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) return bt_set_error(BT_ERR_IO, "%s: no such file or folder", path);
     int is_dir = S_ISDIR(sb.st_mode);
+    if (!is_dir && !S_ISREG(sb.st_mode))   /* a FIFO would block the reads below */
+        return bt_set_error(BT_ERR_IO, "%s: a %s, not a model file or folder", path, bt_path_kind(path));
     int is_gguf = 0;
     bt_status st = is_dir ? BT_OK : sniff_gguf(path, &is_gguf);
     if (st) return st;

@@ -101,11 +101,7 @@ end
 
 local models = { attention = model(attention_mixer), ttt = model(ttt_mixer), ttt_mlp = model(ttt_mlp_mixer) }
 
-local function median(t)
-    table.sort(t)
-    local n = #t
-    return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
-end
+local median = require("bitttt.stats").median
 
 -- Median seconds per decoded token of every model at every context (see the header),
 -- so that load from elsewhere on the machine falls on all of them alike. cost[name][n].

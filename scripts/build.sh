@@ -20,9 +20,10 @@ done
 # Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
 # module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
 # tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test),
-# lua-http + lua-cjson (serve.lua), nginx-light and chromium (the server's load-balancer and browser tests).
+# lua-http + lua-cjson (serve.lua), nginx-light and chromium (the server's load-balancer and browser tests),
+# luarocks (the rockspec's lint).
 packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
-          python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium)
+          python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium luarocks)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

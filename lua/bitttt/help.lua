@@ -188,6 +188,8 @@ Help.topics = {
         { "bitttt.clock", "bitttt.clock() -> seconds; bitttt.peak_rss() -> bytes", "a monotonic clock; the process's peak memory",
           also = { "bitttt.peak_rss" } },
         { "bitttt.read_all", "bitttt.read_all(t) -> checksum", "reads a tensor's bytes once (page-in for benchmarks)" },
+        { "bitttt.suggest_threads", "bitttt.suggest_threads(n) -> threads in force", "the thread count to use unless the user chose one (-t, set_threads, BITTTT_THREADS); model loading suggests one from the layer sizes" },
+        { "bitttt.path_kind", "bitttt.path_kind(path) -> kind | nil, message", "\"file\", \"directory\", \"fifo\", ... (links followed), asked before opening since a FIFO would block" },
         { "bitttt.prepare_weight", "bitttt.prepare_weight(w)", "prepares a ternary weight's kernel layout once (model loading does it; a second call changes nothing)" },
         { "bitttt.weight_prepared", "bitttt.weight_prepared(w) -> boolean", "whether w already carries its prepared kernel layout" },
     } },

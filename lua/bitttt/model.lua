@@ -5,6 +5,8 @@
 --                                                     n_gpu_layers = N|"auto", n_ctx = 512 })
 --   local session = model:new_session{ n_ctx = 512 }
 local core = require "bitttt"   -- the package (it installs the Lua-side tensor methods)
+local FileKind = require "bitttt.file_kind"
+local Threads = require "bitttt.threads"
 
 local M = {}
 
@@ -57,12 +59,6 @@ function M.llama2c_meta(cfg)
     }
 end
 
-local function file_exists(p)
-    local f = io.open(p, "rb")
-    if f then f:close() end
-    return f ~= nil
-end
-
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
 -- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
 -- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
@@ -72,7 +68,8 @@ end
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end
-    if not file_exists(path) then error(path .. ": no such file", 0) end
+    FileKind.check(path, "model")   -- what the file is, from its magic, before a loader misreads it
+    if opts.tokenizer then FileKind.check(opts.tokenizer, "tokenizer") end
     local file = core.model_open(path)
     local meta
     if file:format() == "gguf" then
@@ -90,6 +87,7 @@ function M.load(path, opts)
     local model = require(module).build(file, meta, opts)
     model.meta, model.file, model.arch, model.path = meta, file, arch, path
     model.stop_at_bos = file:format() == "llama2c"
+    core.suggest_threads(Threads.for_model(model))   -- unless the user chose a count
     if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then
         model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve }
     end

@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <luajit.h>
 #include "host.h"
 #include "repl_interrupt.h"
+#include "script_run.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
 #include "runtime/version.h"
@@ -34,7 +36,10 @@ static const char *usage =
     "  -v, --version  print version, CPU features and CUDA devices\n"
     "  -h, --help   this text\n"
     "With no script and no -e, starts the REPL (on piped input: no prompts, stops at an error, status 1).\n"
-    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU.\n";
+    "A script named - is read from stdin.\n"
+    "Exit status: 0 done, 1 error, 2 usage error (a bad option or value), 130 interrupted (Ctrl-C).\n"
+    "Errors are one line; --verbose (after the script) or BITTTT_DEBUG=1 adds the stack traceback.\n"
+    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU, BITTTT_DEBUG.\n";
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -116,12 +121,18 @@ static void print_version(void) {
     else printf("cuda: compiled in, %d device(s)\n", bt_cuda_device_count());
 }
 
+/* A readable regular file (a FIFO would block the load). */
+static int script_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
+}
+
 /* Resolves the script name: as given, else <home>/scripts/<name>. */
 static int resolve_script(const char *name, const char *home, char *out, size_t cap) {
-    if (file_exists(name)) { snprintf(out, cap, "%s", name); return 1; }
+    if (script_file(name)) { snprintf(out, cap, "%s", name); return 1; }
     if (*home && !strchr(name, '/')) {
         snprintf(out, cap, "%s/scripts/%s", home, name);
-        if (file_exists(out)) return 1;
+        if (script_file(out)) return 1;
     }
     return 0;
 }
@@ -142,14 +153,14 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-e") == 0) {
-            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument\n%s", usage); return 1; }
-            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 1; }
+            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument (see --help)\n"); return 2; }
+            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 2; }
             chunks[n_chunks++] = argv[++i];
         } else if (strcmp(a, "-i") == 0) interactive = 1;
         else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { print_version(); return 0; }
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
         else if (strcmp(a, "--") == 0) { script_at = i + 1; break; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s'\n%s", a, usage); return 1; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s' (see --help)\n", a); return 2; }
         else { script_at = i; break; }
     }
 
@@ -162,23 +173,25 @@ int main(int argc, char **argv) {
     preload_core(L);
     set_arg_table(L, argc, argv, script_at < argc ? script_at : 0);
 
-    int rc = 0;
+    int rc = 0, verbose = bt_host_debug_wanted(argc, argv);
     for (int i = 0; i < n_chunks && rc == 0; i++) {
         if (luaL_loadbuffer(L, chunks[i], strlen(chunks[i]), "=(command line)") != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
         } else {
-            rc = bt_host_call(L, 0, 0) ? 1 : 0;
+            rc = bt_host_run(L, 0, NULL, home, verbose);
         }
     }
     if (rc == 0 && script_at < argc) {
         char path[PATH_MAX + 64];
         int from_stdin = strcmp(argv[script_at], "-") == 0;   /* `-`: the script is stdin */
+        const char *slash = strrchr(argv[script_at], '/');
+        const char *name = from_stdin ? "stdin" : slash ? slash + 1 : argv[script_at];
         if (from_stdin) snprintf(path, sizeof path, "-");
         if (!from_stdin && !resolve_script(argv[script_at], home, path, sizeof path)) {
-            fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
+            fprintf(stderr, "bitttt-lua: cannot find script '%s' (a readable file; looked in the current directory%s%s%s)\n",
                     argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
-            rc = 1;
+            rc = 2;
         } else if (luaL_loadfile(L, from_stdin ? NULL : path) != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
@@ -186,7 +199,7 @@ int main(int argc, char **argv) {
             int nargs = argc - script_at - 1;
             luaL_checkstack(L, nargs, "too many arguments");
             for (int i = script_at + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-            rc = bt_host_call(L, nargs, 0) ? 1 : 0;
+            rc = bt_host_run(L, nargs, name, home, verbose);
         }
     }
     if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) rc = bt_host_repl(L);

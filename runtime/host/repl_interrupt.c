@@ -6,6 +6,7 @@
 
 static lua_State *running;               /* the state running REPL input */
 static volatile sig_atomic_t presses;    /* Ctrl-C presses during this run */
+static int armed;
 static struct sigaction previous;
 
 static void raise_interrupted(lua_State *L) {
@@ -35,6 +36,8 @@ static void on_sigint(int sig) {
 }
 
 void bt_repl_interrupt_arm(lua_State *L) {
+    if (armed) bt_repl_interrupt_disarm(running);
+    armed = 1;
     running = L;
     presses = 0;
     bt_interrupt_clear();
@@ -46,6 +49,8 @@ void bt_repl_interrupt_arm(lua_State *L) {
 }
 
 void bt_repl_interrupt_disarm(lua_State *L) {
+    if (!armed) return;
+    armed = 0;
     sigaction(SIGINT, &previous, NULL);
     lua_sethook(L, NULL, 0, 0);
 }
@@ -95,6 +100,14 @@ static int l_interrupted(lua_State *L) {
     return 1;
 }
 
+/* arm(): from now on Ctrl-C raises "interrupted" in the calling script (generate.lua
+ * prints its timings then); the host disarms when the script ends. Scripts that do not
+ * arm keep the default: Ctrl-C ends the process. */
+static int l_arm(lua_State *L) {
+    bt_repl_interrupt_arm(L);
+    return 0;
+}
+
 static int l_check(lua_State *L) {
     if (bt_interrupted()) raise_interrupted(L);
     return 0;
@@ -112,5 +125,7 @@ int luaopen_bitttt_interrupt(lua_State *L) {
     lua_setfield(L, -2, "pressed");
     lua_pushcfunction(L, l_release);
     lua_setfield(L, -2, "release");
+    lua_pushcfunction(L, l_arm);
+    lua_setfield(L, -2, "arm");
     return 1;
 }

@@ -32,8 +32,34 @@ static int l_info(lua_State *L) {
 }
 
 static int l_set_threads(lua_State *L) {
-    bt_lua_check(L, bt_set_num_threads((int)luaL_checkinteger(L, 1)));
+    lua_Number n = luaL_checknumber(L, 1);
+    if (!(n >= 1 && n <= 4096) || n != (lua_Number)(int)n)   /* before the cast: 1e12 is not -727379968 */
+        luaL_error(L, "set_threads: a whole number from 1 to 4096 expected, got %s", lua_tostring(L, 1));
+    bt_lua_check(L, bt_set_num_threads((int)n));
     return 0;
+}
+
+/* suggest_threads(n): the count to use unless the user chose one (set_threads, BITTTT_THREADS);
+ * returns the count in force. */
+static int l_suggest_threads(lua_State *L) {
+    lua_Number n = luaL_checknumber(L, 1);
+    if (n >= 1 && n <= 4096) bt_suggest_num_threads((int)n);
+    lua_pushinteger(L, bt_get_num_threads());
+    return 1;
+}
+
+/* path_kind(path) -> "file", "directory", "fifo", "socket", "character device", "block device"
+ * (links followed), or nil, message when it does not exist. Asked before opening: a FIFO would block. */
+static int l_path_kind(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    const char *kind = bt_path_kind(path);
+    if (!kind) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s: no such file or folder", path);
+        return 2;
+    }
+    lua_pushstring(L, kind);
+    return 1;
 }
 
 static int l_get_threads(lua_State *L) { lua_pushinteger(L, bt_get_num_threads()); return 1; }
@@ -62,6 +88,7 @@ int luaopen_bitttt_core(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
                                    {"get_threads", l_get_threads}, {"set_simd", l_set_simd},
+                                   {"suggest_threads", l_suggest_threads}, {"path_kind", l_path_kind},
                                    {"clock", l_clock}, {"read_all", l_read_all}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
     bt_lua_open_tensor(L);

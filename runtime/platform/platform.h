@@ -16,5 +16,9 @@ void bt_unmap_file(bt_mapped_file *f);
 double bt_time_seconds(void);        /* monotonic */
 size_t bt_peak_rss_bytes(void);
 int bt_cpu_count(void);              /* online logical CPUs usable by this process */
+/* "file", "directory", "fifo", "socket", "character device", "block device" (links followed),
+ * or NULL when path does not exist. Callers refuse what is not a file before opening it:
+ * opening a FIFO for reading blocks until a writer comes. */
+const char *bt_path_kind(const char *path);
 
 #endif
