@@ -20,8 +20,8 @@ int bt_device_equal(bt_device a, bt_device b);
 const char *bt_device_name(bt_device d, char *buf, size_t cap);
 bt_status bt_device_parse(const char *name, bt_device *out);   /* "cpu", "cuda", "cuda:N" */
 
-int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
-int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
+BT_API int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
+BT_API int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
 /* Free and total memory of a device, in bytes. */
 bt_status bt_device_memory(bt_device d, size_t *free_bytes, size_t *total_bytes);
 

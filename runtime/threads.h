@@ -5,7 +5,7 @@
 #include "error.h"
 
 bt_status bt_set_num_threads(int n);   /* n >= 1 */
-int bt_get_num_threads(void);
+BT_API int bt_get_num_threads(void);
 /* OpenMP's team size belongs to the calling thread: kernels entry points call this
  * so that work started from any thread uses the runtime's count. */
 void bt_apply_num_threads(void);

@@ -49,6 +49,10 @@ if [ ! -f build/Makefile ] || [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" 
     printf '%s' "$files" >"$files_stamp"
 fi
 
+# lua/bitttt goes into libbitttt as C strings (rewritten only when a .lua file changed).
+mkdir -p build/gen
+luajit scripts/embed-lua.lua . build/gen/lua_modules.c
+
 jobs=$(nproc 2>/dev/null || echo 2)
 build_config() {
     make -s --no-print-directory -C build -j"$jobs" config="$1"
