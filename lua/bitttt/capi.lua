@@ -137,6 +137,7 @@ function M.feed(cs, ids, want)
     end
     local out = session:forward(ids, want)
     for _, id in ipairs(ids) do cs.history[#cs.history + 1] = id end
+    if want == "all" then session.last_logits = out[#out] end   -- what step() samples from next
     return out
 end
 
