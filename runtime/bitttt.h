@@ -69,8 +69,9 @@
  * ------------------------------------------------------------------ threads
  *
  * - A bt_model is read-only once bt_model_load returns: any number of threads
- *   may use it at once (sessions, tokenize, detokenize, queries). Free it only
- *   after every session on it is freed.
+ *   may use it at once (sessions, tokenize, detokenize, queries). bt_model_free
+ *   may come before the sessions, snapshots and streams on it are freed: the model
+ *   lives until the last of them goes.
  * - A bt_session, bt_snapshot or bt_text_stream belongs to one thread at a
  *   time: several threads may each drive their own sessions of one model
  *   concurrently, but two threads must not call into the same session at

@@ -27,9 +27,9 @@ api=$(sed -n 's/^#define BT_API_VERSION \([0-9]*\)/\1/p' runtime/version.h)
 minor_patch=${version#*.}                       # 0.1.0 -> 1.0
 real="libbitttt.so.$api.$minor_patch"
 
-# The static library needs what the shared one links: OpenMP, pcre2, libm, and the CUDA
+# The static library needs what the shared one links: OpenMP, LuaJIT, pcre2, libm, and the CUDA
 # archive with its static runtime when this build has CUDA kernels.
-libs_private="-fopenmp -lpcre2-8 -lm"
+libs_private="-fopenmp -lluajit-5.1 -lpcre2-8 -lm -lpthread"   # LuaJIT: the library runs lua/bitttt
 cuda_refs=$(nm build/lib/release/libbitttt.a 2>/dev/null | grep -c ' U bt_cuda_' || true)
 if [ -f build/cuda/libbitttt_cuda.a ] && [ "${cuda_refs:-0}" -gt 0 ]; then
     libs_private="-lbitttt_cuda -L/usr/local/cuda/lib64 -lcudart_static -lrt -lpthread -ldl -lstdc++ $libs_private"
@@ -37,7 +37,7 @@ fi
 
 install -d "$prefix/include/bitttt" "$prefix/lib/pkgconfig"
 if [[ $libs_private == *bitttt_cuda* ]]; then install -m 644 build/cuda/libbitttt_cuda.a "$prefix/lib/"; fi
-install -m 644 runtime/bitttt.h runtime/error.h runtime/version.h "$prefix/include/bitttt/"
+install -m 644 runtime/bitttt.h runtime/error.h runtime/export.h runtime/version.h "$prefix/include/bitttt/"
 install -m 755 bin/libbitttt.so "$prefix/lib/$real"
 ln -sf "$real" "$prefix/lib/libbitttt.so.$api"
 ln -sf "libbitttt.so.$api" "$prefix/lib/libbitttt.so"

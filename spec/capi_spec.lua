@@ -18,7 +18,8 @@ if ok_ffi then
     typedef struct bt_model bt_model;
     typedef struct bt_session bt_session;
     typedef struct bt_sampler bt_sampler;
-    typedef struct { const char *tokenizer_path; int max_batch; int float_activations; } bt_model_options;
+    typedef struct { const char *tokenizer_path; int max_batch; int float_activations;
+                     int n_gpu_layers; int n_ctx; const char *device; } bt_model_options;
     typedef struct { int n_ctx; } bt_session_options;
     typedef struct {
         double temp; int top_k; double top_p; double min_p; double repeat_penalty; int repeat_last_n;
@@ -27,12 +28,12 @@ if ok_ffi then
     typedef struct {
         const char *architecture; const char *format;
         int n_vocab, n_embd, n_layer, n_ff, n_ctx_train; int has_tokenizer; int32_t bos, eos; int add_bos;
-        char fingerprint[17];
+        char fingerprint[17]; int n_gpu_layers;
     } bt_model_info;
     const char *bt_last_error(void);
     int bt_model_load(bt_model **out, const char *path, const bt_model_options *opts);
     void bt_model_free(bt_model *m);
-    void bt_model_get_info(const bt_model *m, bt_model_info *out);
+    int bt_model_get_info(const bt_model *m, bt_model_info *out);
     int bt_session_new(bt_session **out, bt_model *m, const bt_session_options *opts);
     void bt_session_free(bt_session *s);
     int bt_session_feed(bt_session *s, const int32_t *ids, size_t n);
@@ -47,8 +48,14 @@ if ok_ffi then
     void bt_sampler_free(bt_sampler *s);
     int bt_set_threads(int n);
     ]]
-    local ok, lib = pcall(ffi.load, lib_path)
-    if ok then C = lib end
+    -- The library the process already has (the bitttt-lua host links it), else the file:
+    -- one runtime per process either way (core.so, loaded by require, is a client of it too).
+    if pcall(function() return ffi.C.bt_model_load end) then
+        C = ffi.C
+    else
+        local ok, lib = pcall(ffi.load, lib_path)
+        if ok then C = lib end
+    end
 end
 
 local function skip_without_lib(pending_fn)

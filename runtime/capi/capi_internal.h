@@ -6,6 +6,7 @@
 #ifndef BT_CAPI_INTERNAL_H
 #define BT_CAPI_INTERNAL_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include "lua_state.h"
@@ -19,6 +20,7 @@ struct bt_model {
     char *architecture, *format;
     char **mixers;            /* [info.n_layer] mixer kinds */
     int stop_at_bos;          /* llama2.c: BOS ends generation, as its run.c */
+    _Atomic int holders;      /* the caller + each live session, snapshot, text stream: the last frees it */
 };
 
 struct bt_session {
@@ -27,6 +29,10 @@ struct bt_session {
     const float *logits;      /* the last token's logits row, in a Lua tensor; NULL before any */
     int pos, n_ctx, busy;     /* copied from the Lua session after each call */
 };
+
+/* Another holder of m (a session, snapshot or stream), and letting go of one. */
+void bt_capi_model_hold(bt_model *m);
+void bt_capi_model_release(bt_model *m);
 
 /* Pushes the Lua object behind a registry reference (under the model's lock). */
 void bt_capi_push_ref(bt_model *m, int ref);

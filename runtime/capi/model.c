@@ -88,6 +88,7 @@ bt_status bt_model_load(bt_model **out, const char *path, const bt_model_options
     bt_model *m = calloc(1, sizeof *m);
     if (!m) return bt_set_error(BT_ERR_NOMEM, "bt_model_load: out of memory");
     m->ref = LUA_NOREF;
+    atomic_init(&m->holders, 1);
     pthread_mutex_init(&m->lock, NULL);
     bt_status st = bt_capi_state_new(&m->L);
     if (!st) {
@@ -105,8 +106,11 @@ bt_status bt_model_load(bt_model **out, const char *path, const bt_model_options
     return BT_OK;
 }
 
-void bt_model_free(bt_model *m) {
-    if (!m) return;
+void bt_capi_model_hold(bt_model *m) { atomic_fetch_add(&m->holders, 1); }
+
+/* Frees the model once its last holder lets go: a session freed after its model
+ * (finalizers run in any order in a garbage-collected host) still finds it. */
+static void destroy(bt_model *m) {
     if (m->L) lua_close(m->L);   /* frees every tensor: the weights and the file's mapping go with them */
     pthread_mutex_destroy(&m->lock);
     if (m->mixers)
@@ -115,6 +119,14 @@ void bt_model_free(bt_model *m) {
     free(m->architecture);
     free(m->format);
     free(m);
+}
+
+void bt_capi_model_release(bt_model *m) {
+    if (atomic_fetch_sub(&m->holders, 1) == 1) destroy(m);
+}
+
+void bt_model_free(bt_model *m) {
+    if (m) bt_capi_model_release(m);
 }
 
 bt_status bt_model_get_info(const bt_model *m, bt_model_info *out) {

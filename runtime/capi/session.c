@@ -58,6 +58,7 @@ bt_status bt_session_new(bt_session **out, bt_model *m, const bt_session_options
     }
     pthread_mutex_unlock(&m->lock);
     if (st) { free(s); return st; }
+    bt_capi_model_hold(m);
     *out = s;
     return BT_OK;
 }
@@ -70,6 +71,7 @@ void bt_session_free(bt_session *s) {
     lua_gc(m->L, LUA_GCCOLLECT, 0);   /* the KV caches and buffers are C memory Lua's collector does not see */
     pthread_mutex_unlock(&m->lock);
     free(s);
+    bt_capi_model_release(m);
 }
 
 int bt_session_position(const bt_session *s) { return s ? s->pos : 0; }
@@ -233,6 +235,7 @@ bt_status bt_session_snapshot(bt_session *s, bt_snapshot **out) {
     bt_status st = snapshot(s, snap);
     pthread_mutex_unlock(&s->model->lock);
     if (st) { free(snap); return st; }
+    bt_capi_model_hold(s->model);
     *out = snap;
     return BT_OK;
 }
@@ -255,5 +258,6 @@ void bt_snapshot_free(bt_snapshot *snap) {
     luaL_unref(snap->model->L, LUA_REGISTRYINDEX, snap->ref);
     lua_gc(snap->model->L, LUA_GCCOLLECT, 0);
     pthread_mutex_unlock(&snap->model->lock);
+    bt_capi_model_release(snap->model);
     free(snap);
 }

@@ -73,6 +73,7 @@ bt_status bt_text_stream_new(bt_text_stream **out, const bt_model *cm) {
     if (!st) s->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
     pthread_mutex_unlock(&m->lock);
     if (st) { free(s); return st; }
+    bt_capi_model_hold(m);
     *out = s;
     return BT_OK;
 }
@@ -111,5 +112,6 @@ void bt_text_stream_free(bt_text_stream *s) {
     pthread_mutex_lock(&s->model->lock);
     luaL_unref(s->model->L, LUA_REGISTRYINDEX, s->ref);
     pthread_mutex_unlock(&s->model->lock);
+    bt_capi_model_release(s->model);
     free(s);
 }
