@@ -9,84 +9,11 @@ local Model = require "bitttt.model"
 local Sampler = require "bitttt.sampling"
 local F = require "ttt_fixtures"
 
-local ok_ffi, ffi = pcall(require, "ffi")
-local lib_path = os.getenv("BITTTT_CAPI_LIB") or (helper.root .. "/bin/libbitttt.so")
+local capi = require "capi_ffi"
+local ffi, C = capi.ffi, capi.C
+local skip_without_lib = capi.skip
 
-local C
-if ok_ffi then
-    ffi.cdef [[
-    typedef struct bt_model bt_model;
-    typedef struct bt_session bt_session;
-    typedef struct bt_sampler bt_sampler;
-    typedef struct { const char *tokenizer_path; int max_batch; int float_activations;
-                     int n_gpu_layers; int n_ctx; const char *device; } bt_model_options;
-    typedef struct { int n_ctx; } bt_session_options;
-    typedef struct {
-        double temp; int top_k; double top_p; double min_p; double repeat_penalty; int repeat_last_n;
-        double frequency_penalty; double presence_penalty; uint64_t seed;
-    } bt_sampling;
-    typedef struct {
-        const char *architecture; const char *format;
-        int n_vocab, n_embd, n_layer, n_ff, n_ctx_train; int has_tokenizer; int32_t bos, eos; int add_bos;
-        char fingerprint[17]; int n_gpu_layers;
-    } bt_model_info;
-    const char *bt_last_error(void);
-    int bt_model_load(bt_model **out, const char *path, const bt_model_options *opts);
-    void bt_model_free(bt_model *m);
-    int bt_model_get_info(const bt_model *m, bt_model_info *out);
-    int bt_session_new(bt_session **out, bt_model *m, const bt_session_options *opts);
-    void bt_session_free(bt_session *s);
-    int bt_session_feed(bt_session *s, const int32_t *ids, size_t n);
-    int bt_session_feed_all(bt_session *s, const int32_t *ids, size_t n, float *logits);
-    const float *bt_session_logits(const bt_session *s);
-    int bt_session_save_state(bt_session *s, const char *path);
-    int bt_session_load_state(bt_session *s, const char *path);
-    bt_sampling bt_sampling_defaults(void);
-    int bt_model_sampling(const bt_model *m, bt_sampling *out);
-    int bt_sampler_new(bt_sampler **out, const bt_sampling *o);
-    int bt_sampler_sample(bt_sampler *s, const float *logits, int n, const int32_t *hist, size_t nh, int32_t *id);
-    void bt_sampler_free(bt_sampler *s);
-    int bt_set_threads(int n);
-    ]]
-    -- The library the process already has (the bitttt-lua host links it), else the file:
-    -- one runtime per process either way (core.so, loaded by require, is a client of it too).
-    if pcall(function() return ffi.C.bt_model_load end) then
-        C = ffi.C
-    else
-        local ok, lib = pcall(ffi.load, lib_path)
-        if ok then C = lib end
-    end
-end
-
-local function skip_without_lib(pending_fn)
-    if C then return false end
-    pending_fn("skipped: " .. (ok_ffi and ("C library not found (" .. lib_path .. ")") or "needs LuaJIT's FFI"))
-    return true
-end
-
-local function check(st)
-    if st ~= 0 then error("C API: " .. ffi.string(C.bt_last_error()), 2) end
-end
-
--- A C model and a function that frees it (and its sessions) when the test ends.
-local function c_model(path, tokenizer)
-    local opts = ffi.new("bt_model_options", { tokenizer_path = tokenizer })
-    local box = ffi.new("bt_model *[1]")
-    check(C.bt_model_load(box, path, tokenizer and opts or nil))
-    return ffi.gc(box[0], C.bt_model_free)
-end
-
-local function c_session(model, n_ctx)
-    local box = ffi.new("bt_session *[1]")
-    check(C.bt_session_new(box, model, ffi.new("bt_session_options", { n_ctx = n_ctx })))
-    return ffi.gc(box[0], C.bt_session_free)
-end
-
-local function id_array(ids)
-    local a = ffi.new("int32_t[?]", #ids)
-    for i, id in ipairs(ids) do a[i - 1] = id end
-    return a
-end
+local check, c_model, c_session, id_array = capi.check, capi.model, capi.session, capi.ids
 
 -- Largest |C - Lua| over every row of feeding ids (prefill `split` tokens, then one at a time).
 local function compare(path, tokenizer, ids, split)
