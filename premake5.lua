@@ -185,6 +185,13 @@ project "test-c"
     links { "bitttt_static" }
     link_runtime_deps()
 
+-- N load/free cycles through the C API (spec/capi_leaks_spec.lua runs the ASan build's, LeakSanitizer on)
+project "capi-cycles"
+    kind "ConsoleApp"
+    files { "spec/c_tools/capi_cycles.c" }
+    links { "bitttt_static" }
+    link_runtime_deps()
+
 ---------------------------------------------------------------- CUDA benchmark (GPU machines)
 if with_cuda then
     project "bench_cuda"
