@@ -3,34 +3,15 @@
 -- Lua state) and the Lua scripts give identical logits (prefill and decode),
 -- identical sampled tokens for a seed, identical fingerprints, and state files
 -- that cross Lua -> C -> Python -> Lua and continue exactly as one Lua session.
-local bt = require "bitttt"
 local helper = require "helper"
 local Model = require "bitttt.model"
 local Sampler = require "bitttt.sampling"
 local capi = require "capi_ffi"
-local fixture = require "bitnet_fixture"
-local hf = require "hf_bitnet_fixture"
 
 local ffi, C, check = capi.ffi, capi.C, capi.check
 
--- Reference data (until the fixtures move into the repo, ../shared/data): the one line to switch.
-local function data(rel) return helper.data_file(rel) end
-
 local tmp = helper.tmpdir()
-
--- name -> { path = function() -> model path (nil: data missing), tokenizer = function() -> file or nil }
-local models = {
-    { name = "the bundled default model (TTT convs, forgetting)",
-      path = function() local p = helper.root .. "/models/default.gguf" return helper.exists(p) and p or nil end },
-    { name = "stories260K (llama2.c)", path = function() return data("models/stories260K.bin") end,
-      tokenizer = function() return data("models/tok512.bin") end },
-    { name = "the BitNet reference (TQ2_0 GGUF)", path = function() return data("reference/bitnet/bitnet-s4321-tq2_0.gguf") end },
-    { name = "the TTT-Linear reference (safetensors)", path = function() return data("reference/ttt/model.safetensors") and data("reference/ttt/") end },
-    { name = "an HF BitNet folder (BitNetForCausalLM)", path = function()
-        if not data(fixture.dir .. "bitnet-s4321-f32.gguf.gz") then return nil end
-        return hf.folder(tmp, bt.model_open(fixture.f32_file()), "bitlinear", "bitlinear")
-    end },
-}
+local models = require("capi_models")
 
 local N_CTX = 48
 local prompt = { 1, 72, 101, 108, 108, 111, 32, 84, 84, 84, 33 }   -- < every vocabulary here (256+)
@@ -58,9 +39,9 @@ s.load_state(%q); s.feed([%d]); s.save_state(%q)
 end
 
 describe("C API parity with the Lua scripts", function()
-    teardown(function() helper.rmdir(tmp) fixture.cleanup() end)
+    teardown(function() helper.rmdir(tmp) models.cleanup() end)
 
-    for _, entry in ipairs(models) do
+    for _, entry in ipairs(models.list) do
         describe(entry.name, function()
             local function setup_or_skip()
                 if capi.skip(pending) then return nil end

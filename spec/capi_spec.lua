@@ -181,4 +181,21 @@ describe("the C API against the Lua graphs", function()
         helper.rmdir(dir)
         assert.is_true(worst == 0, "Lua after a C state: max diff " .. worst)
     end)
+
+    it("refuses the hostile TTT configs (mini_batch_size 0, 4.5) with the Lua side's message", function()
+        if skip_without_lib(pending) or helper.skip_without(pending, "reference/ttt/model.safetensors") then return end
+        local dir = helper.tmpdir()
+        os.execute(("ln -s %s %s/model.safetensors"):format(helper.quote(helper.data_file("reference/ttt/model.safetensors")),
+            helper.quote(dir)))
+        local config = helper.read_file(helper.data_file("reference/ttt/config.json"))
+        for _, bad in ipairs { "0", "4.5" } do
+            helper.write_file(dir .. "/config.json", (config:gsub('"mini_batch_size": *%d+', '"mini_batch_size": ' .. bad)))
+            local ok, lua_err = pcall(Model.load, dir .. "/")
+            assert.is_false(ok, "Lua loaded mini_batch_size " .. bad)
+            local box = ffi.new("bt_model *[1]")
+            assert.is_not.equals(0, C.bt_model_load(box, dir .. "/", nil))
+            assert.equals(tostring(lua_err), ffi.string(C.bt_last_error()))
+        end
+        helper.rmdir(dir)
+    end)
 end)
