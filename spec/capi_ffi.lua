@@ -53,6 +53,9 @@ if ok_ffi then
     typedef struct bt_text_stream bt_text_stream;
     int bt_text_stream_new(bt_text_stream **out, const bt_model *m);
     int bt_model_meta(const bt_model *m, const char *key, char *buf, size_t cap, size_t *len);
+    int bt_session_set_ttt_lr(bt_session *s, double lr);
+    int bt_session_set_ttt_schedule(bt_session *s, const char *schedule);
+    int bt_session_set_ttt_schedule_lua(bt_session *s, const char *source);
     ]]
     -- The library the process already has (the bitttt-lua host links it), else the file:
     -- one runtime per process either way (core.so, loaded by require, is a client of it too).

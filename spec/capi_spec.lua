@@ -198,4 +198,41 @@ describe("the C API against the Lua graphs", function()
         end
         helper.rmdir(dir)
     end)
+
+    it("runs TTT learning-rate schedules and rates as the Lua session does (names, Lua source, errors)", function()
+        if skip_without_lib(pending) then return end
+        local path = helper.root .. "/models/default.gguf"
+        local model, cm = Model.load(path), c_model(path)
+        local ids = { 1, 72, 101, 108, 108, 111, 32, 84, 84, 84, 33, 10 }
+        local function lua_logits(schedule, lr)
+            local s = model:new_session { n_ctx = 32 }
+            s:set_schedule(schedule)
+            s:set_ttt_lr(lr)
+            return s:forward(ids, "last")
+        end
+        local function c_logits(setup)
+            local cs = c_session(cm, 32)
+            setup(cs)
+            check(C.bt_session_feed(cs, id_array(ids), #ids))
+            return C.bt_session_logits(cs)
+        end
+        local function same(a, b)
+            for j = 0, model.cfg.n_vocab - 1 do if a[j] ~= b:ptr()[j] then return false end end
+            return true
+        end
+        local cosine = lua_logits("cosine:8,0.1")
+        assert.is_true(same(c_logits(function(cs) check(C.bt_session_set_ttt_schedule(cs, "cosine:8,0.1")) end), cosine))
+        local half = lua_logits("constant:0.5")
+        assert.is_true(same(c_logits(function(cs)
+            check(C.bt_session_set_ttt_schedule_lua(cs, "return function(pos, layer, step) return 0.5 end"))
+        end), half))
+        assert.is_false(same(c_logits(function() end), half), "a schedule changes the logits of this TTT model")
+        local lr = lua_logits(nil, 0.02)
+        assert.is_true(same(c_logits(function(cs) check(C.bt_session_set_ttt_lr(cs, 0.02)) end), lr))
+        local cs = c_session(cm, 32)
+        assert.equals(1, C.bt_session_set_ttt_schedule(cs, "sideways:3"))   -- BT_ERR_ARG
+        assert.truthy(ffi.string(C.bt_last_error()):find("sideways", 1, true), ffi.string(C.bt_last_error()))
+        assert.equals(1, C.bt_session_set_ttt_schedule_lua(cs, "return 42"))
+        assert.truthy(ffi.string(C.bt_last_error()):find("must return a function", 1, true))
+    end)
 end)
