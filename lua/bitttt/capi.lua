@@ -47,7 +47,7 @@ function M.load(path, opts)
     return model, info
 end
 
---- meta(model, key) -> text as bt_model_meta prints it, or nil when absent.
+--- meta(model, key) -> text as bt_model_meta prints it (an "arg" error when absent).
 function M.meta(model, key)
     local v = model.meta[key]
     if type(v) == "string" then return v end
@@ -58,7 +58,7 @@ function M.meta(model, key)
         for _ in pairs(v) do n = n + 1 end
         return ("[%d]"):format(n)
     end
-    return nil
+    fail("arg", "%s: no metadata key '%s'", model.path, key)
 end
 
 local sampling_fields = { "temp", "top_k", "top_p", "min_p", "repeat_penalty", "repeat_last_n",

@@ -165,8 +165,7 @@ bt_status bt_model_meta(const bt_model *cm, const char *key, char *buf, size_t c
     if (!st) {
         size_t n;
         const char *text = lua_tolstring(m->L, -1, &n);
-        if (text) bt_capi_put_text(buf, cap, len, text, n);
-        else st = bt_set_error(BT_ERR_ARG, "%s: no metadata key '%s'", m->info.architecture ? m->info.architecture : "model", key);
+        bt_capi_put_text(buf, cap, len, text ? text : "", text ? n : 0);
         lua_pop(m->L, 1);
     }
     pthread_mutex_unlock(&m->lock);
