@@ -54,6 +54,7 @@ if ok_ffi then
     int bt_text_stream_new(bt_text_stream **out, const bt_model *m);
     int bt_model_meta(const bt_model *m, const char *key, char *buf, size_t cap, size_t *len);
     int bt_session_set_ttt_lr(bt_session *s, double lr);
+    int bt_set_lua_dir(const char *dir);
     int bt_session_set_ttt_schedule(bt_session *s, const char *schedule);
     int bt_session_set_ttt_schedule_lua(bt_session *s, const char *source);
     ]]

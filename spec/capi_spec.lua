@@ -235,4 +235,31 @@ describe("the C API against the Lua graphs", function()
         assert.equals(1, C.bt_session_set_ttt_schedule_lua(cs, "return 42"))
         assert.truthy(ffi.string(C.bt_last_error()):find("must return a function", 1, true))
     end)
+
+    it("runs edited Lua files from the folder bt_set_lua_dir names, the built-in sources for the rest", function()
+        if skip_without_lib(pending) then return end
+        local dir = helper.tmpdir()
+        os.execute("mkdir -p " .. helper.quote(dir .. "/bitttt"))
+        -- an edited schedules.lua: the original plus a schedule named "twice"
+        helper.write_file(dir .. "/bitttt/schedules.lua", (helper.read_file(helper.root .. "/lua/bitttt/schedules.lua"):gsub(
+            "\nreturn S%s*$", '\nlocal parse = S.parse\nfunction S.parse(text) if text == "twice" then return S.constant(2) end return parse(text) end\nreturn S\n')))
+        local path = helper.root .. "/models/default.gguf"
+        local ids = { 1, 72, 101, 108, 108, 111, 32, 84 }
+        local s = Model.load(path):new_session { n_ctx = 16 }
+        s:set_schedule("constant:2")
+        local want = s:forward(ids, "last")
+        check(C.bt_set_lua_dir(dir))
+        local ok, err = pcall(function()
+            local cs = c_session(c_model(path), 16)
+            check(C.bt_session_set_ttt_schedule(cs, "twice"))
+            check(C.bt_session_feed(cs, id_array(ids), #ids))
+            local got = C.bt_session_logits(cs)
+            for j = 0, 255 do assert(got[j] == want:ptr()[j], "logit " .. j) end
+        end)
+        check(C.bt_set_lua_dir(nil))
+        helper.rmdir(dir)
+        assert.is_true(ok, tostring(err))
+        local cs = c_session(c_model(path), 16)   -- the built-in sources again: no "twice"
+        assert.equals(1, C.bt_session_set_ttt_schedule(cs, "twice"))
+    end)
 end)
