@@ -17,7 +17,7 @@ for a in "$@"; do
     esac
 done
 
-# Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
+# Debian packages: compiler, LuaJIT (shared library + headers), PUC Lua 5.1 (for the
 # module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
 # tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test).
 # love + xvfb: a LÖVE host (its own LuaJIT) loading the module and the C API, headless (one_runtime_spec).
