@@ -3,7 +3,8 @@
 -- against generate.lua's loop (bitttt.generation: what generate.lua runs), on
 -- one model. Rounds are interleaved (Lua, C, Lua, C, ...) so drift in machine
 -- load hits both sides alike; the table shows the median of the rounds and the
--- ratio C / Lua.
+-- ratio C / Lua, by wall-clock time and by the process's CPU time (os.clock:
+-- with -t 1 that is the work itself, unaffected by other processes on a busy machine).
 --
 --   bitttt-lua bench-capi.lua -m MODEL [-n DECODE] [--prompt-tokens P] [--rounds 5] [-t THREADS]
 local bt = require "bitttt"
@@ -46,22 +47,32 @@ local function check(st)
     if st ~= 0 then error("C API: " .. ffi.string(C.bt_last_error()), 2) end
 end
 
-local clock = bt.clock
+-- Both clocks at once: wall seconds and process CPU seconds.
+local function now() return { bt.clock(), os.clock() } end
+local function since(t0) local t = now() return { t[1] - t0[1], t[2] - t0[2] } end
 local n_ctx = o.prompt + o.n + 1
 local lua_model = Model.load(o.model)
 local ids = {}
 for i = 1, o.prompt do ids[i] = 1 + (i * 7919) % (lua_model.cfg.n_vocab - 1) end   -- any valid ids
 local seed = 42
 
--- One generate.lua round: prompt as a batch, then n sampled tokens; returns prefill and decode tok/s.
+-- tok/s from {wall, cpu} seconds
+local function rates(n, t) return { n / t[1], n / t[2] } end
+
+-- One generate.lua round: prompt as a batch, then n sampled tokens; returns prefill and decode
+-- {wall, cpu} tok/s. Generation.run takes one clock: it runs twice, timed by each.
 local function lua_round()
-    local session = lua_model:new_session { n_ctx = n_ctx }
-    local sampler = Sampler.new(Sampler.choose({ seed = seed }, Sampler.model_defaults(lua_model.meta, o.model)))
-    local r = Generation.run {
-        session = session, sampler = sampler, tokenizer = lua_model.tokenizer, prompt_ids = ids, n_predict = o.n,
-        stop_at = {}, on_text = function() end, clock = clock,
-    }
-    return o.prompt / r.t_prompt, (r.n_generated - 1) / r.t_generate   -- the first token needs no forward
+    local out = {}
+    for k, clock in ipairs { bt.clock, os.clock } do
+        local session = lua_model:new_session { n_ctx = n_ctx }
+        local sampler = Sampler.new(Sampler.choose({ seed = seed }, Sampler.model_defaults(lua_model.meta, o.model)))
+        local r = Generation.run {
+            session = session, sampler = sampler, tokenizer = lua_model.tokenizer, prompt_ids = ids, n_predict = o.n,
+            stop_at = {}, on_text = function() end, clock = clock,
+        }
+        out[k] = { o.prompt / r.t_prompt, (r.n_generated - 1) / r.t_generate }   -- the first token needs no forward
+    end
+    return { out[1][1], out[2][1] }, { out[1][2], out[2][2] }
 end
 
 local cm_box = ffi.new("bt_model *[1]")
@@ -78,15 +89,15 @@ local function c_round()
     check(C.bt_model_sampling(cm, sp))
     sp.seed = seed
     check(C.bt_session_set_sampling(s, sp))
-    local t0 = clock()
+    local t0 = now()
     check(C.bt_session_feed(s, c_ids, #ids))
-    local t_prompt = clock() - t0
+    local t_prompt = since(t0)
     local id = ffi.new("int32_t[1]")
-    t0 = clock()
+    t0 = now()
     for _ = 1, o.n - 1 do check(C.bt_session_step(s, id)) end
-    local t_decode = clock() - t0
+    local t_decode = since(t0)
     C.bt_session_free(ffi.gc(s, nil))
-    return o.prompt / t_prompt, (o.n - 1) / t_decode
+    return rates(o.prompt, t_prompt), rates(o.n - 1, t_decode)
 end
 
 local function median(t)
@@ -101,9 +112,13 @@ for r = 1, o.rounds do
     lua_p[r], lua_d[r] = lua_round()
     c_p[r], c_d[r] = c_round()
 end
-local lp, ld, cp, cd = median(lua_p), median(lua_d), median(c_p), median(c_d)
 print(("model %s, threads %d, prompt %d tokens, decode %d tokens, median of %d interleaved rounds"):format(
     o.model, bt.get_threads(), o.prompt, o.n - 1, o.rounds))
-print(("%-8s %14s %14s %8s"):format("", "generate.lua", "C API", "C/Lua"))
-print(("%-8s %10.2f t/s %10.2f t/s %8.3f"):format("prefill", lp, cp, cp / lp))
-print(("%-8s %10.2f t/s %10.2f t/s %8.3f"):format("decode", ld, cd, cd / ld))
+print(("%-16s %14s %14s %8s"):format("", "generate.lua", "C API", "C/Lua"))
+for _, row in ipairs { { "prefill", lua_p, c_p }, { "decode", lua_d, c_d } } do
+    for k, clock in ipairs { "wall", "cpu" } do
+        local function col(rounds) local v = {} for r, x in ipairs(rounds) do v[r] = x[k] end return median(v) end
+        local l, c = col(row[2]), col(row[3])
+        print(("%-16s %10.2f t/s %10.2f t/s %8.3f"):format(row[1] .. " (" .. clock .. ")", l, c, c / l))
+    end
+end
