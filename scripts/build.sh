@@ -57,7 +57,9 @@ luajit scripts/embed-lua.lua . build/gen/lua_modules.c
 jobs=$(nproc 2>/dev/null || echo 2)
 build_config() {
     make -s --no-print-directory -C build -j"$jobs" config="$1"
-    if [ "$1" = release ]; then ln -sf libbitttt.so bin/libbitttt.so.1; fi
+    # The soname beside each build's library: bitttt-lua and core.so find it through their rpath.
+    local dir; dir=$(case "$1" in release) echo bin ;; sanitize) echo bin/asan ;; *) echo "bin/$1" ;; esac)
+    ln -sf libbitttt.so "$dir/libbitttt.so.1"
 }
 case "$config" in
     all) build_config release; build_config sanitize; build_config scalar ;;
