@@ -6,6 +6,7 @@
  */
 #ifndef BT_ERROR_H
 #define BT_ERROR_H
+#include "export.h"
 
 typedef enum bt_status {
     BT_OK = 0,
@@ -19,10 +20,10 @@ typedef enum bt_status {
 } bt_status;
 
 /* printf-style; always returns `st` so callers can write `return bt_set_error(...)`. */
-bt_status bt_set_error(bt_status st, const char *fmt, ...)
+BT_API bt_status bt_set_error(bt_status st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-const char *bt_last_error(void);   /* "" when no error was set on this thread */
-void bt_clear_error(void);
-const char *bt_status_name(bt_status st);
+BT_API const char *bt_last_error(void);   /* "" when no error was set on this thread */
+BT_API void bt_clear_error(void);
+BT_API const char *bt_status_name(bt_status st);
 
 #endif

@@ -29,7 +29,8 @@ class Error(RuntimeError):
 
 
 class _ModelOptions(ctypes.Structure):
-    _fields_ = [("tokenizer_path", ctypes.c_char_p), ("max_batch", ctypes.c_int), ("float_activations", ctypes.c_int)]
+    _fields_ = [("tokenizer_path", ctypes.c_char_p), ("max_batch", ctypes.c_int), ("float_activations", ctypes.c_int),
+                ("n_gpu_layers", ctypes.c_int), ("n_ctx", ctypes.c_int), ("device", ctypes.c_char_p)]
 
 
 class _SessionOptions(ctypes.Structure):
@@ -47,7 +48,8 @@ class _ModelInfo(ctypes.Structure):
     _fields_ = [("architecture", ctypes.c_char_p), ("format", ctypes.c_char_p), ("n_vocab", ctypes.c_int),
                 ("n_embd", ctypes.c_int), ("n_layer", ctypes.c_int), ("n_ff", ctypes.c_int),
                 ("n_ctx_train", ctypes.c_int), ("has_tokenizer", ctypes.c_int), ("bos", ctypes.c_int32),
-                ("eos", ctypes.c_int32), ("add_bos", ctypes.c_int), ("fingerprint", ctypes.c_char * 17)]
+                ("eos", ctypes.c_int32), ("add_bos", ctypes.c_int), ("fingerprint", ctypes.c_char * 17),
+                ("n_gpu_layers", ctypes.c_int)]
 
 
 _P = ctypes.c_void_p
@@ -59,7 +61,7 @@ _SIGNATURES = {
     "bt_set_threads": (ctypes.c_int, [ctypes.c_int]),
     "bt_model_load": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p, ctypes.POINTER(_ModelOptions)]),
     "bt_model_free": (None, [_P]),
-    "bt_model_get_info": (None, [_P, ctypes.POINTER(_ModelInfo)]),
+    "bt_model_get_info": (ctypes.c_int, [_P, ctypes.POINTER(_ModelInfo)]),
     "bt_model_layer_mixer": (ctypes.c_char_p, [_P, ctypes.c_int]),
     "bt_model_meta": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE)]),
     "bt_token_is_end": (ctypes.c_int, [_P, ctypes.c_int32]),
@@ -140,17 +142,18 @@ class Model:
     """A loaded model (read-only; sessions share it). tokenizer: a tokenizer file
     for formats without a vocabulary (llama2.c's tokenizer.bin)."""
 
-    def __init__(self, path, tokenizer=None, max_batch=0, float_activations=False, threads=None):
+    def __init__(self, path, tokenizer=None, max_batch=0, float_activations=False, threads=None, n_gpu_layers=0):
         self._h = None
         lib = load_library()
         if threads is not None:
             _check(lib.bt_set_threads(int(threads)))
-        opts = _ModelOptions(tokenizer.encode() if tokenizer else None, int(max_batch), int(bool(float_activations)))
+        gpu = -1 if n_gpu_layers == "auto" else int(n_gpu_layers)   # -1: BT_GPU_LAYERS_AUTO
+        opts = _ModelOptions(tokenizer.encode() if tokenizer else None, int(max_batch), int(bool(float_activations)), gpu)
         handle = _P()
         _check(lib.bt_model_load(ctypes.byref(handle), os.fsencode(path), ctypes.byref(opts)))
         self._h = handle
         info = _ModelInfo()
-        lib.bt_model_get_info(handle, ctypes.byref(info))
+        _check(lib.bt_model_get_info(handle, ctypes.byref(info)))
         self.info = {f: getattr(info, f) for f, _ in _ModelInfo._fields_}
         for k in ("architecture", "format", "fingerprint"):
             self.info[k] = self.info[k].decode()

@@ -23,8 +23,8 @@ int bt_device_equal(bt_device a, bt_device b);
 const char *bt_device_name(bt_device d, char *buf, size_t cap);
 bt_status bt_device_parse(const char *name, bt_device *out);   /* "cpu", "cuda", "cuda:N" */
 
-int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
-int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
+BT_API int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
+BT_API int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
 /* BT_OK when d is a CUDA device this process can use, with its description
  * (name, SM, memory) in name[cap] and its free and total memory; otherwise
  * BT_ERR_DEVICE (BT_ERR_ARG for the CPU) saying why not (no CUDA support compiled

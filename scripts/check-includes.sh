@@ -5,7 +5,7 @@
 #   kernels/     CPU and CUDA kernels on raw pointers                 (base/, kernels/)
 #   runtime/     tensors, files, tokenizers, the ops                  (base/, runtime/; kernels/ only
 #                                                                       from runtime/ops* and runtime/device.*)
-#   front-ends   runtime/lua, runtime/host, runtime/capi (+ runtime/bitttt.h), scripts/, examples/, python/
+#   front-ends   runtime/lua, runtime/lua_module, runtime/host, runtime/capi (+ runtime/bitttt.h), scripts/, examples/, python/
 #                (anything below, but kernels/ only by way of runtime/ops*.h and runtime/device.h)
 #
 # and no two files include each other. Tests (spec/) and the CUDA kernel benchmark
@@ -24,7 +24,7 @@ layer() {
     case $1 in
         base/*) echo base ;;
         kernels/*) echo kernels ;;
-        runtime/lua/* | runtime/host/* | runtime/capi/* | runtime/bitttt.h) echo front-end ;;
+        runtime/lua/* | runtime/lua_module/* | runtime/host/* | runtime/capi/* | runtime/bitttt.h) echo front-end ;;
         runtime/ops* | runtime/device.*) echo gateway ;;
         runtime/*) echo runtime ;;
         spec/* | scripts/cuda/*) echo harness ;;

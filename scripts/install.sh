@@ -44,9 +44,9 @@ if [ "$prefix" = /usr/local ] && command -v python3 >/dev/null; then   # Debian'
     python_dir="$lib/$(python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])')/dist-packages"
 fi
 
-# The static library needs what the shared one links: OpenMP, pcre2, libm, and the CUDA
+# The static library needs what the shared one links: OpenMP, LuaJIT, pcre2, libm, and the CUDA
 # archive with its static runtime when this build has CUDA kernels.
-libs_private="-fopenmp -lpcre2-8 -lm"
+libs_private="-fopenmp -lluajit-5.1 -lpcre2-8 -lm -lpthread"   # LuaJIT: the library runs lua/bitttt
 cuda_refs=$(nm build/lib/release/libbitttt.a 2>/dev/null | grep -c ' U bt_cuda_' || true)
 if [ -f build/cuda/libbitttt_cuda.a ] && [ "${cuda_refs:-0}" -gt 0 ]; then
     libs_private="-lbitttt_cuda -L/usr/local/cuda/lib64 -lcudart_static -lrt -lpthread -ldl -lstdc++ $libs_private"

@@ -11,6 +11,7 @@
 -- and returns nil; the next call resumes there (a coroutine holds the place).
 -- Each call runs at least one layer, so it always makes progress; the budget is
 -- checked between layers, so a call can overrun it by one layer (and the head).
+-- opts.on_sample(id), when given, hears the sampled id in the call that samples it.
 local core = require "bitttt.core"
 
 local M = {}
@@ -23,6 +24,7 @@ function M.step(self, opts)
         if self.pos >= self.n_ctx then error(("step: context full (%d tokens)"):format(self.n_ctx), 2) end
         local id = opts.sampler:sample(logits, opts.history)
         if opts.history then opts.history[#opts.history + 1] = id end
+        if opts.on_sample then opts.on_sample(id) end   -- the C API reports the id at once
         self.step_co = coroutine.create(function()
             self:forward({ id }, "last")
             return id

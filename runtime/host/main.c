@@ -6,8 +6,9 @@
  * remaining arguments in `arg`; -e runs a chunk; with no script (or -i) it
  * starts the REPL. The project home (holding lua/ and scripts/) is
  * $BITTTT_HOME, else the directory above this binary's bin/, so edited .lua
- * files take effect without recompiling. `bitttt.core` is linked in and
- * preloaded; LuaJIT is linked statically.
+ * files take effect without recompiling. `bitttt.core` is preloaded from
+ * libbitttt.so (the one runtime of the process, which also serves the C API);
+ * LuaJIT is Debian's shared libluajit-5.1.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -22,11 +23,8 @@
 #include "host.h"
 #include "repl_interrupt.h"
 #include "script_run.h"
-#include "runtime/device.h"
-#include "runtime/threads.h"
+#include "runtime/lua/open_core.h"
 #include "runtime/version.h"
-
-int luaopen_bitttt_core(lua_State *L);
 
 static const char *usage =
     "usage: bitttt-lua [options] [script [args...]]\n"
@@ -78,7 +76,7 @@ static void set_paths(lua_State *L, const char *home) {
 static void preload_core(lua_State *L) {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_bitttt_core);
+    lua_pushcfunction(L, bt_lua_open_core);
     lua_setfield(L, -2, "bitttt.core");
     lua_pushcfunction(L, luaopen_bitttt_interrupt);   /* Ctrl-C checks for the token loop */
     lua_setfield(L, -2, "bitttt.interrupt");
@@ -111,14 +109,19 @@ int bt_host_call(lua_State *L, int nargs, int nresults) {
     return rc;
 }
 
-static void print_version(void) {
-    const bt_cpu_features *f = bt_cpu_features_get();
-    printf("bitttt-lua %s (C API %d), %s\n", BT_VERSION_STRING, BT_API_VERSION, LUAJIT_VERSION);
-    printf("cpu: simd %s; avx2 %d fma %d f16c %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d; threads %d\n",
-           bt_simd_level_name(bt_simd_level_get()), f->avx2, f->fma, f->f16c, f->avx512f, f->avx512bw,
-           f->avx512vl, f->avx512vnni, bt_get_num_threads());
-    if (!bt_cuda_compiled()) printf("cuda: not compiled in\n");
-    else printf("cuda: compiled in, %d device(s)\n", bt_cuda_device_count());
+/* The version, CPU features and devices, as bitttt.core's info() reports them. */
+static const char *version_chunk =
+    "local i = require('bitttt.core').info()\n"
+    "local c = i.cpu\n"
+    "print(('bitttt-lua %s (C API %d), %s'):format(i.version, i.api_version, jit and jit.version or _VERSION))\n"
+    "print(('cpu: simd %s; avx2 %d fma %d f16c %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d; threads %d'):format(\n"
+    "  i.simd, c.avx2 and 1 or 0, c.fma and 1 or 0, c.f16c and 1 or 0, c.avx512f and 1 or 0, c.avx512bw and 1 or 0,\n"
+    "  c.avx512vl and 1 or 0, c.avx512vnni and 1 or 0, i.threads))\n"
+    "print(i.cuda.compiled and ('cuda: compiled in, %d device(s)'):format(i.cuda.devices) or 'cuda: not compiled in')\n";
+
+static int print_version(lua_State *L) {
+    if (luaL_loadbuffer(L, version_chunk, strlen(version_chunk), "=version") != 0) return 1;
+    return bt_host_call(L, 0, 0) ? 1 : 0;
 }
 
 /* A readable regular file (a FIFO would block the load). */
@@ -157,11 +160,12 @@ int main(int argc, char **argv) {
             if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 2; }
             chunks[n_chunks++] = argv[++i];
         } else if (strcmp(a, "-i") == 0) interactive = 1;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { print_version(); return 0; }
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) script_at = -1;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
         else if (strcmp(a, "--") == 0) { script_at = i + 1; break; }
         else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s' (see --help)\n", a); return 2; }
         else { script_at = i; break; }
+        if (script_at < 0) break;
     }
 
     lua_State *L = luaL_newstate();
@@ -171,6 +175,11 @@ int main(int argc, char **argv) {
     find_home(home, sizeof home);
     set_paths(L, home);
     preload_core(L);
+    if (script_at < 0) {   /* -v */
+        int rc = print_version(L);
+        lua_close(L);
+        return rc;
+    }
     set_arg_table(L, argc, argv, script_at < argc ? script_at : 0);
 
     int rc = 0, verbose = bt_host_debug_wanted(argc, argv);

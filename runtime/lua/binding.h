@@ -13,6 +13,8 @@ void bt_lua_check(lua_State *L, bt_status st);
 /* The tensor in argument `idx` (error if it is not a live tensor). */
 bt_tensor *bt_lua_check_tensor(lua_State *L, int idx);
 bt_tensor *bt_lua_opt_tensor(lua_State *L, int idx);   /* NULL for nil */
+/* The tensor at idx, or NULL when it is not a live tensor (never raises). */
+bt_tensor *bt_lua_to_tensor(lua_State *L, int idx);
 /* Pushes a tensor userdata that owns `t` (freed by :free() or __gc). */
 void bt_lua_push_tensor(lua_State *L, bt_tensor *t);
 /* Sets the functions of `fns` on the table at the top of the stack. */

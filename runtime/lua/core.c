@@ -1,6 +1,8 @@
-/* core.c - luaopen_bitttt_core: the C module `bitttt.core` under lua/bitttt/init.lua.
+/* core.c - bt_lua_open_core: the C module `bitttt.core` under lua/bitttt/init.lua
+ * (bin/bitttt/core.so's luaopen_bitttt_core calls it; see open_core.h).
  * Each part of the binding lives in its own file and adds its functions here. */
 #include "binding.h"
+#include "open_core.h"
 #include "runtime/device.h"
 #include "runtime/ops_probe.h"
 #include "runtime/platform/platform.h"
@@ -84,7 +86,7 @@ static int l_read_all(lua_State *L) {
 static int l_clock(lua_State *L) { lua_pushnumber(L, bt_time_seconds()); return 1; }
 static int l_peak_rss(lua_State *L) { lua_pushnumber(L, (lua_Number)bt_peak_rss_bytes()); return 1; }
 
-int luaopen_bitttt_core(lua_State *L) {
+int bt_lua_open_core(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
                                    {"get_threads", l_get_threads}, {"set_simd", l_set_simd},

@@ -6,6 +6,7 @@
  * package (lua/bitttt/init.lua) extends.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "binding.h"
@@ -15,14 +16,16 @@ typedef struct { bt_tensor *t; } tensor_box;
 /* ---- the collector nudge ----------------------------------------------- */
 /* Lua's GC cannot see C memory: when tensor bytes have grown by 64 MiB (and by
  * half again) since the last nudge, run a full collection (Torch7's heap tracking). */
-static size_t collect_mark = 64u << 20;
+/* Process-wide (the C API runs several Lua states on several threads): relaxed atomics. */
+static _Atomic size_t collect_mark = 64u << 20;
 
 static void nudge_collector(lua_State *L) {
     size_t now = bt_tensor_bytes_allocated();
-    if (now < collect_mark) return;
+    if (now < atomic_load_explicit(&collect_mark, memory_order_relaxed)) return;
     lua_gc(L, LUA_GCCOLLECT, 0);
     now = bt_tensor_bytes_allocated();
-    collect_mark = now + now / 2 > (64u << 20) ? now + now / 2 : (64u << 20);
+    atomic_store_explicit(&collect_mark, now + now / 2 > (64u << 20) ? now + now / 2 : (64u << 20),
+                          memory_order_relaxed);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -47,6 +50,15 @@ bt_tensor *bt_lua_check_tensor(lua_State *L, int idx) {
     tensor_box *b = luaL_checkudata(L, idx, BT_LUA_TENSOR);
     if (!b->t) luaL_error(L, "bad argument #%d: tensor was freed", idx);
     return b->t;
+}
+
+bt_tensor *bt_lua_to_tensor(lua_State *L, int idx) {
+    tensor_box *b = lua_touserdata(L, idx);
+    if (!b || !lua_getmetatable(L, idx)) return NULL;
+    luaL_getmetatable(L, BT_LUA_TENSOR);
+    int is_tensor = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is_tensor ? b->t : NULL;
 }
 
 void bt_lua_push_tensor(lua_State *L, bt_tensor *t) {
