@@ -38,6 +38,14 @@ bt_status bt_op_one_device(const char *op, bt_device *dev, const bt_op_arg *args
     return BT_OK;
 }
 
+bt_status bt_op_writable(const char *op, const bt_op_arg *args, int n) {
+    for (int i = 0; i < n; i++)
+        if (args[i].t && args[i].t->storage->read_only)
+            return bt_set_error(BT_ERR_ARG, "%s: %s is read-only (mapped from a model file); write into a copy (t:clone())",
+                                op, args[i].name);
+    return BT_OK;
+}
+
 /* For ops that have no kernel on a GPU. */
 bt_status bt_op_require_cpu(const char *op, bt_device dev) {
     char name[32];
@@ -110,7 +118,8 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_rows(op, out, "out", &m, &d)) || (st = check_weight(op, table, &vocab, &k, &row_bytes)) ||
-        (st = check_i32_vector(op, ids, "ids", m)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {table, "table"}, {ids, "ids"})))
+        (st = check_i32_vector(op, ids, "ids", m)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {table, "table"}, {ids, "ids"})) ||
+        (st = WRITABLE(op, {out, "out"})))
         return st;
     if (k != d) return bt_set_error(BT_ERR_ARG, "%s: table rows have %" PRId64 " values, out rows %" PRId64, op, k, d);
     BT_OP_ON_CUDA(dev, bt_op_cuda_get_rows(out, table, ids, m, d, vocab));
@@ -207,7 +216,8 @@ static bt_status check_linear(const char *op, const bt_tensor *out, const bt_ten
     int64_t mx = 0, kx = 0;
     bt_status st;
     if ((st = check_rows(op, out, "out", m, n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
-        (st = check_weight(op, w, n, k, row_bytes)) || (st = ONE_DEVICE(op, dev, {out, "out"}, {w, "weight"}, {x, "x"})))
+        (st = check_weight(op, w, n, k, row_bytes)) || (st = ONE_DEVICE(op, dev, {out, "out"}, {w, "weight"}, {x, "x"})) ||
+        (st = WRITABLE(op, {out, "out"})))
         return st;
     if (out->shape[out->ndim - 1] != *n || mx != *m || kx != *k)
         return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
@@ -271,7 +281,7 @@ bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, 
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("rmsnorm", out, "out", x, "x", &m, &n)) || (st = check_vector("rmsnorm", w, "weight", n)) ||
-        (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})))
+        (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})) || (st = WRITABLE("rmsnorm", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_rmsnorm(out, x, w, m, n, eps));
     bt_apply_num_threads();
@@ -286,7 +296,8 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
     bt_status st;
     if ((st = check_same("layernorm", out, "out", x, "x", &m, &n)) || (st = check_vector("layernorm", w, "weight", n)) ||
         (st = check_vector("layernorm", b, "bias", n)) ||
-        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})))
+        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})) ||
+        (st = WRITABLE("layernorm", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_layernorm(out, x, w, b, m, n, eps));
     bt_apply_num_threads();
@@ -302,7 +313,7 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m)) ||
-        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
+        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})) || (st = WRITABLE(op, {x, "x"})))
         return st;
     if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
         return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
@@ -331,7 +342,8 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)) ||
-        (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
+        (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})) ||
+        (st = WRITABLE(op, {out, "out"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
         return st;
     if (k_cache->ndim != 3 || k_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(k_cache) ||
         !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(v_cache))
@@ -356,7 +368,7 @@ bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
-        (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
+        (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})) || (st = WRITABLE("gated", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
     bt_apply_num_threads();
@@ -369,7 +381,8 @@ bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation ac
     int64_t m = 0, n = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
+    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})) ||
+        (st = WRITABLE("activate", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
     bt_apply_num_threads();
@@ -383,7 +396,7 @@ static bt_status check_binary(const char *op, bt_tensor *out, const bt_tensor *a
     int64_t m = 0, cols = 0, m2 = 0, cols2 = 0;
     bt_status st;
     if ((st = check_same(op, out, "out", a, "a", &m, &cols)) || (st = check_same(op, a, "a", b, "b", &m2, &cols2)) ||
-        (st = ONE_DEVICE(op, dev, {out, "out"}, {a, "a"}, {b, "b"})))
+        (st = ONE_DEVICE(op, dev, {out, "out"}, {a, "a"}, {b, "b"})) || (st = WRITABLE(op, {out, "out"})))
         return st;
     *n = m * cols;
     return BT_OK;
@@ -412,6 +425,7 @@ bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("scale", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("scale", &dev, {out, "out"}, {x, "x"})) ||
+        (st = WRITABLE("scale", {out, "out"})) ||
         (st = bt_op_require_cpu("scale", dev)))
         return st;
     bt_apply_num_threads();

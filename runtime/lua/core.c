@@ -32,7 +32,7 @@ static int l_info(lua_State *L) {
 }
 
 static int l_set_threads(lua_State *L) {
-    bt_lua_check(L, bt_set_num_threads((int)luaL_checkinteger(L, 1)));
+    bt_lua_check(L, bt_set_num_threads(bt_lua_check_int(L, 1)));
     return 0;
 }
 

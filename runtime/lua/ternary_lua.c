@@ -67,11 +67,12 @@ static int l_random(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_rawgeti(L, 1, 1);
     lua_rawgeti(L, 1, 2);
-    int64_t n = (int64_t)luaL_checknumber(L, -2), k = (int64_t)luaL_checknumber(L, -1);
+    int64_t n = bt_lua_whole(L, luaL_checknumber(L, -2), 1, INT32_MAX, "ternary_random: rows");
+    int64_t k = bt_lua_whole(L, luaL_checknumber(L, -1), 1, INT32_MAX, "ternary_random: columns");
     lua_pop(L, 2);
     bt_ternary_format f;
     bt_dtype d = check_packed_dtype(L, 2, &f);
-    uint64_t seed = (uint64_t)luaL_checknumber(L, 3);
+    uint64_t seed = (uint64_t)bt_lua_check_whole(L, 3, 0, BT_LUA_WHOLE_MAX);
     float scale = (float)luaL_checknumber(L, 4);
     if (n < 1 || k < 1) luaL_error(L, "ternary_random: bad shape [%d, %d]", (int)n, (int)k);
     bt_tensor *out = new_packed(L, d, n, k);
