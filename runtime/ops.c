@@ -10,6 +10,7 @@
 #include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/kv_cache.h"
 #include "kernels/cpu/matmul_float.h"
 #include "kernels/cpu/norm.h"
 #include "kernels/cpu/rope.h"
@@ -327,11 +328,23 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     return BT_OK;
 }
 
-/* k_cache/v_cache [n_kv, ctx, hd]; rows of k/v [m, n_kv*hd] go to positions pos0.. */
-static void store_kv(float *cache, const float *kv, int64_t m, int64_t pos0, int64_t n_kv, int64_t ctx, int64_t hd) {
+/* k_cache/v_cache [n_kv, ctx, hd] rows of the cache's type; rows of k/v [m, n_kv*hd] go to positions pos0.. */
+static void store_kv(bt_kv_type type, void *cache, const float *kv, int64_t m, int64_t pos0, int64_t n_kv, int64_t ctx,
+                     int64_t hd) {
+    const size_t row_bytes = bt_kv_row_bytes(type, (int)hd);
     for (int64_t i = 0; i < m; i++)
         for (int64_t g = 0; g < n_kv; g++)
-            memcpy(cache + (g * ctx + pos0 + i) * hd, kv + i * n_kv * hd + g * hd, (size_t)hd * sizeof(float));
+            bt_kv_store_row(type, (char *)cache + (size_t)(g * ctx + pos0 + i) * row_bytes, kv + i * n_kv * hd + g * hd,
+                            (int)hd);
+}
+
+static int kv_type_of(bt_dtype dtype, bt_kv_type *type) {
+    switch (dtype) {
+    case BT_F32: *type = BT_KV_F32; return 1;
+    case BT_F16: *type = BT_KV_F16; return 1;
+    case BT_Q8_0: *type = BT_KV_Q8_0; return 1;
+    default: return 0;
+    }
 }
 
 bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k, const bt_tensor *v,
@@ -340,14 +353,16 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     const char *op = "attention";
     int64_t m = 0, q_cols = 0, mk = 0, k_cols = 0;
     bt_device dev = BT_CPU;
+    bt_kv_type type;
     bt_status st;
     if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)) ||
         (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})) ||
         (st = WRITABLE(op, {out, "out"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
         return st;
-    if (k_cache->ndim != 3 || k_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(k_cache) ||
-        !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(v_cache))
-        return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32 [n_kv_head, ctx, head_dim] of one shape", op);
+    if (k_cache->ndim != 3 || !kv_type_of(k_cache->dtype, &type) || !bt_tensor_is_contiguous(k_cache) ||
+        !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != k_cache->dtype || !bt_tensor_is_contiguous(v_cache))
+        return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32, f16 or q8_0 [n_kv_head, ctx, head_dim], of one "
+                            "shape and type", op);
     int64_t n_kv = k_cache->shape[0], ctx = k_cache->shape[1], hd = k_cache->shape[2];
     if (mk != m || k_cols != n_kv * hd || n_head < 1 || q_cols != n_head * hd || n_head % n_kv)
         return bt_set_error(BT_ERR_ARG, "%s: q [%" PRId64 ", %" PRId64 "], k/v [%" PRId64 ", %" PRId64 "] do not fit %d heads over a cache of %" PRId64 " kv heads of %" PRId64,
@@ -355,10 +370,14 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     if (pos0 < 0 || pos0 + m > ctx)
         return bt_set_error(BT_ERR_ARG, "%s: positions %" PRId64 "..%" PRId64 " exceed the context of %" PRId64, op, pos0, pos0 + m - 1, ctx);
     BT_OP_ON_CUDA(dev, bt_op_cuda_attention(out, q, k, v, k_cache, v_cache, m, pos0, n_head, scale));
-    store_kv(f32_out(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
-    store_kv(f32_out(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
+    if (type != BT_KV_F32 && bt_attention_kv_tile((int)hd) < 1)
+        return bt_set_error(BT_ERR_ARG, "%s: head_dim %" PRId64 " is too large for a %s cache", op, hd,
+                            bt_dtype_get_info(k_cache->dtype)->name);
+    store_kv(type, bt_tensor_data(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
+    store_kv(type, bt_tensor_data(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
     bt_apply_num_threads();
-    bt_attention(f32_out(out), f32(q), f32(k_cache), f32(v_cache), m, pos0, n_head, (int)n_kv, (int)hd, ctx, scale);
+    bt_attention_kv(f32_out(out), f32(q), bt_tensor_data(k_cache), bt_tensor_data(v_cache), type, m, pos0, n_head,
+                    (int)n_kv, (int)hd, ctx, scale);
     return BT_OK;
 }
 

@@ -17,7 +17,8 @@ local spec = {
     { "-z", "--tokenizer", key = "tokenizer", type = "string", metavar = "FILE", help = "tokenizer file (llama2.c tokenizer.bin)" },
     { "-p", "--prompt", key = "prompt", type = "string", default = "", help = "prompt text" },
     { "-n", "--n-predict", key = "n", type = "number", default = 256, help = "number of new tokens" },
-    { "-c", "--ctx-size", key = "ctx", type = "number", help = "context size (default: the model's)" },
+    { "-c", "--ctx-size", key = "ctx", type = "number",
+      help = "context size (default: the file's, at most 4096, for models with attention; no limit without)" },
     -- sampling: unless given, what the model file recommends (general.sampling.*), else llama.cpp's defaults
     { nil, "--temp", key = "temp", type = "number", help = "temperature; 0 = greedy (default: the model's, else 0.8)" },
     { nil, "--top-k", key = "top_k", type = "number", help = "top-k cut; 0 = off (default: the model's, else 40)" },
@@ -33,6 +34,7 @@ local spec = {
     { nil, "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
     { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
+    cli.kv_type_option,
     cli.gpu_layers_option,
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
@@ -45,13 +47,15 @@ local function main(argv)
     local o = cli.parse(argv, spec, usage)
     if not o.model then error("no model: give -m MODEL (see --help)", 0) end
     if o.n < 0 then error("-n must be >= 0", 0) end
-    if o.threads then bt.set_threads(o.threads) end
+    cli.whole(o.ctx, "-c", 1, 2 ^ 53)
+    cli.whole(o.batch, "-b", 1, 2 ^ 31 - 1)
+    if o.threads then bt.set_threads(cli.whole(o.threads, "-t", 1, 65536)) end
     local n_gpu_layers = cli.gpu_layers(o.n_gpu_layers)
     local clock = bt.clock
 
     local t_load = clock()
     local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = n_gpu_layers,
-        n_ctx = o.ctx })
+        n_ctx = o.ctx, kv_type = o.kv_type })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     local recommended = Sampler.model_defaults(model.meta, o.model)
     local sampler = Sampler.new(Sampler.choose(o, recommended))
@@ -67,10 +71,13 @@ local function main(argv)
         error(("prompt has %d tokens, the context holds %d (use -c)"):format(#ids, session.n_ctx), 0)
     end
     if o.verbose then
-        io.stderr:write(("model: %s (%s), %d layers, d=%d, vocab %d, context %d\n"):format(
-            o.model, model.arch, #model.w.layers, model.cfg.n_embd, model.cfg.n_vocab, session.n_ctx))
-        io.stderr:write(("state: %d bytes (KV cache / TTT state at context %d)\n"):format(
-            model:state_bytes(session.n_ctx), session.n_ctx))
+        local unlimited = session.n_ctx == math.huge
+        io.stderr:write(("model: %s (%s), %d layers, d=%d, vocab %d, context %s\n"):format(
+            o.model, model.arch, #model.w.layers, model.cfg.n_embd, model.cfg.n_vocab,
+            unlimited and "unlimited" or tostring(session.n_ctx)))
+        io.stderr:write(("state: %.0f bytes (KV cache of %s / TTT state at context %s; KV caches grow as used)\n"):format(
+            model:state_bytes(unlimited and #ids or session.n_ctx), session.kv_type,
+            unlimited and (#ids .. " (unlimited)") or tostring(session.n_ctx)))
         io.stderr:write(("threads: %d, simd: %s; prompt: %d tokens\n"):format(bt.get_threads(), bt.info().simd, #ids))
         for _, line in ipairs(Placement.describe(model, model.placement)) do io.stderr:write(line, "\n") end
         local from_model = {}

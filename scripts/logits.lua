@@ -22,32 +22,34 @@ local o = cli.parse(arg, {
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
+    cli.kv_type_option,
     cli.gpu_layers_option,
 }, "usage: bitttt-lua logits.lua -m MODEL --ids \"ID ...\" [--prefill K] -o FILE")
 
 if not o.model then error("no model: give -m MODEL", 0) end
 if not o.ids then error("no ids: give --ids \"ID ID ...\"", 0) end
 if not o.output then error("no output file: give -o FILE", 0) end
-if o.threads then bt.set_threads(o.threads) end
+if o.threads then bt.set_threads(cli.whole(o.threads, "-t", 1, 65536)) end
 
 local ids = {}
 for word in o.ids:gmatch("%S+") do
     local id = tonumber(word)
-    if not id or id ~= math.floor(id) or id < 0 then error(("--ids: '%s' is not a token id"):format(word), 0) end
+    if not id or id ~= math.floor(id) or id < 0 or id >= 2 ^ 31 then error(("--ids: '%s' is not a token id"):format(word), 0) end
     ids[#ids + 1] = id
 end
 if #ids == 0 then error("--ids: no token ids given", 0) end
+cli.whole(o.ctx, "-c", 1, 2 ^ 53)
 local prefill = o.prefill or #ids
 if prefill < 0 or prefill ~= math.floor(prefill) then error("--prefill must be a whole number >= 0", 0) end
 if prefill > #ids then error(("--prefill %d is larger than the number of ids (%d)"):format(prefill, #ids), 0) end
 
 local n_gpu_layers = cli.gpu_layers(o.n_gpu_layers)
 local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(prefill, 1), n_gpu_layers = n_gpu_layers,
-    n_ctx = o.ctx })
+    n_ctx = o.ctx, kv_type = o.kv_type })
 for _, id in ipairs(ids) do
     if id >= model.cfg.n_vocab then error(("--ids: id %d is outside the vocabulary (%d)"):format(id, model.cfg.n_vocab), 0) end
 end
-local session = model:new_session { n_ctx = o.ctx or math.max(model.cfg.n_ctx_train, #ids) }
+local session = model:new_session { n_ctx = o.ctx or math.max(model:default_context(), #ids) }
 session:set_ttt_lr(o.ttt_lr)
 if o.ttt_schedule then session:set_schedule(o.ttt_schedule) end
 

@@ -57,6 +57,9 @@ function M.llama2c_meta(cfg)
     }
 end
 
+--- The types a KV cache may hold (opts.kv_type, --kv-type); f16 is the default.
+M.kv_types = { f16 = true, f32 = true, q8_0 = true }
+
 local function file_exists(p)
     local f = io.open(p, "rb")
     if f then f:close() end
@@ -66,12 +69,16 @@ end
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
 -- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
 -- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
--- for, opts.device, opts.gpu_reserve: bytes to leave free); without a GPU it says so
+-- for, opts.device, opts.gpu_reserve: bytes to leave free); opts.kv_type: what KV caches
+-- hold ("f16" default, "f32", "q8_0"; sessions may override); without a GPU it says so
 -- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
 -- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end
+    if opts.kv_type ~= nil and not M.kv_types[opts.kv_type] then
+        error(("KV cache type '%s': expected f16, f32 or q8_0 (--kv-type)"):format(tostring(opts.kv_type)), 0)
+    end
     if not file_exists(path) then error(path .. ": no such file", 0) end
     local file = core.model_open(path)
     local meta
@@ -88,6 +95,7 @@ function M.load(path, opts)
         error(("%s: unsupported architecture '%s'"):format(path, tostring(arch)), 0)
     end
     local model = require(module).build(file, meta, opts)
+    model.cfg.kv_type = opts.kv_type or "f16"
     model.meta, model.file, model.arch, model.path = meta, file, arch, path
     model.stop_at_bos = file:format() == "llama2c"
     if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then

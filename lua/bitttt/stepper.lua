@@ -20,6 +20,7 @@ function M.step(self, opts)
     if not self.step_co then
         local logits = self.last_logits or error("step: no logits yet: feed a prompt with session:forward first", 2)
         if not opts.sampler then error("step: a sampler is needed (step{ sampler = ... })", 2) end
+        if self.unusable then error("step: the session is unusable after a failed forward; reset() it", 2) end
         if self.pos >= self.n_ctx then error(("step: context full (%d tokens)"):format(self.n_ctx), 2) end
         local id = opts.sampler:sample(logits, opts.history)
         if opts.history then opts.history[#opts.history + 1] = id end
