@@ -155,11 +155,12 @@ describe("placement", function()
         local want = { ref:forward(prompt, "last"):clone() }
         for i = 1, 3 do want[#want + 1] = ref:forward({ 50 + i }, "last"):clone() end
         with_stand_in_gpu(function(G)
-            -- layers 3-4 and the head on the "GPU" (2 requested), then layers 1 and 3 only (a hand-made plan)
+            -- layers 3-4 and the head on the "GPU" (2 requested), then layers 1 and 3 only (a hand-made plan);
+            -- each count has one more copy on the CPU: the last logits, kept until the forward succeeds
             local cases = {
-                { request = 2, layers = { "cpu", "cpu", G, G }, head = G, embd = "cpu", copies = 3 },   -- positions, x up, logits down
-                { request = "auto", layers = { G, G, G, G }, head = G, embd = G, copies = 3 },         -- positions, ids, logits
-                { plan = { G, "cpu", G, "cpu" }, head = "cpu", embd = "cpu", copies = 5 },              -- positions, x 4 times
+                { request = 2, layers = { "cpu", "cpu", G, G }, head = G, embd = "cpu", copies = 1 + 3 },   -- positions, x up, logits down
+                { request = "auto", layers = { G, G, G, G }, head = G, embd = G, copies = 1 + 3 },         -- positions, ids, logits
+                { plan = { G, "cpu", G, "cpu" }, head = "cpu", embd = "cpu", copies = 1 + 5 },              -- positions, x 4 times
             }
             for _, c in ipairs(cases) do
                 local m = Model.load(path)
