@@ -106,6 +106,11 @@ function M.load(path, opts)
     elseif file:format() == "gguf" and meta["tokenizer.ggml.model"] then
         model.tokenizer = core.tokenizer_open(path)
     end
+    local tok = model.tokenizer
+    if tok and tok:vocab_size() > model.cfg.n_vocab then   -- an id past the embedding's rows has no embedding
+        error(("%s: the vocabulary has %d tokens but the embedding only %d rows"):format(
+            opts.tokenizer or path, tok:vocab_size(), model.cfg.n_vocab), 0)
+    end
     return model
 end
 
