@@ -253,7 +253,8 @@ BT_TEST(float_attention_f16_and_q8_0_caches_match_double) {
     BT_CHECK(test_at_every_simd_level(typed_attention_matches_double, NULL, why, sizeof why), "%s", why);
 }
 
-/* A Q8_0 row keeps each value within half a step (max|x| / 254) of its block; f16 rounds to 11 bits. */
+/* A Q8_0 row keeps each value within half a step (max|x| / 254) of its block, plus the f16
+ * rounding of the step itself (|q| <= 127 steps of relative error 2^-11); f16 rounds to 11 bits. */
 BT_TEST(float_kv_rows_round_trip) {
     test_rng rng = test_rng_new(32);
     float x[96], back[96];
@@ -268,7 +269,7 @@ BT_TEST(float_kv_rows_round_trip) {
         float amax = 0.0f;
         for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[32 * b + i]));
         for (int i = 0; i < 32; i++)
-            BT_CHECK(fabsf(back[32 * b + i] - x[32 * b + i]) <= amax / 254.0f * 1.01f, "q8_0 value %d", 32 * b + i);
+            BT_CHECK(fabsf(back[32 * b + i] - x[32 * b + i]) <= amax / 254.0f + amax * 0x1p-11f, "q8_0 value %d", 32 * b + i);
     }
     BT_CHECK(back[5] == 0.0f, "zero stays zero");
     bt_kv_store_row(BT_KV_F16, row, x, 96);
