@@ -152,6 +152,35 @@ describe("context and memory", function()
         assert.matches("expected f16, f32 or q8_0", err)
     end)
 
+    it("a q8_0 session saves and loads its state (safetensors holds the cache as bytes)", function()
+        make_tiny()
+        local ok, err = pcall(function() return Model.load(tiny, { kv_type = "q8_0" }):new_session {} end)
+        assert.is_false(ok)   -- head size 16
+        assert.matches("q8_0 needs a head size that is a multiple of 32", err)
+        local wide = tmp .. "/wide.gguf"
+        local _, err2, rc = helper.run_host("make-tiny-model.lua", wide, "--dim", "128", "--layers", "1")
+        assert.equals(0, rc, err2)
+        local model = Model.load(wide, { kv_type = "q8_0" })
+        local a, b = model:new_session {}, model:new_session {}
+        a:forward({ 1, 40, 50, 60 }, "last")
+        local path = tmp .. "/q8.safetensors"
+        a:save_state(path)
+        b:load_state(path)
+        assert.equals("q8_0", b.states[1].k_cache:dtype())
+        assert.equals(0, F.max_abs_diff(a:forward({ 70 }, "last"), b:forward({ 70 }, "last")))
+    end)
+
+    it("batch buffers are allocated for the longest chunk fed, not for -b", function()
+        local model = Model.load(default_model, { max_batch = 100000 })
+        local s = model:new_session {}
+        assert.equals(100000, s.max_batch)
+        s:forward({ 1, 2, 3 }, "last")
+        assert.equals(3, s.buffer_rows)
+        assert.equals(3, s.buffers.cpu.logits:shape()[1])
+        s:forward({ 4 }, "last")
+        assert.equals(3, s.buffer_rows)
+    end)
+
     it("growing the cache keeps every logit: grown and preallocated sessions agree exactly, across snapshots and state files", function()
         make_tiny()
         for _, kv_type in ipairs({ "f32", "f16" }) do

@@ -157,8 +157,8 @@ function Decoder:new_session(opts)
         error("context size must be a whole number >= 1, got " .. tostring(n_ctx), 2)
     end
     local kv_type = opts.kv_type or cfg.kv_type or "f16"
-    -- Scratch on every device the plan uses: rows of the widths every block needs,
-    -- token ids and positions; logits on the head's device and on the CPU.
+    -- Scratch on every device the plan uses (Session:grow_buffers): rows of the widths every
+    -- block needs, token ids and positions; logits on the head's device and on the CPU.
     local B, plan = math.min(cfg.max_batch, n_ctx), self.placement
     local devices = { cpu = true, [plan.head] = true, [plan.embd] = true }
     for _, dev in ipairs(plan.layers) do devices[dev] = true end
@@ -166,18 +166,27 @@ function Decoder:new_session(opts)
     for _, width in pairs(self:scratch_widths()) do floats = floats + width end
     check_memory(self, n_ctx, kv_type, B, 4 * B * floats)
     local s = setmetatable({ model = self, n_ctx = n_ctx, kv_type = kv_type, max_batch = B, pos = 0, states = {},
-        views = {}, learning = {} }, Session)
+        views = {}, learning = {}, devices = devices, buffer_rows = 0 }, Session)
     for l, layer in ipairs(self.w.layers) do s.states[l] = layer.mixer:new_state(n_ctx, kv_type) end
-    s.buffers, s.gpu_devices = {}, {}
-    for dev in pairs(devices) do
-        local bufs = { ids = core.empty({ B }, "i32", dev), positions = core.empty({ B }, "i32", dev) }
-        for name, width in pairs(self:scratch_widths()) do bufs[name] = core.empty({ B, width }, "f32", dev) end
-        s.buffers[dev] = bufs
-        if dev ~= "cpu" then s.gpu_devices[#s.gpu_devices + 1] = dev end
-    end
-    s.buffers.cpu.logits = core.empty({ B, cfg.n_vocab }, "f32")
-    s.buffers[plan.head].logits = s.buffers[plan.head].logits or core.empty({ B, cfg.n_vocab }, "f32", plan.head)
+    s:grow_buffers(1)
     return s
+end
+
+--- Buffers of at least `rows` rows (at most max_batch): allocated for the largest chunk fed
+-- so far, so a large -b costs memory only when a prompt that long comes.
+function Session:grow_buffers(rows)
+    if rows <= self.buffer_rows then return end
+    local cfg, plan = self.model.cfg, self.model.placement
+    self.buffers, self.gpu_devices, self.views = {}, {}, {}
+    for dev in pairs(self.devices) do
+        local bufs = { ids = core.empty({ rows }, "i32", dev), positions = core.empty({ rows }, "i32", dev) }
+        for name, width in pairs(self.model:scratch_widths()) do bufs[name] = core.empty({ rows, width }, "f32", dev) end
+        self.buffers[dev] = bufs
+        if dev ~= "cpu" then self.gpu_devices[#self.gpu_devices + 1] = dev end
+    end
+    self.buffers.cpu.logits = core.empty({ rows, cfg.n_vocab }, "f32")
+    self.buffers[plan.head].logits = self.buffers[plan.head].logits or core.empty({ rows, cfg.n_vocab }, "f32", plan.head)
+    self.buffer_rows = rows
 end
 
 --- Views of the first m rows of every buffer on a device (default the CPU), cached:
@@ -353,6 +362,7 @@ function Session:forward_chunks(ids, want)
     local rows = {}
     local logits
     local first = 1
+    self:grow_buffers(math.min(B, n))
     while first <= n do
         local m = math.min(B, n - first + 1)
         local chunk_want = want == "all" and "all" or (first + m > n and want or "none")
@@ -465,16 +475,33 @@ local function state_entries(states)
     return entries
 end
 
+-- safetensors has no q8_0: such tensors go as their bytes, u8 [..., row bytes], and the
+-- metadata "<name>.dtype" says what they were.
+local function as_bytes(t)
+    local shape = t:shape()
+    shape[#shape] = #t:select(1, 1):select(1, 1):tobytes()
+    return core.from_bytes(t:tobytes(), "u8", shape)
+end
+
+local function from_bytes(t, dtype, values_per_row)
+    local shape = t:shape()
+    shape[#shape] = values_per_row
+    return core.from_bytes(t:tobytes(), dtype, shape)
+end
+
 --- Saves the state to a safetensors file with the model's fingerprint.
 function Session:save_state(path)
     local entries = state_entries(self.states)
+    local meta = { format = STATE_FORMAT, version = "1", fingerprint = self.model:fingerprint(),
+        position = tostring(self.pos), context = tostring(self.n_ctx) }
     for _, e in ipairs(entries) do   -- the writer reads CPU memory
         if e[2]:device() ~= "cpu" then e[2] = e[2]:to("cpu") end
+        if e[2]:dtype() == "q8_0" then
+            meta[e[1] .. ".dtype"] = "q8_0"
+            e[2] = as_bytes(e[2])
+        end
     end
-    core.safetensors_save(path, entries, {
-        format = STATE_FORMAT, version = "1", fingerprint = self.model:fingerprint(),
-        position = tostring(self.pos), context = tostring(self.n_ctx),
-    })
+    core.safetensors_save(path, entries, meta)
 end
 
 --- Loads a state saved by save_state; refuses a file of another model or context size.
@@ -494,6 +521,12 @@ function Session:load_state(path)
     end
     local entries = state_entries(self.states)
     local layers = self.model.w.layers
+    for name, t in pairs(tensors) do
+        local dtype = meta[name .. ".dtype"]
+        if dtype == "q8_0" and t:dtype() == "u8" and #t:shape() >= 1 and t:shape()[#t:shape()] % 34 == 0 then
+            tensors[name] = from_bytes(t, dtype, t:shape()[#t:shape()] / 34 * 32)
+        end
+    end
     for _, e in ipairs(entries) do   -- check everything before changing anything
         local t = tensors[e[1]]
         local want_shape, got_shape = table.concat(e[2]:shape(), ", "), t and table.concat(t:shape(), ", ")
