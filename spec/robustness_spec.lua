@@ -286,6 +286,19 @@ describe("a feed that fails", function()
         local more = ids_with(50)
         assert.equals(0, F.max_abs_diff(s:forward(more, "last"), ref:forward(more, "last")))
 
+        -- step(): the sampled id leaves the history again when its forward fails
+        local Sampler = require "bitttt.sampling"
+        local history = { 1, 2 }
+        s.between_layers = function() error("injected failure") end
+        ok, err = pcall(s.step, s, { sampler = Sampler.new { temp = 0 }, history = history })
+        s.between_layers = nil
+        assert.is_false(ok)
+        assert.matches("injected failure", err)
+        assert.same({ 1, 2 }, history)
+        assert.equals(90, s.pos)
+        assert.is_number(s:step { sampler = Sampler.new { temp = 0 }, history = history })
+        assert.equals(3, #history)
+
         local ttt = Model.load(default_model)
         local t = ttt:new_session {}
         t:forward({ 1, 2, 3 }, "last")

@@ -23,7 +23,11 @@ function M.step(self, opts)
         if self.unusable then error("step: the session is unusable after a failed forward; reset() it", 2) end
         if self.pos >= self.n_ctx then error(("step: context full (%d tokens)"):format(self.n_ctx), 2) end
         local id = opts.sampler:sample(logits, opts.history)
-        if opts.history then opts.history[#opts.history + 1] = id end
+        local history, pos0 = opts.history, self.pos
+        if history then history[#history + 1] = id end
+        self.step_undo = function()   -- a failed forward rewound the session: the id was not fed
+            if history and self.pos == pos0 and history[#history] == id then history[#history] = nil end
+        end
         self.step_co = coroutine.create(function()
             self:forward({ id }, "last")
             return id
@@ -40,7 +44,10 @@ function M.step(self, opts)
     self.between_layers = nil
     local done = coroutine.status(self.step_co) == "dead"
     if done then self.step_co = nil end
-    if not ok then error(id, 0) end
+    if not ok then
+        self.step_undo()
+        error(id, 0)
+    end
     return done and id or nil
 end
 
