@@ -79,8 +79,8 @@ for line in io.stdin:lines() do
     -- answer's last token when it hit -n, then the end of turn. They open the next input.
     pending = r.stopped == "eos" and { end_of_turn } or { r.last_id, end_of_turn }
     if o.verbose then
-        io.stderr:write(("turn: fed %d tokens, generated %d (%s), context %d/%d\n"):format(
-            r.n_prompt, r.n_generated, r.stopped, session.pos, session.n_ctx))
+        io.stderr:write(("turn: fed %d tokens, generated %d (%s), context %d/%s\n"):format(
+            r.n_prompt, r.n_generated, r.stopped, session.pos, session:context_text()))
     end
     if r.stopped == "context" then break end
 end

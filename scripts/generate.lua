@@ -74,10 +74,10 @@ local function main(argv)
         local unlimited = session.n_ctx == math.huge
         io.stderr:write(("model: %s (%s), %d layers, d=%d, vocab %d, context %s\n"):format(
             o.model, model.arch, #model.w.layers, model.cfg.n_embd, model.cfg.n_vocab,
-            unlimited and "unlimited" or tostring(session.n_ctx)))
+            session:context_text()))
         io.stderr:write(("state: %.0f bytes (KV cache of %s / TTT state at context %s; KV caches grow as used)\n"):format(
             model:state_bytes(unlimited and #ids or session.n_ctx), session.kv_type,
-            unlimited and (#ids .. " (unlimited)") or tostring(session.n_ctx)))
+            unlimited and (#ids .. " (unlimited)") or session:context_text()))
         io.stderr:write(("threads: %d, simd: %s; prompt: %d tokens\n"):format(bt.get_threads(), bt.info().simd, #ids))
         for _, line in ipairs(Placement.describe(model, model.placement)) do io.stderr:write(line, "\n") end
         local from_model = {}

@@ -189,6 +189,11 @@ function Session:grow_buffers(rows)
     self.buffer_rows = rows
 end
 
+--- The context size for people: "unlimited" or the number.
+function Session:context_text()
+    return self.n_ctx == math.huge and "unlimited" or ("%d"):format(self.n_ctx)
+end
+
 --- Views of the first m rows of every buffer on a device (default the CPU), cached:
 -- decode reuses m = 1.
 function Session:views_for(m, device)

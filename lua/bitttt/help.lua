@@ -26,9 +26,13 @@ Help.topics = {
         { "tensor:free", "t:free()", "releases the memory now (else the collector does)" },
     } },
     { name = "model", title = "Models (require \"bitttt.model\")", entries = {
-        { "model.load", "Model.load(path [, {tokenizer = file, max_batch = 64}]) -> model",
-          "opens a GGUF file, safetensors folder or llama2.c .bin; bitttt.default_model is the bundled one" },
-        { "model:new_session", "model:new_session{ n_ctx = N } -> session", "a sequence's own state (KV cache, TTT fast weights)" },
+        { "model.load", "Model.load(path [, {tokenizer = file, max_batch = 64, kv_type = \"f16\"}]) -> model",
+          "opens a GGUF file, safetensors folder or llama2.c .bin; bitttt.default_model is the bundled one;\n" ..
+          "kv_type: what KV caches hold, f16 (default), f32 or q8_0" },
+        { "model:new_session", "model:new_session{ n_ctx = N, kv_type = T } -> session",
+          "a sequence's own state (KV cache, TTT fast weights); refused when it would not fit in memory" },
+        { "model:default_context", "model:default_context() -> n",
+          "the context a session gets without n_ctx: min(file, 4096) with attention, math.huge (no limit) without" },
         { "model.tokenizer", "model.tokenizer", "the model's tokenizer: tok:encode(text, {bos = true}), tok:decode(ids), tok:eos()" },
         { "model:state_bytes", "model:state_bytes(n_ctx) -> bytes", "per-session state size at that context" },
         { "model.cfg", "model.cfg, model.meta, model.arch", "sizes, file metadata, architecture name" },
@@ -37,7 +41,10 @@ Help.topics = {
         { "session:forward", "session:forward(ids [, want]) -> logits",
           "feeds token ids; want = \"last\" (a [vocab] row), \"all\" (a row per token) or \"none\"" },
         { "session:reset", "session:reset()", "back to position 0, state cleared" },
-        { "session.pos", "session.pos, session.n_ctx", "tokens fed so far, context size" },
+        { "session.pos", "session.pos, session.n_ctx", "tokens fed so far, context size (math.huge: no limit)" },
+        { "session:context_text", "session:context_text() -> text", "the context size for people: \"unlimited\" or the number" },
+        { "session:rewindable", "session:rewindable() -> bool",
+          "true when a failed forward moves the session back (KV caches only); else it is unusable until reset()" },
     } },
     { name = "generate", title = "Generation (require \"bitttt.generation\")", entries = {
         { "generate", "Generation.run{ session =, sampler =, tokenizer =, prompt_ids =, n_predict =, on_text =, stop_at = {} }",

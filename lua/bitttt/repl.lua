@@ -41,7 +41,7 @@ end
 -- One-line descriptions of the big objects (their fields would fill screens).
 local summaries = {
     session = function(s)
-        return ("<session> position %d of %d, %s model"):format(s.pos, s.n_ctx, s.model.arch)
+        return ("<session> position %d of %s, %s model"):format(s.pos, s:context_text(), s.model.arch)
     end,
     model = function(m)
         return ("<model> %s, %d layers, d=%d, vocab %d, %s"):format(m.arch, #m.w.layers,
