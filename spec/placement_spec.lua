@@ -58,6 +58,9 @@ describe("placement", function()
         end
         local G = "cuda:0"
 
+        local f32 = Placement.plan(Model.load(path, { kv_type = "f32" }), { n_gpu_layers = "auto", free = 1e12, reserve = 0, n_ctx = 128 })
+        assert.equals(2 * 2 * 128 * 64 * 4, f32.bytes[1].state)   -- the placer counts the model's KV type
+
         local nothing = plan(0)
         assert.same({ "cpu", "cpu", "cpu", "cpu", head = "cpu", embd = "cpu" }, devices(nothing))
         assert.truthy(nothing.reason:find("No layer on the GPU", 1, true), nothing.reason)
@@ -68,7 +71,8 @@ describe("placement", function()
         local layers_total = 0
         for l = 1, 4 do
             local b = all.bytes[l]
-            assert.is_true(b.weight > 0 and b.state == 2 * 2 * 128 * 64 * 4, "layer bytes")
+            -- K and V, 2 kv heads x 128 positions x 64 dims, f16 (the default KV type)
+            assert.is_true(b.weight > 0 and b.state == 2 * 2 * 128 * 64 * 2, "layer bytes")
             per[l] = rounded(b.weight) + rounded(b.state)
             layers_total = layers_total + per[l]
         end

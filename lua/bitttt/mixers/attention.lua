@@ -78,6 +78,7 @@ function Attention:reserve(state, n, keep)
     while grown < n do grown = grown * 2 end
     grown = math.min(grown, state.n_ctx)
     local k, v = new_caches(self, grown, state.kv_type)
+    keep = math.min(keep, capacity)   -- rows past the old capacity were never written (a position set by hand)
     if keep > 0 then
         for g = 1, self.n_head_kv do   -- a kv head's first rows are contiguous in both
             k:select(1, g):narrow(1, 1, keep):copy(state.k_cache:select(1, g):narrow(1, 1, keep))
