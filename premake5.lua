@@ -96,8 +96,10 @@ workspace "bitttt"
     filter "configurations:sanitize"
         optimize "Debug"
         symbols "On"
-        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
-        linkoptions { "-fsanitize=address,undefined" }
+        -- float-cast-overflow is not part of "undefined" in GCC: it catches (int)NaN, (int64_t)1e300
+        buildoptions { "-O1", "-fsanitize=address,undefined,float-cast-overflow", "-fno-omit-frame-pointer",
+                       "-fno-sanitize-recover=undefined,float-cast-overflow" }
+        linkoptions { "-fsanitize=address,undefined,float-cast-overflow" }
         targetdir "bin/asan"
         objdir "build/obj/sanitize"
     -- No SIMD code at all: what a port to another CPU starts from.

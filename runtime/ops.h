@@ -50,7 +50,8 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim,
                      float theta, bt_op_rope_style style);
 
-/* Writes k, v ([m, n_kv*hd]) into the caches ([n_kv, ctx, hd]) at positions pos0.., then
+/* Writes k, v ([m, n_kv*hd]) into the caches ([n_kv, ctx, hd], f32, f16 or q8_0: both of
+ * one type; q8_0 needs hd a multiple of 32) at positions pos0.., then
  * out[i] = causal GQA attention of q[i] (position pos0+i) over positions 0..pos0+i. */
 bt_status bt_op_attention(bt_tensor *out /* [m, n_head*hd] */, const bt_tensor *q,
                           const bt_tensor *k, const bt_tensor *v,

@@ -52,7 +52,7 @@ bt_status bt_op_ttt_eta(bt_tensor *eta, const bt_tensor *bias, const bt_tensor *
     const int64_t m = eta->shape[0], n_head = eta->shape[1];
     bt_device dev = BT_CPU;
     if ((st = check_count(op, bias, "bias", n_head)) || (mult && (st = check_count(op, mult, "multipliers", m))) ||
-        (st = ONE_DEVICE(op, &dev, {eta, "eta"}, {bias, "bias"}, {mult, "multipliers"})))
+        (st = ONE_DEVICE(op, &dev, {eta, "eta"}, {bias, "bias"}, {mult, "multipliers"})) || (st = WRITABLE(op, {eta, "eta"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_ttt_eta(eta, bias, mult, scale, m, n_head));
     bt_ttt_eta(f32(eta), f32(eta), f32(bias), f32(mult), scale, m, (int)n_head);
@@ -139,7 +139,8 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
         if ((st = check_count(op, decay->toward, "decay target", n_head * (d + 1) * d))) return st;
     }
     if ((st = ONE_DEVICE(op, &dev, {out, "out"}, {weights, "fast weights"}, {grads, "gradient sums"},
-                         {decay ? decay->toward : NULL, "decay target"})))
+                         {decay ? decay->toward : NULL, "decay target"})) ||
+        (st = WRITABLE(op, {out, "out"}, {weights, "fast weights"}, {grads, "gradient sums"}, {scratch, "scratch"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_ttt_linear(out, weights, grads, xq, xk, xv, eta, token_scale, ln_w, ln_b, eps, pos0,
                                              form, decay, m, n_head, d, mini_batch));
@@ -189,6 +190,7 @@ bt_status bt_op_ttt_mlp(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, co
     if ((st = check_inner(op, out, xq, xk, xv, eta, token_scale, ln_w, ln_b, n_head, d, pos0, &mini_batch, &dev)) ||
         (st = check_matrix(op, grads, "gradient sums", n_head, weights->shape[1])) ||
         (st = ONE_DEVICE(op, &dev, {out, "out"}, {weights, "fast weights"}, {grads, "gradient sums"})) ||
+        (st = WRITABLE(op, {out, "out"}, {weights, "fast weights"}, {grads, "gradient sums"}, {scratch, "scratch"})) ||
         (st = bt_op_require_cpu(op, dev)))
         return st;
     const int64_t m = out->shape[0], max_span = m < mini_batch ? m : mini_batch;
@@ -217,7 +219,8 @@ bt_status bt_op_gelu_gate(bt_tensor *x, const bt_tensor *gate) {
     if (x->ndim != 2) return bt_set_error(BT_ERR_ARG, "%s: x must be [m, width], got %d-d", op, x->ndim);
     bt_device dev = BT_CPU;
     if ((st = check_matrix(op, gate, "gate", x->shape[0], x->shape[1])) ||
-        (st = ONE_DEVICE(op, &dev, {x, "x"}, {gate, "gate"})) || (st = bt_op_require_cpu(op, dev)))
+        (st = ONE_DEVICE(op, &dev, {x, "x"}, {gate, "gate"})) || (st = WRITABLE(op, {x, "x"})) ||
+        (st = bt_op_require_cpu(op, dev)))
         return st;
     bt_gelu_tanh_gate(f32(x), f32(gate), numel);
     return BT_OK;
@@ -234,7 +237,8 @@ bt_status bt_op_fastweight(bt_tensor *p, bt_tensor *W, bt_tensor *k, const bt_te
     bt_device dev = BT_CPU;
     if ((st = check_matrix(op, p, "p", m, d)) || (st = check_matrix(op, W, "W", d, d)) ||
         (st = check_count(op, eta, "eta", m)) ||
-        (st = ONE_DEVICE(op, &dev, {p, "p"}, {W, "W"}, {k, "k"}, {eta, "eta"})) || (st = bt_op_require_cpu(op, dev)))
+        (st = ONE_DEVICE(op, &dev, {p, "p"}, {W, "W"}, {k, "k"}, {eta, "eta"})) || (st = bt_op_require_cpu(op, dev)) ||
+        (st = WRITABLE(op, {p, "p"}, {W, "W"}, {k, "k"})))
         return st;
     if (f32(p) == f32(k)) return bt_set_error(BT_ERR_ARG, "%s: p may not alias k", op);
     bt_apply_num_threads();
@@ -259,7 +263,9 @@ bt_status bt_op_causal_conv(bt_tensor *x, bt_tensor *history, const bt_tensor *w
         (bias && (st = check_count(op, bias, "bias", width))))
         return st;
     bt_device dev = BT_CPU;
-    if ((st = ONE_DEVICE(op, &dev, {x, "x"}, {history, "history"}, {w, "conv weight"}, {bias, "bias"}))) return st;
+    if ((st = ONE_DEVICE(op, &dev, {x, "x"}, {history, "history"}, {w, "conv weight"}, {bias, "bias"})) ||
+        (st = WRITABLE(op, {x, "x"}, {history, "history"})))
+        return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_causal_conv(x, history, w, bias, m, width, (int)K));
     bt_apply_num_threads();
     bt_causal_conv(f32(x), f32(history), f32(w), f32(bias), m, width, (int)K);

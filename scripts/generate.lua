@@ -40,6 +40,7 @@ local spec = {
     { nil, "--no-display-prompt", key = "no_display_prompt", type = "flag", help = "print only the generated text" },
     cli.threads_option,
     cli.batch_option(64),
+    cli.kv_type_option,
     cli.gpu_layers_option,
     cli.ttt_lr_option,
     cli.ttt_schedule_option,
@@ -90,7 +91,7 @@ local function main(argv)
 
     local t_load = clock()
     local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = o.gpu_layers,
-        n_ctx = o.ctx })
+        n_ctx = o.ctx, kv_type = o.kv_type })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     cli.warn_unused_ttt(model, o)
     local recommended = Sampler.model_defaults(model.meta, o.model)
@@ -107,10 +108,13 @@ local function main(argv)
         error(("prompt has %d tokens, the context holds %d (use -c)"):format(#ids, session.n_ctx), 0)
     end
     if o.verbose then
-        io.stderr:write(("model: %s (%s), %d layers, d=%d, vocab %d, context %d\n"):format(
-            o.model, model.arch, #model.w.layers, model.cfg.n_embd, model.cfg.n_vocab, session.n_ctx))
-        io.stderr:write(("state: %d bytes (KV cache / TTT state at context %d)\n"):format(
-            model:state_bytes(session.n_ctx), session.n_ctx))
+        local unlimited = session.n_ctx == math.huge
+        io.stderr:write(("model: %s (%s), %d layers, d=%d, vocab %d, context %s\n"):format(
+            o.model, model.arch, #model.w.layers, model.cfg.n_embd, model.cfg.n_vocab,
+            session:context_text()))
+        io.stderr:write(("state: %.0f bytes (KV cache of %s / TTT state at context %s; KV caches grow as used)\n"):format(
+            model:state_bytes(unlimited and #ids or session.n_ctx), session.kv_type,
+            unlimited and (#ids .. " (unlimited)") or session:context_text()))
         io.stderr:write(("threads: %d, simd: %s; prompt: %d tokens\n"):format(bt.get_threads(), bt.info().simd, #ids))
         for _, line in ipairs(Placement.describe(model, model.placement)) do io.stderr:write(line, "\n") end
         local from_model = {}

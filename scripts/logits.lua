@@ -23,6 +23,7 @@ local o = cli.parse(arg, {
     cli.threads_option,
     cli.ttt_lr_option,
     cli.ttt_schedule_option,
+    cli.kv_type_option,
     cli.gpu_layers_option,
 }, "usage: bitttt-lua logits.lua [-m MODEL] (--ids \"ID ...\" | -p TEXT) [--prefill K] -o FILE")
 
@@ -34,7 +35,7 @@ if not o.output then cli.usage_error("no output file: give -o FILE") end
 local ids = {}
 for word in (o.ids or ""):gmatch("%S+") do
     local id = tonumber(word)
-    if not id or id ~= math.floor(id) or id < 0 then cli.usage_error(("--ids: '%s' is not a token id"):format(word)) end
+    if not id or id ~= math.floor(id) or id < 0 or id >= 2 ^ 31 then cli.usage_error(("--ids: '%s' is not a token id"):format(word)) end
     ids[#ids + 1] = id
 end
 if o.ids and #ids == 0 then cli.usage_error("--ids: no token ids given") end
@@ -44,7 +45,7 @@ end
 cli.prepare(o)
 
 local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(o.prefill or #ids, o.prompt and 64 or 1),
-    n_gpu_layers = o.gpu_layers, n_ctx = o.ctx })
+    n_gpu_layers = o.gpu_layers, n_ctx = o.ctx, kv_type = o.kv_type })
 cli.warn_unused_ttt(model, o)
 if o.prompt then
     local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0)
@@ -56,7 +57,7 @@ local prefill = o.prefill or #ids
 for _, id in ipairs(ids) do
     if id >= model.cfg.n_vocab then error(("--ids: id %d is outside the vocabulary (%d)"):format(id, model.cfg.n_vocab), 0) end
 end
-local session = model:new_session { n_ctx = o.ctx or math.max(model.cfg.n_ctx_train, #ids) }
+local session = model:new_session { n_ctx = o.ctx or math.max(model:default_context(), #ids) }
 session:set_ttt_lr(o.ttt_lr)
 if o.schedule then session:set_schedule(o.schedule) end
 

@@ -19,7 +19,7 @@ local o = cli.parse(arg, {
     { nil, "--port", key = "port", type = "number", default = 8080, help = "port to listen on (0: any free port)" },
     { "-np", "--parallel", key = "parallel", type = "number", default = 1, help = "parallel slots (sessions)" },
     { nil, "--queue", key = "queue", type = "number", default = 64, help = "requests that may wait for a slot; more get 503" },
-    { "-c", "--ctx-size", key = "ctx", type = "number", help = "context per slot (default: the model's)" },
+    { "-c", "--ctx-size", key = "ctx", type = "number", help = "context per slot (default: the file's, at most 4096, with attention; no limit without)" },
     { "-to", "--timeout", key = "timeout", type = "number", default = 600, help = "seconds a request may run" },
     { nil, "--api-key", key = "api_key", type = "string", help = "require 'Authorization: Bearer KEY'" },
     { nil, "--memory-dir", key = "memory_dir", type = "string", default = "memories",
@@ -48,7 +48,7 @@ local app = App.new { model = model, model_path = o.model, alias = o.alias, n_sl
                       queue_max = o.queue, timeout = o.timeout, memory_dir = o.memory_dir, api_key = o.api_key,
                       template = o.template, max_body = o.max_body, clock = bt.clock }
 app:serve(o.host, o.port, function(port)
-    io.stderr:write(("serve: %s, %d slots of %d tokens, listening on http://%s:%d\n"):format(
-        app.model_id, o.parallel, app.n_ctx, o.host, port))
+    io.stderr:write(("serve: %s, %d slots, context %s each, listening on http://%s:%d\n"):format(
+        app.model_id, o.parallel, app.pool.slots[1].session:context_text(), o.host, port))
     io.stderr:flush()
 end)

@@ -13,6 +13,7 @@ local hf = require "hf_bitnet_fixture"
 
 local dir, tf_ids = fixture.dir, fixture.tf_ids
 local read_logits, max_diff, write_file = fixture.read_logits, fixture.max_diff, helper.write_file
+local F32_CACHE = { kv_type = "f32" }   -- the reference logits were computed with f32 KV caches
 
 local config_json, write_checkpoint = hf.config_json, hf.write_checkpoint
 
@@ -29,13 +30,13 @@ describe("Hugging Face BitNetForCausalLM safetensors (reference fixture)", funct
 
     it("packed weights with BitLinear's weight_scale (divided by) match numpy actq8 within 1e-3 and the TQ2_0 GGUF", function()
         if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end
-        local model = Model.load(checkpoint("bitlinear", "bitlinear"))
+        local model = Model.load(checkpoint("bitlinear", "bitlinear"), F32_CACHE)
         assert.equals("bitnet-hf", model.arch)
         assert.equals(512, model.cfg.n_vocab)
         local rows = model:new_session {}:forward(tf_ids, "all")
         local worst = max_diff(rows, read_logits("numpy-f64-relu2-actq8-tf14.logits.f32"))
         assert.is_true(worst <= 1e-3, ("max |diff| to numpy actq8 %g"):format(worst))
-        local gguf = Model.load(helper.data_file(dir .. "bitnet-s4321-tq2_0.gguf")):new_session {}:forward(tf_ids, "all")
+        local gguf = Model.load(helper.data_file(dir .. "bitnet-s4321-tq2_0.gguf"), F32_CACHE):new_session {}:forward(tf_ids, "all")
         local ref = bt.zeros({ #gguf, 512 })
         for r = 1, #gguf do for j = 1, 512 do ref[{ r, j }] = gguf[r][j] end end
         worst = max_diff(rows, ref)
@@ -46,20 +47,20 @@ describe("Hugging Face BitNetForCausalLM safetensors (reference fixture)", funct
         if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end
         local ref = read_logits("numpy-f64-relu2-actq8-tf14.logits.f32")
         local auto = checkpoint("autobitlinear", "autobitlinear")
-        local worst = max_diff(Model.load(auto):new_session {}:forward(tf_ids, "all"), ref)
+        local worst = max_diff(Model.load(auto, F32_CACHE):new_session {}:forward(tf_ids, "all"), ref)
         assert.is_true(worst <= 1e-3, ("AutoBitLinear (multiplied by): max |diff| %g"):format(worst))
         -- the same file read as BitLinear divides by s instead of multiplying: far off
         local wrong = tmp .. "/wrong-direction"
         os.execute(("mkdir -p %s && ln -sf %s %s"):format(helper.quote(wrong),
             helper.quote(auto .. "/model.safetensors"), helper.quote(wrong .. "/model.safetensors")))
         write_file(wrong .. "/config.json", config_json("bitlinear"))
-        worst = max_diff(Model.load(wrong):new_session {}:forward(tf_ids, "all"), ref)
+        worst = max_diff(Model.load(wrong, F32_CACHE):new_session {}:forward(tf_ids, "all"), ref)
         assert.is_true(worst > 0.5, ("wrong direction: max |diff| only %g"):format(worst))
     end)
 
     it("float master weights (no weight_scale) are quantized with the absmean rule", function()
         if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end
-        local model = Model.load(checkpoint("float", "bitlinear"))
+        local model = Model.load(checkpoint("float", "bitlinear"), F32_CACHE)
         local worst = max_diff(model:new_session {}:forward(tf_ids, "all"), read_logits("numpy-f64-relu2-actq8-tf14.logits.f32"))
         assert.is_true(worst <= 1e-3, ("max |diff| %g"):format(worst))
     end)

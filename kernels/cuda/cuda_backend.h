@@ -211,19 +211,29 @@ int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, con
                      bt_cuda_queue q, char *err);
 
 /* ---- attention (causal, grouped-query) -----------------------------------------
- * KV cache per layer: k_cache, v_cache [n_kv, ctx, head_dim] f32.
+ * KV cache per layer: k_cache, v_cache [n_kv, ctx] rows of head_dim values, stored as
+ * f32, f16 or Q8_0 (kv_type; the layouts of kernels/cpu/kv_cache.h; Q8_0 needs
+ * head_dim a multiple of 32). The _f32 entry points are the f32 case.
  * kv_store writes row t of k and v (n_kv heads of head_dim each) at cache position pos[t];
  * positions outside [0, ctx) are skipped (the caller checks them on the host). */
 int bt_cuda_kv_store_f32(float *k_cache /* [n_kv, ctx, hd] */, float *v_cache /* [n_kv, ctx, hd] */,
                          const float *k /* [m, k_ld] */, int k_ld, const float *v /* [m, v_ld] */, int v_ld,
                          const int32_t *pos /* [m] */, int m, int n_kv, int head_dim, int ctx,
                          bt_cuda_queue q, char *err);
+enum { BT_CUDA_KV_F32 = 0, BT_CUDA_KV_F16 = 1, BT_CUDA_KV_Q8_0 = 2 };
+int bt_cuda_kv_store(void *k_cache, void *v_cache, int kv_type, const float *k /* [m, k_ld] */, int k_ld,
+                     const float *v /* [m, v_ld] */, int v_ld, const int32_t *pos /* [m] */, int m, int n_kv,
+                     int head_dim, int ctx, bt_cuda_queue q, char *err);
 /* Query t, head h attends to cache rows 0..pos[t] of kv head h / (n_head / n_kv):
  * out = softmax(scale * q.K^T) . V. head_dim: a multiple of 32, at most 256.
  * work: optional device scratch of bt_cuda_attention_work_bytes(m, n_head, head_dim, ctx)
  * bytes; with it long contexts are split over many blocks (flash-decoding), without
  * it (NULL) each (query, kv head) is one block. */
 size_t bt_cuda_attention_work_bytes(int m, int n_head, int head_dim, int ctx);
+int bt_cuda_attention(float *out /* [m, n_head*hd] */, const float *qry /* [m, q_ld] */, int q_ld,
+                      const void *k_cache, const void *v_cache, int kv_type, const int32_t *pos /* [m] */,
+                      int m, int n_head, int n_kv, int head_dim, int ctx, float scale,
+                      void *work, size_t work_bytes, bt_cuda_queue q, char *err);
 int bt_cuda_attention_f32(float *out /* [m, n_head*hd] */, const float *qry /* [m, q_ld] */, int q_ld,
                           const float *k_cache, const float *v_cache, const int32_t *pos /* [m] */,
                           int m, int n_head, int n_kv, int head_dim, int ctx, float scale,

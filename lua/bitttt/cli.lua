@@ -112,7 +112,7 @@ cli.threads_option = { "-t", "--threads", key = "threads", type = "number", whol
 cli.tokenizer_option = { "-z", "--tokenizer", key = "tokenizer", type = "string", metavar = "FILE",
     help = "tokenizer: a llama2.c tokenizer.bin or a GGUF with a vocabulary" }
 cli.ctx_option = { "-c", "--ctx-size", key = "ctx", type = "number", whole = true, min = 1,
-    help = "context size (default: the model's)" }
+    help = "context size (default: the file's, at most 4096, for models with attention; no limit without)" }
 cli.ttt_lr_option = { nil, "--ttt-lr", key = "ttt_lr", type = "number", min = 0, metavar = "LR",
     help = "TTT inner base learning rate; 0 freezes the fast weights (default: the model's)" }
 cli.ttt_schedule_option = { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
@@ -166,6 +166,19 @@ function cli.warn_unused_ttt(model, o)
     end
     cli.warn(("%s has no effect: %s has no test-time-training layers"):format(
         o.ttt_lr ~= nil and "--ttt-lr" or "--ttt-schedule", model.path or "the model"))
+end
+
+--- The --kv-type option entry, shared by the scripts (what a KV cache holds; see Model.load).
+cli.kv_type_option = { nil, "--kv-type", key = "kv_type", type = "string", metavar = "f16|f32|q8_0", default = "f16",
+    help = "KV cache element type (f32: exact, as the reference logits; q8_0: half of f16's memory)" }
+
+--- value when it is a whole number from lo to hi, else an error naming the option
+-- (a C cast of 1e12 or NaN to int would be undefined behaviour).
+function cli.whole(value, option, lo, hi)
+    if value ~= nil and (value ~= math.floor(value) or not (value >= lo and value <= hi)) then
+        error(("%s needs a whole number from %d to %d, got %s"):format(option, lo, hi, tostring(value)), 0)
+    end
+    return value
 end
 
 return cli

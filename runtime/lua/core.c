@@ -1,6 +1,7 @@
 /* core.c - bt_lua_open_core: the C module `bitttt.core` under lua/bitttt/init.lua
  * (bin/bitttt/core.so's luaopen_bitttt_core calls it; see open_core.h).
  * Each part of the binding lives in its own file and adds its functions here. */
+#include <math.h>
 #include "binding.h"
 #include "open_core.h"
 #include "runtime/device.h"
@@ -84,6 +85,28 @@ static int l_read_all(lua_State *L) {
 }
 
 static int l_clock(lua_State *L) { lua_pushnumber(L, bt_time_seconds()); return 1; }
+static int l_memory_available(lua_State *L) {
+    lua_pushnumber(L, (lua_Number)bt_memory_available_bytes());
+    return 1;
+}
+
+/* first_non_finite(t) -> the 1-based flat index of the first NaN or infinity of a
+ * contiguous f32 CPU tensor, or nil when every value is finite (the logits check). */
+static int l_first_non_finite(lua_State *L) {
+    const bt_tensor *t = bt_lua_check_tensor(L, 1);
+    if (t->dtype != BT_F32 || !bt_tensor_is_contiguous(t) || bt_tensor_device(t).type != BT_DEVICE_CPU)
+        return luaL_error(L, "first_non_finite: needs a contiguous f32 CPU tensor");
+    const float *x = bt_tensor_data(t);
+    const int64_t n = bt_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) {
+            lua_pushnumber(L, (lua_Number)(i + 1));
+            return 1;
+        }
+    lua_pushnil(L);
+    return 1;
+}
+
 static int l_peak_rss(lua_State *L) { lua_pushnumber(L, (lua_Number)bt_peak_rss_bytes()); return 1; }
 
 int bt_lua_open_core(lua_State *L) {
@@ -91,7 +114,9 @@ int bt_lua_open_core(lua_State *L) {
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
                                    {"get_threads", l_get_threads}, {"set_simd", l_set_simd},
                                    {"suggest_threads", l_suggest_threads}, {"path_kind", l_path_kind},
-                                   {"clock", l_clock}, {"read_all", l_read_all}, {"peak_rss", l_peak_rss}, {NULL, NULL}};
+                                   {"clock", l_clock}, {"read_all", l_read_all}, {"peak_rss", l_peak_rss},
+                                   {"memory_available", l_memory_available},
+                                   {"first_non_finite", l_first_non_finite}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
     bt_lua_open_tensor(L);
     bt_lua_open_model(L);

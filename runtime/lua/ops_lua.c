@@ -92,8 +92,8 @@ static int l_layernorm(lua_State *L) {
 }
 
 static int l_rope(lua_State *L) {
-    bt_lua_check(L, bt_op_rope(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), (int)luaL_checkinteger(L, 3),
-                               (int)luaL_checkinteger(L, 4), (int)luaL_checkinteger(L, 5), (float)luaL_checknumber(L, 6),
+    bt_lua_check(L, bt_op_rope(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_int(L, 3),
+                               bt_lua_check_int(L, 4), bt_lua_check_int(L, 5), (float)luaL_checknumber(L, 6),
                                check_rope_style(L, 7)));
     return 0;
 }
@@ -101,7 +101,7 @@ static int l_rope(lua_State *L) {
 static int l_attention(lua_State *L) {
     bt_lua_check(L, bt_op_attention(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
                                     bt_lua_check_tensor(L, 4), bt_lua_check_tensor(L, 5), bt_lua_check_tensor(L, 6),
-                                    (int64_t)luaL_checknumber(L, 7), (int)luaL_checkinteger(L, 8),
+                                    bt_lua_check_int64(L, 7), bt_lua_check_int(L, 8),
                                     (float)luaL_checknumber(L, 9)));
     return 0;
 }

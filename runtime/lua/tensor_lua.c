@@ -5,8 +5,10 @@
  * element. Methods live in the metatable's `methods` table, which the Lua
  * package (lua/bitttt/init.lua) extends.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "binding.h"
@@ -33,6 +35,25 @@ static void nudge_collector(lua_State *L) {
 void bt_lua_check(lua_State *L, bt_status st) {
     if (st != BT_OK) luaL_error(L, "%s", bt_last_error());
 }
+
+int64_t bt_lua_whole(lua_State *L, lua_Number x, int64_t lo, int64_t hi, const char *what) {
+    if (!(x >= (lua_Number)lo && x <= (lua_Number)hi) || x != floor(x)) {   /* NaN fails the first test */
+        char msg[160];   /* lua_pushfstring knows neither %g nor %lld */
+        snprintf(msg, sizeof msg, "%s: expected a whole number from %lld to %lld, got %.17g", what, (long long)lo,
+                 (long long)hi, (double)x);
+        luaL_error(L, "%s", msg);
+    }
+    return (int64_t)x;
+}
+
+int64_t bt_lua_check_whole(lua_State *L, int idx, int64_t lo, int64_t hi) {
+    char what[32];
+    snprintf(what, sizeof what, "bad argument #%d", idx);
+    return bt_lua_whole(L, luaL_checknumber(L, idx), lo, hi, what);
+}
+
+int bt_lua_check_int(lua_State *L, int idx) { return (int)bt_lua_check_whole(L, idx, INT_MIN, INT_MAX); }
+int64_t bt_lua_check_int64(lua_State *L, int idx) { return bt_lua_check_whole(L, idx, -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX); }
 
 void bt_lua_set_functions(lua_State *L, const luaL_Reg *fns) {
     for (; fns->name; fns++) {
@@ -93,7 +114,7 @@ static int check_shape(lua_State *L, int idx, int64_t *shape, const char *fn) {
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, idx, i + 1);
         if (!lua_isnumber(L, -1)) luaL_error(L, "shape[%d] is not a number", i + 1);
-        shape[i] = (int64_t)lua_tonumber(L, -1);
+        shape[i] = bt_lua_whole(L, lua_tonumber(L, -1), -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX, "shape");
         lua_pop(L, 1);
     }
     return n;
@@ -101,7 +122,7 @@ static int check_shape(lua_State *L, int idx, int64_t *shape, const char *fn) {
 
 /* 1-based Lua dim/index -> 0-based, with range errors. */
 static int check_dim(lua_State *L, const bt_tensor *t, int idx) {
-    int d = (int)luaL_checkinteger(L, idx);
+    int d = bt_lua_check_int(L, idx);
     if (d < 1 || d > t->ndim) luaL_error(L, "dim %d out of range 1..%d", d, t->ndim);
     return d - 1;
 }
@@ -218,13 +239,13 @@ static void check_index(lua_State *L, const bt_tensor *t, int first, int64_t *id
         if (n != t->ndim) luaL_error(L, "index has %d entries, the tensor has %d dims", n, t->ndim);
         for (int i = 0; i < n; i++) {
             lua_rawgeti(L, first, i + 1);
-            idx[i] = (int64_t)luaL_checknumber(L, -1) - 1;
+            idx[i] = bt_lua_whole(L, luaL_checknumber(L, -1), -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX, "index") - 1;
             lua_pop(L, 1);
         }
     } else {
         n = lua_gettop(L) - first + 1;
         if (n != t->ndim) luaL_error(L, "got %d indices, the tensor has %d dims", n, t->ndim);
-        for (int i = 0; i < n; i++) idx[i] = (int64_t)luaL_checknumber(L, first + i) - 1;
+        for (int i = 0; i < n; i++) idx[i] = bt_lua_check_int64(L, first + i) - 1;
     }
     for (int i = 0; i < n; i++) check_in_dim(L, t, i, idx[i], NULL);
 }
@@ -297,7 +318,7 @@ static int l_reshape(lua_State *L) {
     else {
         n = lua_gettop(L) - 1;
         if (n > BT_MAX_DIMS) luaL_error(L, "reshape: at most %d dims", BT_MAX_DIMS);
-        for (int i = 0; i < n; i++) shape[i] = (int64_t)luaL_checknumber(L, i + 2);
+        for (int i = 0; i < n; i++) shape[i] = bt_lua_check_int64(L, i + 2);
     }
     bt_lua_check(L, bt_tensor_reshape(&out, t, n, shape));
     bt_lua_push_tensor(L, out);
@@ -308,7 +329,7 @@ static int l_reshape(lua_State *L) {
 static int l_narrow(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    int64_t start = (int64_t)luaL_checknumber(L, 3), len = (int64_t)luaL_checknumber(L, 4);
+    int64_t start = bt_lua_check_int64(L, 3), len = bt_lua_check_int64(L, 4);
     if (start < 1 || len < 0 || start - 1 + len > t->shape[d])
         luaL_error(L, "narrow: elements %f..%f out of range 1..%f of dim %d", (double)start, (double)(start + len - 1),
                    (double)t->shape[d], d + 1);
@@ -321,7 +342,7 @@ static int l_narrow(lua_State *L) {
 static int l_select(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    int64_t i = (int64_t)luaL_checknumber(L, 3) - 1;
+    int64_t i = bt_lua_check_int64(L, 3) - 1;
     check_in_dim(L, t, d, i, "select");
     bt_lua_check(L, bt_tensor_select(&out, t, d, i));
     bt_lua_push_tensor(L, out);
@@ -390,7 +411,7 @@ static uint64_t splitmix(uint64_t *s) {
 /* t:normal_(seed, std [, mean]) fills a contiguous CPU tensor with N(mean, std^2) values (in place) */
 static int l_normal(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1);
-    uint64_t seed = (uint64_t)luaL_checknumber(L, 2);
+    uint64_t seed = (uint64_t)bt_lua_check_whole(L, 2, 0, BT_LUA_WHOLE_MAX);
     double std = luaL_checknumber(L, 3), mean = luaL_optnumber(L, 4, 0);
     if (!bt_tensor_is_contiguous(t) || bt_tensor_device(t).type != BT_DEVICE_CPU || t->storage->read_only ||
         (t->dtype != BT_F32 && t->dtype != BT_F16 && t->dtype != BT_BF16))
@@ -467,7 +488,7 @@ static int l_index(lua_State *L) {
     }
     bt_tensor *t = bt_lua_check_tensor(L, 1);
     if (lua_istable(L, 2)) { lua_settop(L, 2); return l_get(L); }
-    int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
+    int64_t i = bt_lua_check_int64(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
     check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) {
@@ -493,7 +514,7 @@ static int l_newindex(lua_State *L) {
         bt_lua_check(L, bt_tensor_set(t, idx, v));
         return 0;
     }
-    int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
+    int64_t i = bt_lua_check_int64(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
     check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) { bt_lua_check(L, bt_tensor_set(t, &i, luaL_checknumber(L, 3))); return 0; }

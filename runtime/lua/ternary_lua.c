@@ -33,10 +33,11 @@ static int l_random(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_rawgeti(L, 1, 1);
     lua_rawgeti(L, 1, 2);
-    int64_t n = (int64_t)luaL_checknumber(L, -2), k = (int64_t)luaL_checknumber(L, -1);
+    int64_t n = bt_lua_whole(L, luaL_checknumber(L, -2), 1, INT32_MAX, "ternary_random: rows");
+    int64_t k = bt_lua_whole(L, luaL_checknumber(L, -1), 1, INT32_MAX, "ternary_random: columns");
     lua_pop(L, 2);
     bt_dtype d = check_packed_dtype(L, 2);
-    uint64_t seed = (uint64_t)luaL_checknumber(L, 3);
+    uint64_t seed = (uint64_t)bt_lua_check_whole(L, 3, 0, BT_LUA_WHOLE_MAX);
     float scale = (float)luaL_checknumber(L, 4);
     bt_tensor *out;
     bt_lua_check(L, bt_op_ternary_random(&out, n, k, d, seed, scale));

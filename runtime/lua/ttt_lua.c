@@ -38,15 +38,15 @@ static int l_ttt_linear(lua_State *L) {
                                      bt_lua_check_tensor(L, 4), bt_lua_check_tensor(L, 5), bt_lua_check_tensor(L, 6),
                                      bt_lua_check_tensor(L, 7), bt_lua_check_tensor(L, 8), bt_lua_check_tensor(L, 9),
                                      bt_lua_check_tensor(L, 10), (float)luaL_checknumber(L, 11),
-                                     (int64_t)luaL_checknumber(L, 12), bt_lua_opt_tensor(L, 13),
+                                     bt_lua_check_int64(L, 12), bt_lua_opt_tensor(L, 13),
                                      check_form(L, 14, "op_ttt_linear"), toward ? &decay : NULL));
     return 0;
 }
 
 static int l_ttt_linear_scratch_floats(lua_State *L) {
-    lua_pushnumber(L, (lua_Number)bt_op_ttt_linear_scratch_floats((int64_t)luaL_checknumber(L, 1),
-                                                                  (int)luaL_checkinteger(L, 2),
-                                                                  (int)luaL_checkinteger(L, 3)));
+    lua_pushnumber(L, (lua_Number)bt_op_ttt_linear_scratch_floats(bt_lua_check_int64(L, 1),
+                                                                  bt_lua_check_int(L, 2),
+                                                                  bt_lua_check_int(L, 3)));
     return 1;
 }
 

@@ -129,8 +129,8 @@ function M.hparams(file, meta, opts)
     hp.ttt_head_dim = W.meta_int(file, meta, P .. "ttt.head_dim", hp.n_embd / hp.ttt_n_head)
     hp.ttt_mini_batch = W.meta_int(file, meta, P .. "ttt.mini_batch_size", 16)
     hp.ttt_base_lr = W.meta(file, meta, P .. "ttt.base_lr", 1.0)
-    hp.ttt_eps = W.meta(file, meta, P .. "ttt.layer_norm_epsilon", 1e-6)
-    hp.ttt_rope_theta = W.meta(file, meta, P .. "ttt.rope.freq_base", hp.rope_theta)
+    hp.ttt_eps = W.meta_positive(file, meta, P .. "ttt.layer_norm_epsilon", 1e-6)
+    hp.ttt_rope_theta = W.meta_positive(file, meta, P .. "ttt.rope.freq_base", hp.rope_theta)
     hp.ttt_forget = W.meta(file, meta, P .. "ttt.forget", 1.0)
     if type(hp.ttt_forget) ~= "number" or not (hp.ttt_forget >= 0 and hp.ttt_forget <= 1) then
         error(("%s: metadata '%sttt.forget' is %s; expected 0 to 1 (1: no forgetting)"):format(

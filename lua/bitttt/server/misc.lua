@@ -23,7 +23,8 @@ end
 function Misc.models(app, ex)
     ex:respond_json(200, { object = "list", data = { {
         id = app.model_id, object = "model", created = 0, owned_by = "bitttt",
-        meta = { n_ctx = app.n_ctx, n_vocab = app.n_vocab, arch = app.model.arch },
+        -- no n_ctx for a model without a context limit (JSON has no infinity)
+        meta = { n_ctx = app.n_ctx ~= math.huge and app.n_ctx or nil, n_vocab = app.n_vocab, arch = app.model.arch },
     } } })
 end
 
