@@ -176,13 +176,14 @@ BT_API void bt_text_stream_free(bt_text_stream *s);
 typedef struct bt_session bt_session;
 
 typedef struct bt_session_options {
-    int n_ctx;   /* context size in tokens; 0: the model's training context */
+    int n_ctx;   /* context size in tokens; 0: the model's default (the file's, at most 4096, for
+                  * models with attention layers; no limit for models without a KV cache) */
 } bt_session_options;
 
 BT_API bt_status bt_session_new(bt_session **out, bt_model *model, const bt_session_options *opts);
 BT_API void bt_session_free(bt_session *s);
 BT_API int bt_session_position(const bt_session *s);   /* tokens in the context so far */
-BT_API int bt_session_context(const bt_session *s);    /* n_ctx */
+BT_API int bt_session_context(const bt_session *s);    /* n_ctx; INT_MAX: no limit */
 
 /* Runs the model over ids at the current position (chunks of max_batch tokens);
  * afterwards bt_session_logits gives the last token's logits. */

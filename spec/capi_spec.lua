@@ -17,7 +17,7 @@ local check, c_model, c_session, id_array = capi.check, capi.model, capi.session
 
 -- Largest |C - Lua| over every row of feeding ids (prefill `split` tokens, then one at a time).
 local function compare(path, tokenizer, ids, split)
-    local model = Model.load(path, { tokenizer = tokenizer, kv_type = "f32" })   -- the C API's caches are f32
+    local model = Model.load(path, { tokenizer = tokenizer })   -- the same defaults as the C API (f16 caches)
     local vocab = model.cfg.n_vocab
     local s = model:new_session { n_ctx = 64 }
     local lua_rows = s:forward({ unpack(ids, 1, split) }, "all")
@@ -89,7 +89,7 @@ describe("the C API against the Lua graphs", function()
     it("draws the Lua sampler's tokens for the same seed and options", function()
         if skip_without_lib(pending) or helper.skip_without(pending, "models/stories260K.bin") then return end
         local path, tok = helper.data_file("models/stories260K.bin"), helper.data_file("models/tok512.bin")
-        local model = Model.load(path, { tokenizer = tok, kv_type = "f32" })
+        local model = Model.load(path, { tokenizer = tok })
         local s = model:new_session { n_ctx = 64 }
         local logits = s:forward({ 1, 403, 407 }, "last")
         local seed = helper.seed_random()
@@ -148,7 +148,7 @@ describe("the C API against the Lua graphs", function()
     it("reads state files the Lua side writes, and the Lua side reads the C API's", function()
         if skip_without_lib(pending) or helper.skip_without(pending, "reference/ttt/model.safetensors") then return end
         local path = helper.data_file("reference/ttt/")
-        local model = Model.load(path, { kv_type = "f32" })
+        local model = Model.load(path)
         local cm = c_model(path)
         local info = ffi.new("bt_model_info")
         C.bt_model_get_info(cm, info)

@@ -98,8 +98,16 @@ describe("README.md examples", function()
             if missing then pending("skipped: the fixture for " .. missing .. " is not here (" .. helper.data .. ")") return end
             local input = c.line:find("chat%.lua") and "Hello\n" or ""
             helper.write_file(t("stdin"), input)
+            -- A server runs until stopped: on any free port, until it says it listens, then Ctrl-C.
+            local server = c.line:find("serve%.lua")
+            if server then line = line .. " --port 0" end
             local script = table.concat(c.exports, "\n") .. "\n" .. line
-            local out, err, rc = helper.run(("cd %s && timeout 300 bash -c %s < %s"):format(q(root), q(script), q(t("stdin"))))
+            local limit = server and "timeout -s INT 20" or "timeout 300"
+            local out, err, rc = helper.run(("cd %s && %s bash -c %s < %s"):format(q(root), limit, q(script), q(t("stdin"))))
+            if server then
+                assert.truthy(err:find("listening on http://127.0.0.1:", 1, true), err)
+                return
+            end
             assert.equals(0, rc, ("%s\nstdout: %s\nstderr: %s"):format(line, out:sub(1, 2000), err:sub(-2000)))
             if c.line:find("generate%.lua") or c.line:find("run%.sh") or c.line:find("chat%.lua") then
                 assert.is_true(#out > 0, "no text on stdout: " .. line)

@@ -2,6 +2,7 @@
  * decoder's Session, its sampler and its history) in its model's state. Each
  * call is one call into Lua under the model's lock: feeding, a whole token
  * step (sample + forward), state files, snapshots. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
@@ -14,7 +15,8 @@ static void refresh(bt_session *s) {
     lua_getfield(L, -1, "pos");
     s->pos = (int)lua_tointeger(L, -1);
     lua_getfield(L, -2, "n_ctx");
-    s->n_ctx = (int)lua_tointeger(L, -1);
+    const lua_Number n_ctx = lua_tonumber(L, -1);   /* math.huge: no limit (no KV-cache layer) */
+    s->n_ctx = n_ctx >= (lua_Number)INT_MAX ? INT_MAX : (int)n_ctx;
     lua_getfield(L, -3, "step_co");
     s->busy = !lua_isnil(L, -1);
     lua_getfield(L, -4, "last_logits");
