@@ -19,9 +19,10 @@ done
 
 # Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
 # module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
-# tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test).
+# tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test),
+# clang with its libFuzzer runtime (libclang-rt-dev: -fsanitize=fuzzer; the harnesses of spec/fuzz).
 packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
-          python3 pkg-config)
+          python3 pkg-config clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,12 +64,23 @@ run_specs() {   # label busted-command...
     note_skips "$label"
 }
 
+# Each libFuzzer harness of spec/fuzz for a bounded time (BITTTT_FUZZ_SECONDS, default 12):
+# one test each; a crash, sanitizer report or leak fails it (fuzz.sh prints the reproducer).
+run_fuzzers() {
+    local t
+    for t in $(./scripts/fuzz.sh list); do
+        if ./scripts/fuzz.sh "$t" "${BITTTT_FUZZ_SECONDS:-12}"; then add_counts "fuzz $t" 1 0 0
+        else add_counts "fuzz $t" 0 1 0; fi
+    done
+}
+
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c
 run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
+run_fuzzers
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
 
