@@ -11,17 +11,9 @@ local tmp = os.tmpname()
 os.remove(tmp)
 assert(os.execute("mkdir -p " .. tmp) == 0)
 
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
-local function write(path, bytes)
-    local f = assert(io.open(path, "wb"))
-    f:write(bytes)
-    f:close()
-end
+package.path = "spec/fuzz/targets/?.lua;" .. package.path
+local common = require "fuzz_common"
+local read, write = common.read, common.write
 local function seed(target, name, bytes)
     assert(os.execute("mkdir -p " .. root .. "/" .. target) == 0)
     write(root .. "/" .. target .. "/" .. name, bytes)

@@ -3,6 +3,13 @@
 -- errors in the build and the first step, not for how much a large context costs).
 local M = {}
 
+function M.read(path)
+    local f = assert(io.open(path, "rb"))
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
 function M.write(path, bytes)
     local f = assert(io.open(path, "wb"))
     f:write(bytes)

@@ -6,17 +6,11 @@ local Model = require "bitttt.model"
 local common = require "fuzz_common"
 local corpus = BITTTT_HOME .. "/spec/fuzz/corpus/"
 
-local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
 -- the TTT seed is config.json, "\n--\n", model.safetensors: unpacked into a folder of its own
 local ttt_dir = os.tmpname()
 os.remove(ttt_dir)
 assert(os.execute("mkdir -p " .. ttt_dir) == 0)
-local ttt = read(corpus .. "model_safetensors/ttt-tiny")
+local ttt = common.read(corpus .. "model_safetensors/ttt-tiny")
 local at = assert(ttt:find("\n--\n", 1, true))
 common.write(ttt_dir .. "/config.json", ttt:sub(1, at - 1))
 common.write(ttt_dir .. "/model.safetensors", ttt:sub(at + 4))
