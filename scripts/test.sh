@@ -64,12 +64,12 @@ run_specs() {   # label busted-command...
     note_skips "$label"
 }
 
-# Each libFuzzer harness of spec/fuzz for a bounded time (BITTTT_FUZZ_SECONDS, default 12):
+# Each libFuzzer harness of spec/fuzz for a bounded time (BITTTT_FUZZ_SECONDS, default 10):
 # one test each; a crash, sanitizer report or leak fails it (fuzz.sh prints the reproducer).
 run_fuzzers() {
     local t
     for t in $(./scripts/fuzz.sh list); do
-        if ./scripts/fuzz.sh "$t" "${BITTTT_FUZZ_SECONDS:-12}"; then add_counts "fuzz $t" 1 0 0
+        if ./scripts/fuzz.sh "$t" "${BITTTT_FUZZ_SECONDS:-10}"; then add_counts "fuzz $t" 1 0 0
         else add_counts "fuzz $t" 0 1 0; fi
     done
 }
