@@ -1,5 +1,5 @@
 """test_bitttt.py - unittest of python/bitttt.py on the stories260K reference
-checkpoint (../shared/data, or $BITTTT_DATA); skipped when the data is absent.
+checkpoint (spec/data, or $BITTTT_DATA).
 Run: python3 python/test_bitttt.py (spec/python_spec.lua runs it)."""
 import os
 import random
@@ -10,15 +10,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bitttt  # noqa: E402
 
-DATA = os.environ.get("BITTTT_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+DATA = os.environ.get("BITTTT_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "spec", "data")
 MODEL = os.path.join(DATA, "models", "stories260K.bin")
 TOKENIZER = os.path.join(DATA, "models", "tok512.bin")
 REFERENCE = os.path.join(DATA, "reference", "stories260K_t0_n200.txt")
-HAVE_DATA = os.path.exists(MODEL) and os.path.exists(TOKENIZER)
 SEED = int(os.environ.get("BITTTT_TEST_SEED") or random.randrange(1 << 30))
 
 
-@unittest.skipUnless(HAVE_DATA, "test data not found (%s)" % MODEL)
 class BitttTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -22,9 +22,9 @@ done
 # tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test),
 # lua-http + lua-cjson (serve.lua), nginx-light and chromium (the server's load-balancer and browser tests),
 # luarocks (the rockspec's lint), love + xvfb: a LÖVE host (its own LuaJIT) loading the module and the C API,
-# headless (one_runtime_spec).
+# headless (one_runtime_spec), clang with its libFuzzer runtime (libclang-rt-dev: -fsanitize=fuzzer; spec/fuzz).
 packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
-          python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium luarocks love xvfb)
+          python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium luarocks love xvfb clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

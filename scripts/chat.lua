@@ -21,7 +21,7 @@ local o = cli.parse(arg, {
     { "-sys", "--system-prompt", key = "system", type = "string", metavar = "TEXT", help = "system prompt" },
     { nil, "--system", key = "system", type = "string", metavar = "TEXT", help = "the same as --system-prompt" },
     { "-n", "--n-predict", key = "n", type = "number", default = 512, help = "most tokens per answer (-1: no limit)" },
-    { "-c", "--ctx-size", key = "ctx", type = "number", help = "context size (default: the model's)" },
+    cli.ctx_option,
     { nil, "--temp", key = "temp", type = "number", help = "temperature; 0 = greedy (default: the model's, else 0.7)" },
     { nil, "--top-k", key = "top_k", type = "number", help = "top-k cut (default: the model's, else 40)" },
     { nil, "--top-p", key = "top_p", type = "number", help = "top-p cut (default: the model's, else 0.95)" },
@@ -31,7 +31,7 @@ local o = cli.parse(arg, {
     { nil, "--stop", key = "stop", type = "list", metavar = "TEXT", help = "also end an answer at this text (repeatable)" },
     { nil, "--ignore-eos", key = "ignore_eos", type = "flag",
       help = "answers go on past the end of text and of the turn (until -n, a --stop text or Ctrl-C)" },
-    { "-s", "--seed", key = "seed", type = "number", help = "random seed (default: the clock)" },
+    { "-s", "--seed", key = "seed", type = "number", whole = true, min = 0, max = 2 ^ 53, help = "random seed (default: the clock)" },
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
     cli.gpu_layers_option,
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
@@ -127,8 +127,8 @@ end
 
 if terminal then
     local used, n_ctx = chat:used()
-    say(("chat: %s (%s, %d layers), template %s, context %d tokens%s\n"):format(o.model, model.arch,
-        #model.w.layers, template.name, n_ctx, o.system and (", " .. used .. " used by the system prompt") or ""))
+    say(("chat: %s (%s, %d layers), template %s, context %s%s\n"):format(o.model, model.arch,
+        #model.w.layers, template.name, n_ctx == math.huge and "unlimited" or n_ctx .. " tokens", o.system and (", " .. used .. " used by the system prompt") or ""))
     say(" - Enter sends a message; end a line with \\ to go on on the next line.\n")
     say(" - Ctrl-C stops an answer; /help lists the commands; /exit or Ctrl-D leaves.\n\n")
 end
@@ -144,7 +144,9 @@ while true do
         if has_interrupt then Interrupt.trap() end
         local answer, r = chat:say(message, write_answer)
         if has_interrupt then Interrupt.release() end
-        if not answer then
+        if not answer and not terminal then   -- piped input: a message that cannot be answered is an error
+            cli.fail(r)
+        elseif not answer then
             say("chat: ", r, "\n")
         else
             io.stdout:write("\n")
@@ -152,8 +154,8 @@ while true do
             if terminal then io.stdout:write("\n") end
             io.stdout:flush()
             if o.verbose then
-                io.stderr:write(("turn: fed %d tokens, generated %d (%s), context %d/%d, %.1f tok/s\n"):format(
-                    r.n_prompt, r.n_generated, r.stopped, session.pos, session.n_ctx,
+                io.stderr:write(("turn: fed %d tokens, generated %d (%s), context %d/%s, %.1f tok/s\n"):format(
+                    r.n_prompt, r.n_generated, r.stopped, session.pos, session:context_text(),
                     r.t_generate > 0 and r.n_generated / r.t_generate or 0))
             end
             if r.stopped == "context" then say("chat: the context is full; /reset starts a new conversation\n") end

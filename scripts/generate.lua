@@ -35,7 +35,7 @@ local spec = {
     { nil, "--frequency-penalty", key = "frequency_penalty", type = "number", help = "frequency penalty (default: the model's, else 0)" },
     { nil, "--presence-penalty", key = "presence_penalty", type = "number", help = "presence penalty (default: the model's, else 0)" },
     { nil, "--stop", key = "stop", type = "list", metavar = "TEXT", help = "stop when this text appears (repeatable)" },
-    { "-s", "--seed", key = "seed", type = "number", whole = true, min = -1, help = "random seed; -1 = from the clock (default)" },
+    { "-s", "--seed", key = "seed", type = "number", whole = true, min = -1, max = 2 ^ 53, help = "random seed; -1 = from the clock (default)" },
     { nil, "--ignore-eos", key = "ignore_eos", type = "flag", help = "never end at the end-of-text token (it is not sampled)" },
     { nil, "--no-display-prompt", key = "no_display_prompt", type = "flag", help = "print only the generated text" },
     cli.threads_option,

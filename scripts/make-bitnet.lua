@@ -4,7 +4,7 @@
 -- ggml-vocab-llama-bpe.gguf, that BitNet b1.58 2B4T uses), or made up with
 -- --vocab synthetic:N: a byte-level BPE vocabulary of N tokens (GPT-2's 256
 -- byte symbols, then merged pairs and triples of them, then BOS and EOS), so
--- no vocabulary file is needed (machines without ../shared).
+-- no vocabulary file is needed.
 --
 --   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t] [--type tq2_0|tq1_0|f16|f32] [--seed S]
 --       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F]
@@ -20,7 +20,7 @@ local o, pos = cli.parse(arg, {
     { nil, "--type", key = "type", type = "string", default = "tq2_0", help = "tq2_0, tq1_0, f16 or f32" },
     { nil, "--seed", key = "seed", type = "number", whole = true, default = 1, help = "random seed" },
     { nil, "--vocab", key = "vocab", type = "string", metavar = "FILE|synthetic:N",
-      help = "GGUF whose vocabulary to copy (default: ../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf), or synthetic:N for a made-up N-token byte-level vocabulary" },
+      help = "GGUF whose vocabulary to copy (default: spec/data/tokenizers/ggml-vocab-llama-bpe.gguf), or synthetic:N for a made-up N-token byte-level vocabulary" },
     { nil, "--dim", key = "dim", type = "number", whole = true, min = 1, help = "embedding width" },
     { nil, "--layers", key = "layers", type = "number", whole = true, min = 1, help = "layers" },
     { nil, "--heads", key = "heads", type = "number", whole = true, min = 1, help = "attention heads" },
@@ -95,7 +95,7 @@ end
 
 local home = rawget(_G, "BITTTT_HOME") or "."
 local vocab = o.vocab or os.getenv("BITTTT_DATA") and (os.getenv("BITTTT_DATA") .. "/tokenizers/ggml-vocab-llama-bpe.gguf")
-    or (home .. "/../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf")
+    or (home .. "/spec/data/tokenizers/ggml-vocab-llama-bpe.gguf")
 local synthetic_n = vocab:match("^synthetic:(%d+)$")
 local vocab_meta, vocab_keys
 if synthetic_n then

@@ -1,5 +1,5 @@
 -- bitnet_spec.lua - the BitNet b1.58 graph against the reference fixture in
--- ../shared/data/reference/bitnet (llama.cpp's and bitnet.cpp's quantizers, numpy
+-- spec/data/reference/bitnet (llama.cpp's and bitnet.cpp's quantizers, numpy
 -- float64 logits), every ternary format, and synthetic models from make-bitnet.lua.
 local bt = require "bitttt"
 local Model = require "bitttt.model"

@@ -9,7 +9,7 @@ local hf = require "hf_bitnet_fixture"
 
 local M = {}
 
--- Reference data (until the fixtures move into the repo, ../shared/data): the one line to switch.
+-- Reference data: spec/data (helper.data_file).
 local function data(rel) return helper.data_file(rel) end
 
 local tmp

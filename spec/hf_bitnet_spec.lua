@@ -1,6 +1,6 @@
 -- hf_bitnet_spec.lua - Hugging Face BitNetForCausalLM safetensors folders
 -- (models/hf_bitnet.lua), built at test time from the reference fixture in
--- ../shared/data/reference/bitnet: the F32 GGUF's ternary matrices packed the
+-- spec/data/reference/bitnet: the F32 GGUF's ternary matrices packed the
 -- way transformers' pack_weights does, its norms and embedding as they are.
 -- The fixture's RoPE is NeoX on the stored rows, which is what transformers'
 -- rotate_half does on q_proj/k_proj, so q and k are copied without permutation.

@@ -310,8 +310,8 @@ function Session:forward_chunk(ids, first, m, want)
     local bad = core.first_non_finite(logits)   -- once per step: a NaN would otherwise sample as some token
     if bad then
         local row = math.floor((bad - 1) / cfg.n_vocab)
-        error(("forward: the logits at position %d are not finite (%g for token %d); the model produced NaN or "
-            .. "infinity%s"):format(self.pos - m + (want == "last" and m - 1 or row), logits:reshape(-1)[bad],
+        error(("%s: the logits at position %d are not finite (%g for token %d); the model produced NaN or "
+            .. "infinity%s"):format(self.model.path or "forward", self.pos - m + (want == "last" and m - 1 or row), logits:reshape(-1)[bad],
             (bad - 1) % cfg.n_vocab, debug_finite and "" or " (BITTTT_DEBUG=1 names the first layer that did)"), 0)
     end
     return logits

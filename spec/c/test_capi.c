@@ -29,7 +29,7 @@ static bt_model *load_stories(bt_test_result *bt_result_, int *skip) {
 #define LOAD_OR_SKIP(m)                                                      \
     int skip_;                                                               \
     bt_model *m = load_stories(bt_result_, &skip_);                          \
-    if (skip_) BT_SKIP("test data not found (models/stories260K.bin)");      \
+    if (skip_) BT_CHECK(0, "test data missing (spec/data) (models/stories260K.bin)");      \
     if (!m) return
 
 static int greedy_text(bt_model *m, int n, char *out, size_t cap) {
@@ -61,7 +61,7 @@ BT_TEST(capi_greedy_matches_llama2c_run) {
     char ref_path[1024];
     if (!bt_readers_data_path(ref_path, sizeof ref_path, "reference/stories260K_t0_n200.txt")) {
         bt_model_free(m);
-        BT_SKIP("test data not found (reference/stories260K_t0_n200.txt)");
+        BT_CHECK(0, "test data missing (spec/data) (reference/stories260K_t0_n200.txt)");
     }
     size_t ref_len;
     char *ref = (char *)bt_readers_read_file(ref_path, &ref_len);

@@ -23,7 +23,7 @@ static const struct { const char *name; int n_dims; int64_t shape[3]; } ttt_laye
 
 BT_TEST(readers_safetensors_ttt_checkpoint) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     bt_safetensors *st;
     BT_CHECK(bt_safetensors_open(&st, path) == BT_OK, "%s", bt_last_error());
     size_t per_layer = sizeof ttt_layer_tensors / sizeof ttt_layer_tensors[0];
@@ -62,7 +62,7 @@ BT_TEST(readers_safetensors_ttt_checkpoint) {
 
 BT_TEST(readers_safetensors_ttt_config) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     bt_json_doc *doc;
     BT_CHECK(bt_safetensors_load_config(&doc, path) == BT_OK, "%s", bt_last_error());
     const bt_json *c = bt_json_root(doc);
@@ -166,7 +166,7 @@ BT_TEST(readers_safetensors_small_files) {
 
 BT_TEST(readers_safetensors_truncated) {
     char src[1024], dir[1024], path[1100];
-    if (!bt_readers_data_path(src, sizeof src, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(src, sizeof src, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     size_t size;
     uint8_t *bytes = bt_readers_read_file(src, &size);
     BT_CHECK(bytes && bt_readers_scratch_new(dir, sizeof dir), "setup");
