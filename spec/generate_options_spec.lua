@@ -25,6 +25,17 @@ describe("generate.lua options", function()
         assert.equals("The cat", a:sub(1, 7))
     end)
 
+    it("-f reads a prompt of over 2,000 tokens on the bundled model with no -c (no KV cache: no context limit)", function()
+        local words = {}
+        for i = 1, 900 do words[i] = ("the fox %d ran."):format(i) end
+        helper.write_file(dir .. "/long.txt", table.concat(words, " "))
+        local out, err, rc = gen("-f " .. q(dir .. "/long.txt") .. " -n 4 --temp 0")
+        assert.equals(0, rc, err)
+        local n_prompt = tonumber(err:match("timings: prompt (%d+) tok"))
+        assert.is_true(n_prompt and n_prompt > 2000, err)
+        assert.equals("the fox 1 ran.", out:sub(1, 14))
+    end)
+
     it("-e reads escapes in the prompt", function()
         local out, err, rc = gen([[-p 'a\tb\x41\\n' -e -n 1 --temp 0]])
         assert.equals(0, rc, err)
