@@ -102,6 +102,16 @@ local function main(argv)
     t_load = clock() - t_load
 
     local tok = model.tokenizer
+    -- A prompt that cannot fit is refused before it is tokenized (10 MB takes a while):
+    -- no token covers more bytes than its longest piece.
+    if #prompt > session.n_ctx then
+        local longest = 1
+        for id = 0, tok:vocab_size() - 1 do longest = math.max(longest, #tok:piece(id)) end
+        if #prompt / longest >= session.n_ctx then
+            error(("prompt has at least %d tokens, the context holds %d (use -c)"):format(
+                math.ceil(#prompt / longest), session.n_ctx), 0)
+        end
+    end
     local ids = tok:encode(prompt, { bos = tok:add_bos() })
     if #ids == 0 then ids = { tok:bos() } end
     if #ids >= session.n_ctx then

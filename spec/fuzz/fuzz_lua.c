@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include "fuzz_util.h"
 
-int luaopen_bitttt_core(lua_State *L);
+#include "runtime/lua/open_core.h"
 
 static lua_State *L;
 static int target_ref;
@@ -30,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/fuzz/targets/?.lua", root, root, root);
     lua_setfield(L, -2, "path");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_bitttt_core);
+    lua_pushcfunction(L, bt_lua_open_core);
     lua_setfield(L, -2, "bitttt.core");
     lua_pop(L, 2);
     lua_pushstring(L, root);

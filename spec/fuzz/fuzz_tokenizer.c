@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "fuzz_util.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/tokenizer.h"
 
 static const struct { const char *rel; int32_t vocab_size; } vocabularies[] = {
