@@ -18,7 +18,8 @@ if not workspace then
     -- premake5 filters used here: {} and "configurations:NAME".
     function filter(f)
         if type(f) == "table" and #f == 0 then return configuration {} end
-        local name = type(f) == "string" and f:match("^configurations:(.+)$")
+        -- premake4 matches its OS names (windows, linux, macosx) as configuration keywords
+        local name = type(f) == "string" and (f:match("^configurations:(.+)$") or f:match("^system:(.+)$"))
         if not name then error("premake4 prelude: unsupported filter " .. tostring(f)) end
         configuration(name)
     end
@@ -115,6 +116,12 @@ end
 local function runtime_sources()
     files { "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
     excludes { "runtime/lua/**", "runtime/host/**" }
+    -- ---- platform layer (issue 19): one OS file per build
+    filter "system:windows"
+        excludes { "runtime/platform/posix.c" }
+    filter "system:not windows"
+        excludes { "runtime/platform/windows.c" }
+    filter {}
     if with_cuda then
         defines { "BT_HAVE_CUDA" }
         -- Both library projects run this step, possibly at once (make -j): flock lets one
@@ -180,6 +187,7 @@ project "test-c"
     files { "spec/c/**.c", "spec/c/**.h" }
     links { "bitttt_static" }
     link_runtime_deps()
+    links { "z" }   -- zlib: the tests' .gz fixtures
 
 ---------------------------------------------------------------- CUDA benchmark (GPU machines)
 if with_cuda then

@@ -7,6 +7,8 @@
 #ifndef BT_ERROR_H
 #define BT_ERROR_H
 
+#include "base/attributes.h"
+
 typedef enum bt_status {
     BT_OK = 0,
     BT_ERR_ARG,      /* bad argument: shape, dtype, range */
@@ -20,7 +22,7 @@ typedef enum bt_status {
 
 /* printf-style; always returns `st` so callers can write `return bt_set_error(...)`. */
 bt_status bt_set_error(bt_status st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    BT_PRINTF_FORMAT(2, 3);
 const char *bt_last_error(void);   /* "" when no error was set on this thread */
 void bt_clear_error(void);
 const char *bt_status_name(bt_status st);

@@ -18,9 +18,9 @@ for a in "$@"; do
 done
 
 # Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
-# module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
+# module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers), zlib (the C tests read .gz fixtures),
 # tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test).
-packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
+packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev zlib1g-dev tmux
           python3 pkg-config)
 missing=()
 for p in "${packages[@]}"; do
