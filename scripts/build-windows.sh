@@ -82,7 +82,8 @@ if [ ! -f "$deps/bin/lua51.dll" ]; then
     make -s -C "$work/luajit-build/src" -j"$jobs" HOST_CC="gcc" CROSS=$host- TARGET_SYS=Windows \
         BUILDMODE=dynamic amalg >"$work/luajit-build.log" 2>&1 || { cat "$work/luajit-build.log"; exit 1; }
     mkdir -p "$deps/bin" "$deps/include/luajit"
-    cp "$work/luajit-build/src/lua51.dll" "$deps/bin/"
+    cp "$work/luajit-build/src/lua51.dll" "$work/luajit-build/src/luajit.exe" "$deps/bin/"
+    mkdir -p "$deps/share/lua" && cp -r "$work/luajit-build/src/jit" "$deps/share/lua/"
     for h in lua.h lualib.h lauxlib.h luaconf.h lua.hpp luajit.h; do cp "$work/luajit-build/src/$h" "$deps/include/luajit/"; done
 fi
 
@@ -99,9 +100,9 @@ OBJ := $work/obj
 MAKE
 cat >>"$work/Makefile" <<'MAKE'
 CFLAGS := -std=c11 -O2 -g -fopenmp -Wall -Wextra -D_GNU_SOURCE -DPCRE2_STATIC -I$(ROOT) -I$(DEPS)/include -I$(DEPS)/include/luajit -MMD -MP
-# libgcc and libwinpthread are linked statically: the DLLs left to ship are libgomp-1.dll
-# (OpenMP), lua51.dll and the programs' own.
-LDFLAGS := -fopenmp -static-libgcc -Wl,-Bstatic -lwinpthread -Wl,-Bdynamic
+# Shipped beside the programs: libgomp-1.dll (OpenMP) with the libgcc and winpthread DLLs
+# it loads, and lua51.dll.
+LDFLAGS := -fopenmp
 LIBDEPS := -L$(DEPS)/lib -lpcre2-8 -lpsapi
 
 find_c = $(shell cd $(ROOT) && find $(1) -name '*.c' | LC_ALL=C sort)
@@ -138,5 +139,5 @@ $(OUT)/bitttt/core.dll: $(call obj,$(LUA_SRC)) $(OUT)/libbitttt.a
 MAKE
 mkdir -p "$out/bitttt"
 make -s -C "$work" -j"$jobs" all
-cp "$deps/bin/lua51.dll" /usr/lib/gcc/$host/*-posix/libgomp-1.dll "$out/"
+cp "$deps/bin/lua51.dll" "$deps/bin/luajit.exe" /usr/lib/gcc/$host/*-posix/{libgomp-1,libgcc_s_seh-1}.dll /usr/$host/lib/libwinpthread-1.dll "$out/"
 echo "build-windows.sh: built $(cd "$out" && ls *.dll *.exe bitttt/*.dll | tr '\n' ' ')"

@@ -81,8 +81,15 @@ void *bt_aligned_alloc(size_t alignment, size_t size) { return _aligned_malloc(s
 void bt_aligned_free(void *p) { _aligned_free(p); }
 
 /* Fiber-local storage: unlike TlsAlloc, its callback runs at thread exit. On x64
- * there is one calling convention, so `release` serves as the FLS callback. */
+ * there is one calling convention, so `release` serves as the FLS callback.
+ * The module holding `release` is pinned (never unloaded, like -z nodelete on Linux):
+ * a host that frees the DLL (lua_close) would otherwise leave threads calling into
+ * unmapped code when they end. */
 int bt_os_tls_create(uintptr_t *key, void (*release)(void *)) {
+    HMODULE self;
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                            (LPCWSTR)(void *)release, &self))
+        return -1;
     DWORD index = FlsAlloc((PFLS_CALLBACK_FUNCTION)(void (*)(void))release);
     if (index == FLS_OUT_OF_INDEXES) return -1;
     *key = index;
