@@ -55,6 +55,7 @@ run_specs() {   # label busted-command...
 }
 
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
+if ./scripts/check-portable.sh; then add_counts "portable sources" 1 0 0; else add_counts "portable sources" 0 1 0; fi
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c

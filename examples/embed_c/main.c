@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "runtime/bitttt.h"
+#include "frame_clock.h"
 
 #define FRAME_HZ 60
 
@@ -23,19 +23,6 @@ typedef struct options {
     int max_tokens, max_frames, fast;
     unsigned long long seed;
 } options;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_until(double t) {
-    double left = t - now_seconds();
-    if (left <= 0) return;
-    struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 static int parse_args(int argc, char **argv, options *o) {
     *o = (options){"models/default.gguf", "Once upon a time", NULL, 4.0, 120, 3600, 0, 42};
