@@ -15,14 +15,24 @@
 ---------------------------------------------------------------- premake4 prelude
 if not workspace then
     workspace = solution
-    -- premake5 filters used here: {} and "configurations:NAME".
-    function filter(f)
-        if type(f) == "table" and #f == 0 then return configuration {} end
-        -- premake4 matches its OS names (windows, linux, macosx) as configuration keywords
-        local name = type(f) == "string" and (f:match("^configurations:(.+)$") or f:match("^system:(.+)$"))
+    -- premake5 filters used here: {}, "configurations:NAME", "system:OS", "system:not OS"
+    -- and lists of them (all must hold). premake4 matches its OS names (windows, linux,
+    -- macosx) as configuration keywords.
+    local function term(f)
+        local name = f:match("^configurations:(.+)$") or f:match("^system:(.+)$")
         if not name then error("premake4 prelude: unsupported filter " .. tostring(f)) end
-        configuration(name)
+        return name
     end
+    function filter(f)
+        local terms = {}
+        for _, t in ipairs(type(f) == "table" and f or { f }) do table.insert(terms, term(t)) end
+        configuration(terms)
+    end
+    -- Visual Studio settings only (premake4 here makes Linux makefiles).
+    function architecture() end
+    function toolset() end
+    function removedefines() end
+    os.istarget = os.is
     function optimize(level) if level == "Speed" then flags { "OptimizeSpeed" } elseif level ~= "Off" then flags { "Optimize" } end end
     function symbols(on) if on == "On" then flags { "Symbols" } end end
     function warnings(level) if level == "Extra" then flags { "ExtraWarnings" } end end
@@ -66,7 +76,7 @@ if cuda_mode == "on" and not nvcc_dir then
 end
 local with_cuda = nvcc_dir ~= nil
 
-local luajit_include = "/usr/include/luajit-2.1"
+local luajit_include = os.istarget("windows") and (os.getenv("LUAJIT_DIR") or "$(LUAJIT_DIR)") .. "/include" or "/usr/include/luajit-2.1"
 
 ---------------------------------------------------------------- workspace
 workspace "bitttt"
@@ -79,7 +89,26 @@ workspace "bitttt"
     warnings "Extra"
     includedirs { "." }
     defines { "_GNU_SOURCE" }
-    buildoptions { "-Wall" }
+    filter "system:not windows"
+        buildoptions { "-Wall" }
+        linkoptions { "-fopenmp" }   -- premake5's openmp "On" gives the compile flag only (libgomp)
+    -- ---- Windows, Visual Studio (issue 19): x64, the ClangCL toolset (clang-cl accepts
+    -- our GNU C: statement expressions, __attribute__, vector extensions) and LLVM's
+    -- OpenMP (libomp; MSVC's own /openmp is OpenMP 2.0, without `omp atomic write`).
+    -- Dependencies from vcpkg or built by hand: set PCRE2_DIR, ZLIB_DIR, LUAJIT_DIR
+    -- (each with include/ and lib/) and LLVM_DIR (libomp.lib in lib/).
+    filter "system:windows"
+        architecture "x86_64"
+        toolset "clang"
+        warnings "High"   -- Level4 (clang-cl -W4); "Extra" would be /Wall, clang's -Weverything
+        openmp "Off"      -- on: MSVC's /openmp (2.0)
+        buildoptions { "/openmp" }
+        defines { "BT_STATIC", "PCRE2_STATIC", "_CRT_SECURE_NO_WARNINGS" }
+        for _, dep in ipairs({ "PCRE2_DIR", "ZLIB_DIR", "LUAJIT_DIR", "LLVM_DIR" }) do
+            local dir = os.getenv(dep)
+            if dir then includedirs { dir .. "/include" } libdirs { dir .. "/lib" } end
+        end
+    filter {}
 
     filter "configurations:release"
         optimize "Speed"
@@ -89,8 +118,6 @@ workspace "bitttt"
     filter "configurations:sanitize"
         optimize "Debug"
         symbols "On"
-        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
-        linkoptions { "-fsanitize=address,undefined" }
         targetdir "bin/asan"
         objdir "build/obj/sanitize"
     -- No SIMD code at all: what a port to another CPU starts from.
@@ -99,6 +126,11 @@ workspace "bitttt"
         defines { "BT_NO_SIMD" }
         targetdir "bin/scalar"
         objdir "build/obj/scalar"
+    filter { "configurations:sanitize", "system:not windows" }
+        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
+        linkoptions { "-fsanitize=address,undefined" }
+    filter { "configurations:sanitize", "system:windows" }
+        buildoptions { "/fsanitize=address" }   -- clang-cl: ASan only (no UBSan runtime for MSVC)
     filter {}
 
 -- The CUDA archive (built by kernels/cuda/cuda.mk) links with the static CUDA runtime:
@@ -110,7 +142,12 @@ local function link_runtime_deps()
         libdirs { "build/cuda", cudart_dir }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end
-    links { "pcre2-8", "m" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
+    links { "pcre2-8" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
+    filter "system:not windows"
+        links { "m" }
+    filter "system:windows"
+        links { "libomp" }   -- LLVM's OpenMP runtime, for clang-cl's /openmp
+    filter {}
 end
 
 local function runtime_sources()
@@ -149,7 +186,12 @@ project "bitttt_shared"
     runtime_sources()
     -- nodelete: the library (and so libgomp) stays mapped after dlclose; a host that
     -- unloads it (lua_close, ffi) would otherwise pull code from under idle OpenMP workers.
-    linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete" }
+    filter "system:linux"
+        linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete" }
+    filter "system:windows"
+        defines { "BT_BUILDING_DLL" }   -- runtime/export.h: BT_API is dllexport
+        removedefines { "BT_STATIC" }
+    filter {}
     link_runtime_deps()
 
 ---------------------------------------------------------------- Lua module bitttt.core
@@ -159,7 +201,11 @@ project "bitttt_core"
     targetprefix ""
     files { "runtime/lua/**.c", "runtime/lua/**.h" }
     includedirs { luajit_include }
-    linkoptions { "-Wl,-z,nodelete" }   -- see bitttt_shared
+    filter "system:linux"
+        linkoptions { "-Wl,-z,nodelete" }   -- see bitttt_shared
+    filter "system:windows"
+        links { "lua51" }                   -- LuaJIT's DLL (LUAJIT_DIR)
+    filter {}
     links { "bitttt_static" }
     link_runtime_deps()
     filter "configurations:release"
@@ -171,6 +217,8 @@ project "bitttt_core"
     filter {}
 
 ---------------------------------------------------------------- the host
+-- Not for Windows yet: its REPL's terminal code is POSIX (README, "Windows").
+if not os.istarget("windows") then
 project "bitttt-lua"
     kind "ConsoleApp"
     files { "runtime/host/**.c", "runtime/host/**.h", "runtime/lua/**.c", "runtime/lua/**.h" }
@@ -180,6 +228,7 @@ project "bitttt-lua"
     -- LuaJIT from Debian's libluajit-5.1.a; -E exports the Lua API to C modules the host loads.
     linkoptions { "-Wl,-E", "-Wl,-Bstatic", "-lluajit-5.1", "-Wl,-Bdynamic", "-ldl" }
     link_runtime_deps()
+end
 
 ---------------------------------------------------------------- C tests
 project "test-c"
@@ -187,7 +236,11 @@ project "test-c"
     files { "spec/c/**.c", "spec/c/**.h" }
     links { "bitttt_static" }
     link_runtime_deps()
-    links { "z" }   -- zlib: the tests' .gz fixtures
+    filter "system:not windows"
+        links { "z" }      -- zlib: the tests' .gz fixtures
+    filter "system:windows"
+        links { "zlib" }   -- vcpkg's name
+    filter {}
 
 ---------------------------------------------------------------- CUDA benchmark (GPU machines)
 if with_cuda then

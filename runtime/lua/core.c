@@ -60,6 +60,10 @@ static int l_read_all(lua_State *L) {
 static int l_clock(lua_State *L) { lua_pushnumber(L, bt_time_seconds()); return 1; }
 static int l_peak_rss(lua_State *L) { lua_pushnumber(L, (lua_Number)bt_peak_rss_bytes()); return 1; }
 
+/* The module DLL's one export on Windows (to become BT_API with runtime/export.h). */
+#if defined(_WIN32)
+__declspec(dllexport)
+#endif
 int luaopen_bitttt_core(lua_State *L) {
     lua_newtable(L);
     static const luaL_Reg fns[] = {{"info", l_info}, {"set_threads", l_set_threads},
