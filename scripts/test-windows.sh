@@ -6,9 +6,13 @@
 # The last line is "N passed, N failed, N skipped".
 #
 #   ./scripts/build-windows.sh && ./scripts/test-windows.sh
+#   ./scripts/test-windows.sh --build       (or BITTTT_WINDOWS_BUILD=1: build first; a failed build counts as a failure)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+if [ "${1:-}" = "--build" ] || [ "${BITTTT_WINDOWS_BUILD:-}" = 1 ]; then
+    ./scripts/build-windows.sh || { echo "test-windows.sh: the Windows build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+fi
 win=bin/windows
 [ -f $win/test-c.exe ] || { echo "test-windows.sh: no $win/test-c.exe; run scripts/build-windows.sh first"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 [ -x bin/embed_c ] && [ -f bin/bitttt/core.so ] || ./scripts/build.sh release >/dev/null || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
