@@ -7,7 +7,16 @@
 #ifndef BT_ERROR_H
 #define BT_ERROR_H
 
-#include "base/attributes.h"
+/* BT_PRINTF_FORMAT(fmt, args): checks printf-style calls. MinGW's `printf` format
+ * means the Microsoft dialect (warnings on %zu, %lld); the runtime formats with the
+ * C99 dialect, which MinGW's gcc calls gnu_printf. Other compilers: nothing. */
+#if defined(__MINGW32__)
+#define BT_PRINTF_FORMAT(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define BT_PRINTF_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define BT_PRINTF_FORMAT(fmt, args)
+#endif
 
 typedef enum bt_status {
     BT_OK = 0,
