@@ -48,13 +48,14 @@ fi
 # fetch_source SOURCE BINARY -> prints the unpacked source folder (fetched once, pinned to
 # the main suite's version of the binary package BINARY)
 fetch_source() {
-    local pkg=$1 version dir
+    local pkg=$1 version sandbox=()
+    [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)   # _apt cannot write into this tree
     version=$(apt-cache madison "$2" | awk -F' *[|] *' -v s=" $suite/main " 'index($3, s) { print $2; exit }')
     [ -n "$version" ] || { echo "build-windows.sh: no $suite version of $2" >&2; exit 1; }
     if [ ! -f "$deps/src/$pkg.version" ] || [ "$(cat "$deps/src/$pkg.version")" != "$version" ]; then
         echo "build-windows.sh: apt-get source $pkg=$version" >&2
         rm -rf "$deps/src/$pkg-"*
-        (cd "$deps/src" && apt-get source -qq -o APT::Sandbox::User=root --only-source "$pkg=$version" >/dev/null) ||
+        (cd "$deps/src" && apt-get source -qq "${sandbox[@]}" --only-source "$pkg=$version" >/dev/null) ||
             { echo "build-windows.sh: apt-get source $pkg=$version failed" >&2; exit 1; }
         echo "$version" >"$deps/src/$pkg.version"
     fi
