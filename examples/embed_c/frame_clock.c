@@ -6,10 +6,11 @@
 #include <windows.h>
 
 double now_seconds(void) {
-    LARGE_INTEGER freq, now;
-    QueryPerformanceFrequency(&freq);
-    QueryPerformanceCounter(&now);
-    return (double)now.QuadPart / (double)freq.QuadPart;
+    static double tick;   /* seconds per counter tick */
+    LARGE_INTEGER t;
+    if (tick == 0) { QueryPerformanceFrequency(&t); tick = 1.0 / (double)t.QuadPart; }
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart * tick;
 }
 
 void sleep_until(double t) {
