@@ -9,8 +9,16 @@
 -- prelude below maps those calls onto premake4's solution/configuration/flags.
 --
 -- Outputs: build/lib/<config>/libbitttt.a, bin/libbitttt.so (soname libbitttt.so.1),
--- bin/bitttt/core.so (Lua module), bin/bitttt-lua (host, LuaJIT linked statically),
--- bin/test-c (C tests). The sanitize config puts the same under bin/asan/.
+-- bin/bitttt/core.so (Lua module), bin/bitttt-lua (host), bin/test-c (C tests).
+-- The sanitize config puts the same under bin/asan/.
+--
+-- One runtime per process: libbitttt.so holds the runtime, the Lua binding
+-- (runtime/lua/), the C API (runtime/capi/) and lua/bitttt's sources
+-- (build/gen/lua_modules.c, written by scripts/embed-lua.lua from build.sh);
+-- core.so and bitttt-lua only call into it. Everything is compiled with hidden
+-- visibility: only BT_API functions (bt_*) leave the library. LuaJIT is linked
+-- dynamically (libluajit-5.1.so.2): Debian's libluajit-5.1.a is not PIC, and one
+-- LuaJIT per process is what a LuaJIT host (LOVE, luajit) expects anyway.
 
 ---------------------------------------------------------------- premake4 prelude
 if not workspace then
@@ -87,10 +95,10 @@ workspace "bitttt"
     openmp "On"
     pic "On"
     warnings "Extra"
-    includedirs { "." }
+    includedirs { ".", luajit_include }
     defines { "_GNU_SOURCE" }
     filter "system:not windows"
-        buildoptions { "-Wall" }
+        buildoptions { "-Wall", "-fvisibility=hidden" }
         linkoptions { "-fopenmp" }   -- premake5's openmp "On" gives the compile flag only (libgomp)
     -- ---- Windows, Visual Studio (issue 19): x64, the ClangCL toolset (clang-cl accepts
     -- our GNU C: statement expressions, __attribute__, vector extensions) and LLVM's
@@ -127,8 +135,10 @@ workspace "bitttt"
         targetdir "bin/scalar"
         objdir "build/obj/scalar"
     filter { "configurations:sanitize", "system:not windows" }
-        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
-        linkoptions { "-fsanitize=address,undefined" }
+        -- float-cast-overflow is not part of "undefined" in GCC: it catches (int)NaN, (int64_t)1e300
+        buildoptions { "-O1", "-fsanitize=address,undefined,float-cast-overflow", "-fno-omit-frame-pointer",
+                       "-fno-sanitize-recover=undefined,float-cast-overflow" }
+        linkoptions { "-fsanitize=address,undefined,float-cast-overflow" }
     filter { "configurations:sanitize", "system:windows" }
         buildoptions { "/fsanitize=address" }   -- clang-cl: ASan only (no UBSan runtime for MSVC)
     filter {}
@@ -144,15 +154,16 @@ local function link_runtime_deps()
     end
     links { "pcre2-8" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
     filter "system:not windows"
-        links { "m" }
+        links { "luajit-5.1", "m", "pthread" }
     filter "system:windows"
-        links { "libomp" }   -- LLVM's OpenMP runtime, for clang-cl's /openmp
+        links { "lua51", "libomp" }   -- LuaJIT's DLL (LUAJIT_DIR); LLVM's OpenMP runtime, for clang-cl's /openmp
     filter {}
 end
 
 local function runtime_sources()
-    files { "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
-    excludes { "runtime/lua/**", "runtime/host/**" }
+    files { "base/**.c", "base/**.h", "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h",
+            "build/gen/lua_modules.c" }
+    excludes { "runtime/host/**", "runtime/lua_module/**" }
     -- ---- platform layer (issue 19): one OS file per build
     filter "system:windows"
         excludes { "runtime/platform/posix.c" }
@@ -167,7 +178,7 @@ local function runtime_sources()
     end
 end
 
----------------------------------------------------------------- libbitttt (no Lua)
+---------------------------------------------------------------- libbitttt
 project "bitttt_static"
     kind "StaticLib"
     targetname "bitttt"
@@ -186,28 +197,28 @@ project "bitttt_shared"
     runtime_sources()
     -- nodelete: the library (and so libgomp) stays mapped after dlclose; a host that
     -- unloads it (lua_close, ffi) would otherwise pull code from under idle OpenMP workers.
+    -- exclude-libs: nothing of the static archives it pulls in (CUDA runtime) is exported.
     filter "system:linux"
-        linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete" }
+        linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete", "-Wl,--exclude-libs,ALL" }
     filter "system:windows"
-        defines { "BT_BUILDING_DLL" }   -- runtime/export.h: BT_API is dllexport
+        defines { "BT_BUILDING_DLL" }   -- base/export.h: BT_API is dllexport
         removedefines { "BT_STATIC" }
     filter {}
     link_runtime_deps()
 
 ---------------------------------------------------------------- Lua module bitttt.core
+-- Only luaopen_bitttt_core, calling into libbitttt.so (found beside bin/ through the rpath).
 project "bitttt_core"
     kind "SharedLib"
     targetname "core"
     targetprefix ""
-    files { "runtime/lua/**.c", "runtime/lua/**.h" }
-    includedirs { luajit_include }
+    files { "runtime/lua_module/**.c" }
+    links { "bitttt_shared" }
     filter "system:linux"
-        linkoptions { "-Wl,-z,nodelete" }   -- see bitttt_shared
+        linkoptions { "-Wl,-z,nodelete", "-Wl,-rpath,'$$ORIGIN/..'" }   -- nodelete: see bitttt_shared
     filter "system:windows"
-        links { "lua51" }                   -- LuaJIT's DLL (LUAJIT_DIR)
+        removedefines { "BT_STATIC" }   -- BT_API: dllimport from bitttt.dll
     filter {}
-    links { "bitttt_static" }
-    link_runtime_deps()
     filter "configurations:release"
         targetdir "bin/bitttt"
     filter "configurations:sanitize"
@@ -221,13 +232,9 @@ project "bitttt_core"
 if not os.istarget("windows") then
 project "bitttt-lua"
     kind "ConsoleApp"
-    files { "runtime/host/**.c", "runtime/host/**.h", "runtime/lua/**.c", "runtime/lua/**.h" }
-    includedirs { luajit_include }
-    defines { "BT_HOST_PRELOAD_CORE" }
-    links { "bitttt_static" }
-    -- LuaJIT from Debian's libluajit-5.1.a; -E exports the Lua API to C modules the host loads.
-    linkoptions { "-Wl,-E", "-Wl,-Bstatic", "-lluajit-5.1", "-Wl,-Bdynamic", "-ldl" }
-    link_runtime_deps()
+    files { "runtime/host/**.c", "runtime/host/**.h" }
+    links { "bitttt_shared", "luajit-5.1", "dl" }
+    linkoptions { "-Wl,-rpath,'$$ORIGIN'" }
 end
 
 ---------------------------------------------------------------- C tests
@@ -241,6 +248,13 @@ project "test-c"
     filter "system:windows"
         links { "zlib" }   -- vcpkg's name
     filter {}
+
+-- N load/free cycles through the C API (spec/capi_leaks_spec.lua runs the ASan build's, LeakSanitizer on)
+project "capi-cycles"
+    kind "ConsoleApp"
+    files { "spec/c_tools/capi_cycles.c" }
+    links { "bitttt_static" }
+    link_runtime_deps()
 
 ---------------------------------------------------------------- CUDA benchmark (GPU machines)
 if with_cuda then

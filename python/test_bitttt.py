@@ -44,6 +44,15 @@ class BitttTest(unittest.TestCase):
         with self.assertRaises(bitttt.Error):
             self.model.generate("x", n=1, top_p=0)
 
+    def test_generate_streams_what_it_returns_and_stops_on_false(self):
+        pieces = []
+        text = self.model.generate("Once upon a time", n=40, seed=SEED, on_text=pieces.append)
+        self.assertEqual(text, "".join(pieces))
+        self.assertFalse(text.startswith("Once upon a time"))   # the continuation only
+        seen = []
+        self.model.generate("Once upon a time", n=40, temp=0, on_text=lambda p: seen.append(p) or len(seen) < 3)
+        self.assertEqual(len(seen), 3)
+
     def test_tokenize_round_trip(self):
         text = "The cat sat on the mat."
         ids = self.model.tokenize(text)

@@ -19,7 +19,9 @@ allowed=(
     runtime/platform/windows.c
     spec/c/test_platform.c
     examples/embed_c/frame_clock.c
+    examples/embed_c/self_path.c
     spec/c/test_capi_threads.c   # pthreads: MinGW-w64 has winpthreads (MSVC would need a port)
+    'runtime/capi/*'             # the C API's model locks: pthread mutexes, as above
     'runtime/host/*'             # the REPL's terminal code: POSIX only so far (bitttt-lua is not built for Windows)
 )
 

@@ -7,14 +7,14 @@
 --
 --   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]
 local bt = require "bitttt"
+local cli = require "bitttt.cli"
 
-local src, dst, format = arg[1], arg[2], arg[3] or "tq2_0"
-if not (src and dst) or src == "--help" then
-    io.stderr:write("usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]\n")
-    os.exit(src == "--help" and 0 or 2)
-end
-local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or error("format must be tq2_0 or tq1_0, got " .. format, 0)
+local _, pos = cli.parse(arg, {}, "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]")
+local src, dst, format = pos[1], pos[2], pos[3] or "tq2_0"
+if not (src and dst) or #pos > 3 then cli.usage_error("expected IN.gguf OUT.gguf [tq2_0|tq1_0] (see --help)") end
+local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or cli.usage_error("format must be tq2_0 or tq1_0, got " .. format)
 
+require("bitttt.file_kind").check(src, "model")
 local file = bt.model_open(src)
 if file:format() ~= "gguf" then error(src .. ": not a GGUF file", 0) end
 local projections = { attn_q = true, attn_k = true, attn_v = true, attn_output = true,

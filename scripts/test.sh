@@ -56,6 +56,7 @@ run_specs() {   # label busted-command...
 
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
 if ./scripts/check-portable.sh; then add_counts "portable sources" 1 0 0; else add_counts "portable sources" 0 1 0; fi
+if ./scripts/check-includes.sh; then add_counts "include arrows" 1 0 0; else add_counts "include arrows" 0 1 0; fi
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c
@@ -63,6 +64,7 @@ run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
+run_c_tests "server (openai client, load, nginx, browser)" spec/server/run.sh
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -6,14 +6,18 @@
  *
  *   embed_c [MODEL] [-p PROMPT] [-b BUDGET_MS] [-n TOKENS] [-f MAX_FRAMES] [-s SEED] [-z TOKENIZER] [--fast]
  *
- * MODEL defaults to models/default.gguf. --fast skips sleeping to the next
+ * MODEL defaults to the bundled model, found as bitttt-lua finds it: under $BITTTT_HOME,
+ * else in models/ of the folder above this program's bin/ (the project, or an install's
+ * share/bitttt). --fast skips sleeping to the next
  * frame (for tests); the work per frame is the same.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runtime/bitttt.h"
 #include "frame_clock.h"
+#include "self_path.h"
 
 #define FRAME_HZ 60
 
@@ -24,8 +28,29 @@ typedef struct options {
     unsigned long long seed;
 } options;
 
+/* models/default.gguf under $BITTTT_HOME, else in the first folder above this program that
+ * has one (bin/embed_c in the project, share/bitttt/bin/embed_c when installed). */
+static const char *default_model(void) {
+    static char path[PATH_MAX + 32];
+    const char *home = getenv("BITTTT_HOME");
+    if (home && *home) {
+        snprintf(path, sizeof path, "%s/models/default.gguf", home);
+        return path;
+    }
+    char dir[PATH_MAX];
+    if (self_path(dir, sizeof dir) == 0) {
+        for (char *sep; (sep = last_separator(dir)) != NULL;) {
+            *sep = 0;
+            snprintf(path, sizeof path, "%s/models/default.gguf", dir);
+            FILE *f = fopen(path, "rb");
+            if (f) { fclose(f); return path; }
+        }
+    }
+    return "models/default.gguf";
+}
+
 static int parse_args(int argc, char **argv, options *o) {
-    *o = (options){"models/default.gguf", "Once upon a time", NULL, 4.0, 120, 3600, 0, 42};
+    *o = (options){default_model(), "Once upon a time", NULL, 4.0, 120, 3600, 0, 42};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--fast")) { o->fast = 1; continue; }

@@ -6,15 +6,22 @@
 #include <windows.h>
 #include <psapi.h>
 
-/* Paths are UTF-8 (what the rest of the runtime and Lua use); Windows wants UTF-16. */
-static HANDLE open_utf8(const char *path) {
+/* Paths are UTF-8 (what the rest of the runtime and Lua use); Windows wants UTF-16.
+ * NULL when out of memory or not UTF-8; free() the result. */
+static wchar_t *wide_path(const char *path) {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
-    if (n <= 0) return INVALID_HANDLE_VALUE;
+    if (n <= 0) return NULL;
     wchar_t *wide = malloc((size_t)n * sizeof *wide);
+    if (wide) MultiByteToWideChar(CP_UTF8, 0, path, -1, wide, n);
+    return wide;
+}
+
+/* access 0 opens for a look at the kind only; FILE_FLAG_BACKUP_SEMANTICS opens folders too */
+static HANDLE open_utf8(const char *path, DWORD access, DWORD flags) {
+    wchar_t *wide = wide_path(path);
     if (!wide) return INVALID_HANDLE_VALUE;
-    MultiByteToWideChar(CP_UTF8, 0, path, -1, wide, n);
-    HANDLE h = CreateFileW(wide, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
-                           FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h = CreateFileW(wide, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, flags, NULL);
     free(wide);
     return h;
 }
@@ -22,7 +29,7 @@ static HANDLE open_utf8(const char *path) {
 bt_status bt_map_file(bt_mapped_file *out, const char *path) {
     out->data = NULL;
     out->size = 0;
-    HANDLE file = open_utf8(path);
+    HANDLE file = open_utf8(path, GENERIC_READ, FILE_ATTRIBUTE_NORMAL);
     if (file == INVALID_HANDLE_VALUE) return bt_set_error(BT_ERR_IO, "%s: cannot open (Windows error %lu)", path, GetLastError());
     LARGE_INTEGER size;
     if (GetFileType(file) != FILE_TYPE_DISK || !GetFileSizeEx(file, &size)) {
@@ -62,6 +69,25 @@ size_t bt_peak_rss_bytes(void) {
     PROCESS_MEMORY_COUNTERS pmc;
     if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc)) return 0;
     return pmc.PeakWorkingSetSize;   /* bytes */
+}
+
+uint64_t bt_memory_available_bytes(void) {
+    MEMORYSTATUSEX status = {.dwLength = sizeof status};
+    return GlobalMemoryStatusEx(&status) ? (uint64_t)status.ullAvailPhys : 0;
+}
+
+const char *bt_path_kind(const char *path) {
+    HANDLE h = open_utf8(path, 0, FILE_FLAG_BACKUP_SEMANTICS);
+    if (h == INVALID_HANDLE_VALUE) return NULL;
+    BY_HANDLE_FILE_INFORMATION info;
+    int folder = GetFileInformationByHandle(h, &info) && (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY);
+    DWORD type = GetFileType(h);
+    CloseHandle(h);
+    if (folder) return "directory";
+    if (type == FILE_TYPE_DISK) return "file";
+    if (type == FILE_TYPE_PIPE) return "fifo";
+    if (type == FILE_TYPE_CHAR) return "character device";
+    return "special file";
 }
 
 int bt_cpu_count(void) {

@@ -159,6 +159,16 @@ BT_TEST(readers_gguf_corrupt_tensor_infos) {
     info_at q1 = tensor_at(&f, "blk.1.attn_q.weight");
     fresh(&f)[q1.name + 4] = '0';   /* blk.1.attn_q -> blk.0.attn_q */
     BROKEN(&f, f.buf, f.size, "duplicate", "blk.0.attn_q.weight");
+    /* overlapping data: q moved onto k (the smaller, so sorted first), then every tensor at offset 0 */
+    bt_readers_put_u64(fresh(&f) + q.offset, bt_gguf_find_tensor(f.g, "blk.0.attn_k.weight")->offset);
+    BROKEN(&f, f.buf, f.size, "tensor 'blk.0.attn_q.weight'", "overlaps tensor 'blk.0.attn_k.weight'");
+    fresh(&f);
+    for (uint64_t i = 0; i < f.g->n_tensors; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)f.g->tensors[i].name.len, f.g->tensors[i].name.ptr);
+        bt_readers_put_u64(f.buf + tensor_at(&f, name).offset, 0);
+    }
+    BROKEN(&f, f.buf, f.size, "overlaps tensor");
     fixture_close(&f);
 }
 

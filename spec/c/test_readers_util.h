@@ -6,7 +6,7 @@
 #define BT_TEST_READERS_UTIL_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/gguf.h"
 
 /* The path of data file `rel` in out[cap]; 1 if the file exists, else 0. */
