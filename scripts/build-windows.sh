@@ -91,7 +91,11 @@ fi
 # ---------------------------------------------------------------- bitttt
 # The same file lists as premake5.lua (runtime_sources, test-c, embed_c, bitttt_core),
 # with the OS file windows.c in place of posix.c. A generated makefile rebuilds only
-# what changed (-MMD header dependencies).
+# what changed (-MMD header dependencies). As on Linux, the library (bitttt.dll) holds
+# the runtime, the Lua binding (runtime/lua/), the C API and lua/bitttt's sources, and
+# links LuaJIT's lua51.dll; core.dll is only the module's entry point, on bitttt.dll.
+mkdir -p "$work/gen"
+luajit scripts/embed-lua.lua . "$work/gen/lua_modules.c"
 cat >"$work/Makefile" <<MAKE
 CC := $cc
 ROOT := $root
@@ -104,16 +108,23 @@ CFLAGS := -std=c11 -O2 -g -fopenmp -Wall -Wextra -D_GNU_SOURCE -DPCRE2_STATIC -I
 # Shipped beside the programs: libgomp-1.dll (OpenMP) with the libgcc and winpthread DLLs
 # it loads, and lua51.dll.
 LDFLAGS := -fopenmp
-LIBDEPS := -L$(DEPS)/lib -lpcre2-8 -lpsapi
+LIBDEPS := -L$(DEPS)/lib -L$(DEPS)/bin -lpcre2-8 -llua51 -lpsapi -lpthread
 
 find_c = $(shell cd $(ROOT) && find $(1) -name '*.c' | LC_ALL=C sort)
-LIB_SRC := $(filter-out runtime/lua/% runtime/host/% runtime/platform/posix.c,$(call find_c,runtime kernels/cpu))
+LIB_SRC := $(filter-out runtime/host/% runtime/lua_module/% runtime/platform/posix.c,$(call find_c,base runtime kernels/cpu)) \
+           build/windows/gen/lua_modules.c
 TEST_SRC := $(call find_c,spec/c)
 EMBED_SRC := $(call find_c,examples/embed_c)
-LUA_SRC := $(call find_c,runtime/lua)
+MODULE_SRC := $(call find_c,runtime/lua_module)
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
 all: $(OUT)/libbitttt.a $(OUT)/bitttt.dll $(OUT)/test-c.exe $(OUT)/embed_c.exe $(OUT)/bitttt/core.dll
+
+# base/export.h: BT_API is dllexport in the library's objects (also archived into
+# libbitttt.a: harmless there), nothing for the C tests (they link libbitttt.a),
+# dllimport for embed_c and core.dll (they link bitttt.dll).
+$(call obj,$(LIB_SRC)): CFLAGS += -DBT_BUILDING_DLL
+$(call obj,$(TEST_SRC)): CFLAGS += -DBT_STATIC
 
 $(OBJ)/%.o: $(ROOT)/%.c
 	@mkdir -p $(dir $@)
@@ -132,9 +143,9 @@ $(OUT)/test-c.exe: $(call obj,$(TEST_SRC)) $(OUT)/libbitttt.a
 $(OUT)/embed_c.exe: $(call obj,$(EMBED_SRC)) $(OUT)/bitttt.dll
 	$(CC) -o $@ $(call obj,$(EMBED_SRC)) -L$(OUT) -lbitttt $(LDFLAGS)
 
-$(OUT)/bitttt/core.dll: $(call obj,$(LUA_SRC)) $(OUT)/libbitttt.a
+$(OUT)/bitttt/core.dll: $(call obj,$(MODULE_SRC)) $(OUT)/bitttt.dll
 	@mkdir -p $(dir $@)
-	$(CC) -shared -o $@ $^ $(LIBDEPS) -L$(DEPS)/bin -llua51 $(LDFLAGS)
+	$(CC) -shared -o $@ $(call obj,$(MODULE_SRC)) -L$(OUT) -lbitttt -L$(DEPS)/bin -llua51 $(LDFLAGS)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 MAKE
