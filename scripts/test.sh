@@ -61,6 +61,7 @@ run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c
 run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
+BITTTT_WINDOWS_BUILD=1 run_c_tests "Windows build (MinGW-w64 under wine)" ./scripts/test-windows.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
