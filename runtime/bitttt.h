@@ -264,7 +264,8 @@ BT_API bt_status bt_session_restore(bt_session *s, const bt_snapshot *snap);
 BT_API void bt_snapshot_free(bt_snapshot *snap);
 /* A safetensors file: tensors "layer.<l>.<field>" (l 1-based), metadata format
  * "bitttt-session-state", version, fingerprint, position, context - what the Lua side
- * writes and reads. Loading refuses another model's state or another context size;
+ * writes and reads. Loading refuses another model's state or one whose position does not fit
+ * the session's context (KV caches of another capacity are taken as they are);
  * the history and logits are not saved (after a load, feed a token to get logits). */
 BT_API bt_status bt_session_save_state(bt_session *s, const char *path);
 BT_API bt_status bt_session_load_state(bt_session *s, const char *path);

@@ -186,8 +186,7 @@ BT_TEST(capi_snapshot_and_state_file_restore_logits) {
     ok = ok && !bt_session_load_state(t, path) && bt_session_position(t) == 5 && !bt_session_feed(t, &next, 1);
     if (ok) memcpy(c, bt_session_logits(t), sizeof c);
     bt_session *other;
-    /* KV caches grow, so a state of another context size loads while its position fits */
-    bt_session_options small = {.n_ctx = 4};
+    bt_session_options small = {.n_ctx = 4};   /* the state's position (5) does not fit */
     int refused = !bt_session_new(&other, m, &small) && bt_session_load_state(other, path) == BT_ERR_FORMAT &&
                   strstr(bt_last_error(), "context");
     bt_session_free(other);
@@ -200,7 +199,7 @@ BT_TEST(capi_snapshot_and_state_file_restore_logits) {
     BT_CHECK(ok, "state calls: %s", bt_last_error());
     BT_CHECK(!memcmp(a, b, sizeof a), "restored snapshot gives other logits");
     BT_CHECK(!memcmp(a, c, sizeof a), "loaded state file gives other logits");
-    BT_CHECK(refused, "a state past the context size is refused");
+    BT_CHECK(refused, "a state whose position does not fit the context is refused");
     BT_CHECK(reset_ok, "reset");
 }
 

@@ -12,7 +12,7 @@ const pick = (list) => list[Math.floor(Math.random() * list.length)];
 
 before(async () => {
   memDir = tempDir("bitttt-api-");
-  server = await startServer(["-np", "2", "--memory-dir", memDir]);
+  server = await startServer(["-np", "2", "-c", "512", "--memory-dir", memDir]);   // a context, for "max_tokens past the context"
   client = new OpenAI({ baseURL: server.url + "/v1", apiKey: "unused", maxRetries: 0 });
 });
 after(async () => { await server.stop(); removeDir(memDir); });
