@@ -42,7 +42,7 @@ fi
 # when flags may have changed (premake5.lua or the CUDA choice), rebuild everything.
 flags_stamp=build/.flags-stamp files_stamp=build/.files-stamp
 flags="$(cat premake5.lua; echo "cuda=$cuda")"
-files="$(find runtime kernels spec/c examples -name '*.[ch]' -o -name '*.cu' | sort)"
+files="$(find base runtime kernels spec/c examples -name '*.[ch]' -o -name '*.cu' | sort)"
 if [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" ]; then
     rm -rf build/obj build/lib build/cuda
 fi
