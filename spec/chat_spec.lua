@@ -45,7 +45,7 @@ describe("chat.lua on a terminal", function()
             -- turn 2: Ctrl-C as soon as the answer streams
             before = #p:text()
             p:send("Tell me a story", "Enter")
-            p:wait_for("> Tell me a story\n[^\n]*%S", before, 90)   -- the ASan host on a loaded machine is slow
+            p:wait_for("> Tell me a story\n%s*%S", before, 90)   -- the answer may start with a blank line
             p:send("C-c")
             text = p:wait_for("%(stopped%).-\n>$", before, 60)
             local generated = tonumber(text:match("generated (%d+) %(interrupted%)", before))
