@@ -34,6 +34,7 @@ local spec = {
     { "-t", "--threads", key = "threads", type = "number", help = "CPU threads (default: BITTTT_THREADS or all cores)" },
     { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
     cli.gpu_layers_option,
+    cli.head_option,
     { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (default: the model's)" },
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule: constant[:M], warmup:N, cosine:N[,MIN], inv_sqrt:N, piecewise:P=M,..., FILE.lua" },
@@ -51,7 +52,7 @@ local function main(argv)
 
     local t_load = clock()
     local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = n_gpu_layers,
-        n_ctx = o.ctx })
+        n_ctx = o.ctx, head = o.head })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     local recommended = Sampler.model_defaults(model.meta, o.model)
     local sampler = Sampler.new(Sampler.choose(o, recommended))

@@ -23,6 +23,7 @@ local o = cli.parse(arg, {
     { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
       help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
     cli.gpu_layers_option,
+    cli.head_option,
 }, "usage: bitttt-lua logits.lua -m MODEL --ids \"ID ...\" [--prefill K] -o FILE")
 
 if not o.model then error("no model: give -m MODEL", 0) end

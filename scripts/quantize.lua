@@ -3,16 +3,29 @@
 --   per-tensor scale = mean|W|, W_q = clamp(round(W / scale), -1, 1), W ~ W_q * scale.
 -- Projections are the 2-d weights blk.N.{attn_q,attn_k,attn_v,attn_output,
 -- ffn_gate,ffn_up,ffn_down}.weight; everything else (embedding, norms, head) and
--- all metadata are copied as they are.
+-- all metadata are copied as they are. --head q8_0 also writes the output head as
+-- Q8_0 (llama.cpp's layout and rounding): output.weight if the file has one, else a
+-- new output.weight quantized from the tied token_embd (which stays as it is).
 --
---   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]
+--   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]
 local bt = require "bitttt"
 
-local src, dst, format = arg[1], arg[2], arg[3] or "tq2_0"
-if not (src and dst) or src == "--help" then
-    io.stderr:write("usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]\n")
-    os.exit(src == "--help" and 0 or 2)
+local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]\n"
+local positional, head = {}, nil
+local i = 1
+while arg[i] do
+    if arg[i] == "--help" then io.stdout:write(usage) os.exit(0) end
+    if arg[i] == "--head" then
+        head = arg[i + 1]
+        if head ~= "q8_0" then error(("--head: expected q8_0, got '%s'"):format(tostring(head)), 0) end
+        i = i + 2
+    else
+        positional[#positional + 1] = arg[i]
+        i = i + 1
+    end
 end
+local src, dst, format = positional[1], positional[2], positional[3] or "tq2_0"
+if not (src and dst) or positional[4] then io.stderr:write(usage) os.exit(2) end
 local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or error("format must be tq2_0 or tq1_0, got " .. format, 0)
 
 local file = bt.model_open(src)
@@ -45,5 +58,22 @@ for _, name in ipairs(file:tensor_names()) do
     end
     tensors[#tensors + 1] = { name, t }
 end
+
+local function float_head(name, t)
+    if t:dim() ~= 2 or not (t:dtype() == "f32" or t:dtype() == "f16" or t:dtype() == "bf16") then
+        error(("%s: --head q8_0: tensor '%s' is %s; expected a 2-d float matrix"):format(src, name, t:dtype()), 0)
+    end
+    return bt.quantize_q8_0(t)
+end
+if head then
+    local index
+    for n, entry in ipairs(tensors) do if entry[1] == "output.weight" then index = n end end
+    if index then
+        tensors[index][2] = float_head("output.weight", tensors[index][2])
+    else
+        tensors[#tensors + 1] = { "output.weight", float_head("token_embd.weight", file:tensor("token_embd.weight")) }
+    end
+end
 bt.gguf_write(dst, meta, tensors)
-io.stderr:write(("wrote %s: %d of %d tensors as %s\n"):format(dst, n_quantized, #tensors, format))
+io.stderr:write(("wrote %s: %d of %d tensors as %s%s\n"):format(dst, n_quantized, #tensors, format,
+    head and ", the head as " .. head or ""))

@@ -66,6 +66,10 @@ end
 cli.gpu_layers_option = { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto",
     default = "0", help = "layers to place on the GPU: a count, or auto (as many as fit)" }
 
+--- --head: quantize a float output head at load (model.lua's opts.head).
+cli.head_option = { nil, "--head", key = "head", type = "string", metavar = "q8_0",
+    help = "quantize a float (f16/bf16/f32) output head to q8_0 at load: about half the bytes read per token" }
+
 --- "auto" or a whole number >= 0 from the option's text; errors name the option.
 function cli.gpu_layers(text)
     if text == "auto" then return "auto" end

@@ -10,6 +10,8 @@
 #include "kernels/cpu/ternary.h"
 #include "kernels/cpu/ternary_format.h"
 #include "kernels/cpu/ternary_quantize.h"
+#include "kernels/cpu/quant_q8_0.h"
+#include "kernels/cpu/elementwise.h"
 
 static bt_tensor *check_f32_matrix(lua_State *L, int idx) {
     bt_tensor *w = bt_lua_check_tensor(L, idx);
@@ -52,6 +54,32 @@ static int l_pack(lua_State *L) {
     bt_dtype d = check_packed_dtype(L, 2, &f);
     bt_tensor *out = new_packed(L, d, w->shape[0], w->shape[1]);
     bt_lua_check(L, bt_ternary_pack(bt_tensor_data(out), bt_tensor_nbytes(out), f, bt_tensor_data(w), w->shape[0], w->shape[1]));
+    return 1;
+}
+
+/* quantize_q8_0(w) -> q8_0 tensor [n, k] of a contiguous 2-d f32 / f16 / bf16 CPU matrix
+ * (k % 32 == 0), row by row (an f16 head is never held as f32 whole). */
+static int l_quantize_q8_0(lua_State *L) {
+    bt_tensor *w = bt_lua_check_tensor(L, 1);
+    if (w->ndim != 2 || !bt_tensor_is_contiguous(w) || bt_tensor_device(w).type != BT_DEVICE_CPU ||
+        !(w->dtype == BT_F32 || w->dtype == BT_F16 || w->dtype == BT_BF16))
+        luaL_error(L, "quantize_q8_0: expected a contiguous 2-d f32, f16 or bf16 CPU tensor, got %s",
+                   bt_dtype_get_info(w->dtype)->name);
+    const int64_t n = w->shape[0], k = w->shape[1];
+    if (k % BT_Q8_0_COLS) luaL_error(L, "quantize_q8_0: rows of %d values; q8_0 needs a multiple of 32", (int)k);
+    bt_tensor *out = new_packed(L, BT_Q8_0, n, k);
+    float *row = w->dtype == BT_F32 ? NULL : malloc((size_t)k * sizeof(float));
+    if (w->dtype != BT_F32 && !row) luaL_error(L, "quantize_q8_0: out of memory");
+    const uint8_t *src = bt_tensor_data(w);
+    uint8_t *dst = bt_tensor_data(out);
+    const size_t src_row = (size_t)k * bt_dtype_get_info(w->dtype)->block_bytes, dst_row = (size_t)k / BT_Q8_0_COLS * BT_Q8_0_BYTES;
+    for (int64_t i = 0; i < n; i++) {
+        const void *r = src + (size_t)i * src_row;
+        if (w->dtype == BT_F16) bt_convert_f16_to_f32(row, r, k);
+        if (w->dtype == BT_BF16) bt_convert_bf16_to_f32(row, r, k);
+        bt_q8_0_quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
+    }
+    free(row);
     return 1;
 }
 
@@ -106,6 +134,7 @@ static int l_dequantize(lua_State *L) {
 
 void bt_lua_open_ternary(lua_State *L) {
     static const luaL_Reg fns[] = {{"ternary_quantize", l_quantize}, {"ternary_pack", l_pack},
-                                   {"ternary_random", l_random}, {"ternary_dequantize", l_dequantize}, {NULL, NULL}};
+                                   {"ternary_random", l_random}, {"ternary_dequantize", l_dequantize},
+                                   {"quantize_q8_0", l_quantize_q8_0}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
 }
