@@ -174,7 +174,13 @@ static int ternary_format_of(bt_dtype d, bt_ternary_format *f) {
     }
 }
 
-/* The ternary layout of w, validated once and cached on the tensor handle. */
+static void ternary_prepared_free(void *prepared) {
+    bt_ternary_release(prepared);
+    free(prepared);
+}
+
+/* The ternary layout of w, validated once and cached on the tensor handle
+ * (TQ1_0 repacked as TQ2_0: see bt_ternary_repack). */
 static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
     if (!w->prepared) {
         if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "linear: ternary weights must be contiguous");
@@ -182,9 +188,10 @@ static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const 
         if (!m) return bt_set_error(BT_ERR_NOMEM, "linear: out of memory");
         size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
         bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
+        if (!st) st = bt_ternary_repack(m);
         if (st) { free(m); return st; }
         w->prepared = m;
-        w->prepared_free = free;
+        w->prepared_free = ternary_prepared_free;
     }
     *out = w->prepared;
     return BT_OK;

@@ -97,7 +97,8 @@ print(("bench-ternary: %s, %s weights (%.1f MB over %d layers), simd %s"):format
     bt.info().version, o.format, total_bytes / 1e6, n_layer, bt.info().simd))
 for _, nt in ipairs(threads) do
     bt.set_threads(nt)
-    rotation()   -- warm-up: page in, let the prepared layouts be built
+    local first = time(rotation)   -- warm-up: page in, let the prepared layouts be built (TQ1_0: repacked)
+    if nt == threads[1] then print(("first pass (layouts prepared%s): %.3f s"):format(o.format == "tq1_0" and ", repacked as tq2_0" or "", first)) end
     local bw, per, head_t = {}, { {}, {}, {}, {} }, {}
     for r = 1, o.reps do
         bw[r] = read_bandwidth()
