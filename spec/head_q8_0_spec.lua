@@ -138,6 +138,26 @@ describe("--head q8_0 on the BitNet reference fixture", function()
         os.remove(out)
     end)
 
+    it("writes the bytes llama.cpp's quantize tool writes, and runs on them as embedding and head", function()
+        if helper.skip_without(pending, dir .. "bitnet-s4321-f32.gguf.gz") then return end
+        local theirs = helper.read_file(helper.root .. "/spec/data/reference/bitnet/llamacpp-q8_0-token_embd.bin")
+        local src = bt.model_open(fixture.f32_file())
+        assert.equals(theirs, bt.quantize_q8_0(src:tensor("token_embd.weight")):tobytes())
+        -- the fixture's TQ2_0 file with llama.cpp's Q8_0 table as its tied embedding and head
+        local path, out = helper.data_file(dir .. "bitnet-s4321-tq2_0.gguf"), os.tmpname()
+        local file, tensors = bt.model_open(path), {}
+        for _, name in ipairs(file:tensor_names()) do
+            tensors[#tensors + 1] = { name, name == "token_embd.weight" and bt.from_bytes(theirs, "q8_0", { 512, 256 }) or file:tensor(name) }
+        end
+        local meta = {}
+        for key in pairs(bt.gguf_meta(path)) do meta[#meta + 1] = { key, "from", path } end
+        bt.gguf_write(out, meta, tensors)
+        local model = Model.load(out)
+        assert.equals("q8_0", model.w.output:dtype())
+        assert.are.same({ 319, 187, 386, 15, 138 }, fixture.greedy(model, { 1, 403, 407, 261, 378 }, 5))
+        os.remove(out)
+    end)
+
     it("refuses a --head other than q8_0", function()
         if helper.skip_without(pending, dir .. "bitnet-s4321-tq2_0.gguf") then return end
         local path = helper.data_file(dir .. "bitnet-s4321-tq2_0.gguf")

@@ -16,3 +16,13 @@ void bt_q8_0_quantize_row(uint8_t *out, const float *x, int64_t k) {
         for (int j = 0; j < BT_Q8_0_COLS; j++) out[2 + j] = (uint8_t)(int8_t)roundf(x[j] * id);
     }
 }
+
+void bt_q8_0_dequantize_row(float *out, const uint8_t *in, int64_t k) {
+    for (int64_t b = 0; b < k / BT_Q8_0_COLS; b++, in += BT_Q8_0_BYTES, out += BT_Q8_0_COLS) {
+        uint16_t d16;
+        float d;
+        memcpy(&d16, in, 2);
+        bt_convert_f16_to_f32(&d, &d16, 1);
+        for (int j = 0; j < BT_Q8_0_COLS; j++) out[j] = d * (float)(int8_t)in[2 + j];
+    }
+}

@@ -12,5 +12,7 @@
 enum { BT_Q8_0_COLS = 32, BT_Q8_0_BYTES = 34 };
 
 void bt_q8_0_quantize_row(uint8_t *out /* [k / 32 * 34] */, const float *x /* [k] */, int64_t k);
+/* out[j] = d * q of column j */
+void bt_q8_0_dequantize_row(float *out /* [k] */, const uint8_t *in /* [k / 32 * 34] */, int64_t k);
 
 #endif
