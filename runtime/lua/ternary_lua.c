@@ -68,18 +68,26 @@ static int l_quantize_q8_0(lua_State *L) {
     const int64_t n = w->shape[0], k = w->shape[1];
     if (k % BT_Q8_0_COLS) luaL_error(L, "quantize_q8_0: rows of %d values; q8_0 needs a multiple of 32", (int)k);
     bt_tensor *out = new_packed(L, BT_Q8_0, n, k);
-    float *row = w->dtype == BT_F32 ? NULL : malloc((size_t)k * sizeof(float));
-    if (w->dtype != BT_F32 && !row) luaL_error(L, "quantize_q8_0: out of memory");
     const uint8_t *src = bt_tensor_data(w);
     uint8_t *dst = bt_tensor_data(out);
     const size_t src_row = (size_t)k * bt_dtype_get_info(w->dtype)->block_bytes, dst_row = (size_t)k / BT_Q8_0_COLS * BT_Q8_0_BYTES;
-    for (int64_t i = 0; i < n; i++) {
-        const void *r = src + (size_t)i * src_row;
-        if (w->dtype == BT_F16) bt_convert_f16_to_f32(row, r, k);
-        if (w->dtype == BT_BF16) bt_convert_bf16_to_f32(row, r, k);
-        bt_q8_0_quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
+    const bt_dtype dtype = w->dtype;
+    int failed = 0;
+#pragma omp parallel reduction(|| : failed)
+    {
+        float *row = dtype == BT_F32 ? NULL : malloc((size_t)k * sizeof(float));   /* this thread's f32 row */
+        failed = dtype != BT_F32 && !row;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            const void *r = src + (size_t)i * src_row;
+            if (failed) continue;
+            if (dtype == BT_F16) bt_convert_f16_to_f32(row, r, k);
+            if (dtype == BT_BF16) bt_convert_bf16_to_f32(row, r, k);
+            bt_q8_0_quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
+        }
+        free(row);
     }
-    free(row);
+    if (failed) luaL_error(L, "quantize_q8_0: out of memory");
     return 1;
 }
 
