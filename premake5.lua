@@ -9,8 +9,16 @@
 -- prelude below maps those calls onto premake4's solution/configuration/flags.
 --
 -- Outputs: build/lib/<config>/libbitttt.a, bin/libbitttt.so (soname libbitttt.so.1),
--- bin/bitttt/core.so (Lua module), bin/bitttt-lua (host, LuaJIT linked statically),
--- bin/test-c (C tests). The sanitize config puts the same under bin/asan/.
+-- bin/bitttt/core.so (Lua module), bin/bitttt-lua (host), bin/test-c (C tests).
+-- The sanitize config puts the same under bin/asan/.
+--
+-- One runtime per process: libbitttt.so holds the runtime, the Lua binding
+-- (runtime/lua/), the C API (runtime/capi/) and lua/bitttt's sources
+-- (build/gen/lua_modules.c, written by scripts/embed-lua.lua from build.sh);
+-- core.so and bitttt-lua only call into it. Everything is compiled with hidden
+-- visibility: only BT_API functions (bt_*) leave the library. LuaJIT is linked
+-- dynamically (libluajit-5.1.so.2): Debian's libluajit-5.1.a is not PIC, and one
+-- LuaJIT per process is what a LuaJIT host (LOVE, luajit) expects anyway.
 
 ---------------------------------------------------------------- premake4 prelude
 if not workspace then
@@ -76,9 +84,9 @@ workspace "bitttt"
     openmp "On"
     pic "On"
     warnings "Extra"
-    includedirs { "." }
+    includedirs { ".", luajit_include }
     defines { "_GNU_SOURCE" }
-    buildoptions { "-Wall" }
+    buildoptions { "-Wall", "-fvisibility=hidden" }
 
     filter "configurations:release"
         optimize "Speed"
@@ -88,8 +96,10 @@ workspace "bitttt"
     filter "configurations:sanitize"
         optimize "Debug"
         symbols "On"
-        buildoptions { "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined" }
-        linkoptions { "-fsanitize=address,undefined" }
+        -- float-cast-overflow is not part of "undefined" in GCC: it catches (int)NaN, (int64_t)1e300
+        buildoptions { "-O1", "-fsanitize=address,undefined,float-cast-overflow", "-fno-omit-frame-pointer",
+                       "-fno-sanitize-recover=undefined,float-cast-overflow" }
+        linkoptions { "-fsanitize=address,undefined,float-cast-overflow" }
         targetdir "bin/asan"
         objdir "build/obj/sanitize"
     -- No SIMD code at all: what a port to another CPU starts from.
@@ -109,12 +119,13 @@ local function link_runtime_deps()
         libdirs { "build/cuda", cudart_dir }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end
-    links { "pcre2-8", "m" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
+    links { "luajit-5.1", "pcre2-8", "m", "pthread" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
 end
 
 local function runtime_sources()
-    files { "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h" }
-    excludes { "runtime/lua/**", "runtime/host/**" }
+    files { "base/**.c", "base/**.h", "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h",
+            "build/gen/lua_modules.c" }
+    excludes { "runtime/host/**", "runtime/lua_module/**" }
     if with_cuda then
         defines { "BT_HAVE_CUDA" }
         -- Both library projects run this step, possibly at once (make -j): flock lets one
@@ -123,7 +134,7 @@ local function runtime_sources()
     end
 end
 
----------------------------------------------------------------- libbitttt (no Lua)
+---------------------------------------------------------------- libbitttt
 project "bitttt_static"
     kind "StaticLib"
     targetname "bitttt"
@@ -142,19 +153,19 @@ project "bitttt_shared"
     runtime_sources()
     -- nodelete: the library (and so libgomp) stays mapped after dlclose; a host that
     -- unloads it (lua_close, ffi) would otherwise pull code from under idle OpenMP workers.
-    linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete" }
+    -- exclude-libs: nothing of the static archives it pulls in (CUDA runtime) is exported.
+    linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete", "-Wl,--exclude-libs,ALL" }
     link_runtime_deps()
 
 ---------------------------------------------------------------- Lua module bitttt.core
+-- Only luaopen_bitttt_core, calling into libbitttt.so (found beside bin/ through the rpath).
 project "bitttt_core"
     kind "SharedLib"
     targetname "core"
     targetprefix ""
-    files { "runtime/lua/**.c", "runtime/lua/**.h" }
-    includedirs { luajit_include }
-    linkoptions { "-Wl,-z,nodelete" }   -- see bitttt_shared
-    links { "bitttt_static" }
-    link_runtime_deps()
+    files { "runtime/lua_module/**.c" }
+    linkoptions { "-Wl,-z,nodelete", "-Wl,-rpath,'$$ORIGIN/..'" }   -- nodelete: see bitttt_shared
+    links { "bitttt_shared" }
     filter "configurations:release"
         targetdir "bin/bitttt"
     filter "configurations:sanitize"
@@ -166,18 +177,21 @@ project "bitttt_core"
 ---------------------------------------------------------------- the host
 project "bitttt-lua"
     kind "ConsoleApp"
-    files { "runtime/host/**.c", "runtime/host/**.h", "runtime/lua/**.c", "runtime/lua/**.h" }
-    includedirs { luajit_include }
-    defines { "BT_HOST_PRELOAD_CORE" }
-    links { "bitttt_static" }
-    -- LuaJIT from Debian's libluajit-5.1.a; -E exports the Lua API to C modules the host loads.
-    linkoptions { "-Wl,-E", "-Wl,-Bstatic", "-lluajit-5.1", "-Wl,-Bdynamic", "-ldl" }
-    link_runtime_deps()
+    files { "runtime/host/**.c", "runtime/host/**.h" }
+    links { "bitttt_shared", "luajit-5.1", "dl" }
+    linkoptions { "-Wl,-rpath,'$$ORIGIN'" }
 
 ---------------------------------------------------------------- C tests
 project "test-c"
     kind "ConsoleApp"
     files { "spec/c/**.c", "spec/c/**.h" }
+    links { "bitttt_static" }
+    link_runtime_deps()
+
+-- N load/free cycles through the C API (spec/capi_leaks_spec.lua runs the ASan build's, LeakSanitizer on)
+project "capi-cycles"
+    kind "ConsoleApp"
+    files { "spec/c_tools/capi_cycles.c" }
     links { "bitttt_static" }
     link_runtime_deps()
 

@@ -6,7 +6,8 @@ libbitttt (pkg-config / ldconfig).
 
     import bitttt
     model = bitttt.Model("models/default.gguf")
-    print(model.generate("Once upon a time", n=64, temp=0.7, seed=42))
+    print(model.generate("Once upon a time", n=64))      # the model's recommended sampling
+    model.generate("Once", n=64, on_text=lambda piece: print(piece, end="", flush=True), seed=42)
 
     s = model.session(n_ctx=256)
     s.feed(model.tokenize("Hello"))
@@ -28,7 +29,8 @@ class Error(RuntimeError):
 
 
 class _ModelOptions(ctypes.Structure):
-    _fields_ = [("tokenizer_path", ctypes.c_char_p), ("max_batch", ctypes.c_int), ("float_activations", ctypes.c_int)]
+    _fields_ = [("tokenizer_path", ctypes.c_char_p), ("max_batch", ctypes.c_int), ("float_activations", ctypes.c_int),
+                ("n_gpu_layers", ctypes.c_int), ("n_ctx", ctypes.c_int), ("device", ctypes.c_char_p)]
 
 
 class _SessionOptions(ctypes.Structure):
@@ -46,7 +48,8 @@ class _ModelInfo(ctypes.Structure):
     _fields_ = [("architecture", ctypes.c_char_p), ("format", ctypes.c_char_p), ("n_vocab", ctypes.c_int),
                 ("n_embd", ctypes.c_int), ("n_layer", ctypes.c_int), ("n_ff", ctypes.c_int),
                 ("n_ctx_train", ctypes.c_int), ("has_tokenizer", ctypes.c_int), ("bos", ctypes.c_int32),
-                ("eos", ctypes.c_int32), ("add_bos", ctypes.c_int), ("fingerprint", ctypes.c_char * 17)]
+                ("eos", ctypes.c_int32), ("add_bos", ctypes.c_int), ("fingerprint", ctypes.c_char * 17),
+                ("n_gpu_layers", ctypes.c_int)]
 
 
 _P = ctypes.c_void_p
@@ -58,12 +61,16 @@ _SIGNATURES = {
     "bt_set_threads": (ctypes.c_int, [ctypes.c_int]),
     "bt_model_load": (ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p, ctypes.POINTER(_ModelOptions)]),
     "bt_model_free": (None, [_P]),
-    "bt_model_get_info": (None, [_P, ctypes.POINTER(_ModelInfo)]),
+    "bt_model_get_info": (ctypes.c_int, [_P, ctypes.POINTER(_ModelInfo)]),
     "bt_model_layer_mixer": (ctypes.c_char_p, [_P, ctypes.c_int]),
     "bt_model_meta": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE)]),
     "bt_token_is_end": (ctypes.c_int, [_P, ctypes.c_int32]),
     "bt_tokenize": (ctypes.c_int, [_P, ctypes.c_char_p, _SIZE, ctypes.c_uint, _I32P, _SIZE, ctypes.POINTER(_SIZE)]),
     "bt_detokenize": (ctypes.c_int, [_P, _I32P, _SIZE, ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE)]),
+    "bt_text_stream_new": (ctypes.c_int, [ctypes.POINTER(_P), _P]),
+    "bt_text_stream_push": (ctypes.c_int, [_P, ctypes.c_int32, ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE)]),
+    "bt_text_stream_flush": (ctypes.c_int, [_P, ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE)]),
+    "bt_text_stream_free": (None, [_P]),
     "bt_session_new": (ctypes.c_int, [ctypes.POINTER(_P), _P, ctypes.POINTER(_SessionOptions)]),
     "bt_session_free": (None, [_P]),
     "bt_session_position": (ctypes.c_int, [_P]),
@@ -135,17 +142,18 @@ class Model:
     """A loaded model (read-only; sessions share it). tokenizer: a tokenizer file
     for formats without a vocabulary (llama2.c's tokenizer.bin)."""
 
-    def __init__(self, path, tokenizer=None, max_batch=0, float_activations=False, threads=None):
+    def __init__(self, path, tokenizer=None, max_batch=0, float_activations=False, threads=None, n_gpu_layers=0):
         self._h = None
         lib = load_library()
         if threads is not None:
             _check(lib.bt_set_threads(int(threads)))
-        opts = _ModelOptions(tokenizer.encode() if tokenizer else None, int(max_batch), int(bool(float_activations)))
+        gpu = -1 if n_gpu_layers == "auto" else int(n_gpu_layers)   # -1: BT_GPU_LAYERS_AUTO
+        opts = _ModelOptions(tokenizer.encode() if tokenizer else None, int(max_batch), int(bool(float_activations)), gpu)
         handle = _P()
         _check(lib.bt_model_load(ctypes.byref(handle), os.fsencode(path), ctypes.byref(opts)))
         self._h = handle
         info = _ModelInfo()
-        lib.bt_model_get_info(handle, ctypes.byref(info))
+        _check(lib.bt_model_get_info(handle, ctypes.byref(info)))
         self.info = {f: getattr(info, f) for f, _ in _ModelInfo._fields_}
         for k in ("architecture", "format", "fingerprint"):
             self.info[k] = self.info[k].decode()
@@ -197,22 +205,65 @@ class Model:
     def session(self, n_ctx=0):
         return Session(self, n_ctx)
 
-    def generate(self, prompt, n=64, n_ctx=0, **sampling):
-        """Text continuing prompt: at most n tokens, stopping at an end token."""
+    def generate(self, prompt, n=64, n_ctx=0, on_text=None, **sampling):
+        """The text that continues prompt (without the prompt), as model:generate in Lua:
+        at most n tokens (-1: until an end token or a full context), stopping at an end
+        token; sampled as the model file recommends (general.sampling.*) unless sampling
+        options (temp, top_k, ..., seed) say otherwise. on_text(piece) receives the text as
+        it comes; returning False stops."""
         s = self.session(n_ctx)
-        ids = self.tokenize(prompt) or [self.info["bos"]]
-        s.feed(ids)
+        s.feed(self.tokenize(prompt) or [self.info["bos"]])
         s.set_sampling(**sampling)
-        out = []
-        for _ in range(n):
-            if s.position >= s.context:
-                break
+        stream = _TextStream(self)
+        pieces = []
+        strip = not prompt   # after BOS alone, the first piece's leading space is the tokenizer's
+        count = 0
+        while (n < 0 or count < n) and s.position < s.context:
             t = s.step()
+            count += 1
             if self.is_end(t):
                 break
-            out.append(t)
-        text = self.detokenize(ids + out)
-        return text
+            piece = stream.push(t)
+            if strip and piece:
+                piece, strip = piece[1:] if piece.startswith(" ") else piece, False
+            if piece:
+                pieces.append(piece)
+                if on_text is not None and on_text(piece) is False:
+                    return "".join(pieces)
+        rest = stream.flush()
+        if rest:
+            pieces.append(rest)
+            if on_text is not None:
+                on_text(rest)
+        return "".join(pieces)
+
+
+class _TextStream:
+    """Token ids to text as they come (whole UTF-8 characters): bt_text_stream."""
+
+    def __init__(self, model):
+        self.model = model   # keeps the model alive
+        handle = _P()
+        _check(_lib.bt_text_stream_new(ctypes.byref(handle), model._h))
+        self._h = handle
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.bt_text_stream_free(self._h)
+            self._h = None
+
+    def _call(self, fn, *args):
+        # one token's text is far below the buffer; a retry would push the token twice
+        cap, n = 1 << 16, _SIZE()
+        buf = ctypes.create_string_buffer(cap)
+        _check(fn(self._h, *args, buf, cap, ctypes.byref(n)))
+        return buf.raw[: n.value].decode("utf-8", "replace")
+
+    def push(self, token):
+        return self._call(_lib.bt_text_stream_push, token)
+
+    def flush(self):
+        return self._call(_lib.bt_text_stream_flush)
 
 
 class Snapshot:

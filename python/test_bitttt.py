@@ -1,5 +1,5 @@
 """test_bitttt.py - unittest of python/bitttt.py on the stories260K reference
-checkpoint (../shared/data, or $BITTTT_DATA); skipped when the data is absent.
+checkpoint (spec/data, or $BITTTT_DATA).
 Run: python3 python/test_bitttt.py (spec/python_spec.lua runs it)."""
 import os
 import random
@@ -10,15 +10,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bitttt  # noqa: E402
 
-DATA = os.environ.get("BITTTT_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+DATA = os.environ.get("BITTTT_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "spec", "data")
 MODEL = os.path.join(DATA, "models", "stories260K.bin")
 TOKENIZER = os.path.join(DATA, "models", "tok512.bin")
 REFERENCE = os.path.join(DATA, "reference", "stories260K_t0_n200.txt")
-HAVE_DATA = os.path.exists(MODEL) and os.path.exists(TOKENIZER)
 SEED = int(os.environ.get("BITTTT_TEST_SEED") or random.randrange(1 << 30))
 
 
-@unittest.skipUnless(HAVE_DATA, "test data not found (%s)" % MODEL)
 class BitttTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -43,6 +41,15 @@ class BitttTest(unittest.TestCase):
         self.assertEqual(a, b, "seed %d" % SEED)
         with self.assertRaises(bitttt.Error):
             self.model.generate("x", n=1, top_p=0)
+
+    def test_generate_streams_what_it_returns_and_stops_on_false(self):
+        pieces = []
+        text = self.model.generate("Once upon a time", n=40, seed=SEED, on_text=pieces.append)
+        self.assertEqual(text, "".join(pieces))
+        self.assertFalse(text.startswith("Once upon a time"))   # the continuation only
+        seen = []
+        self.model.generate("Once upon a time", n=40, temp=0, on_text=lambda p: seen.append(p) or len(seen) < 3)
+        self.assertEqual(len(seen), 3)
 
     def test_tokenize_round_trip(self):
         text = "The cat sat on the mat."

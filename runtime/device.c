@@ -54,6 +54,25 @@ int bt_cuda_device_count(void) {
 #endif
 }
 
+bt_status bt_device_probe(bt_device d, char *name, size_t cap, size_t *free_bytes, size_t *total_bytes) {
+    *free_bytes = *total_bytes = 0;
+    if (cap) name[0] = '\0';
+    if (d.type != BT_DEVICE_CUDA) return bt_set_error(BT_ERR_ARG, "not a CUDA device");
+#ifdef BT_HAVE_CUDA
+    int count = 0;
+    char err[BT_CUDA_ERR_CAP];
+    if (bt_cuda_count(&count, err) != 0) return bt_set_error(BT_ERR_DEVICE, "%s", err);
+    if (count == 0) return bt_set_error(BT_ERR_DEVICE, "no CUDA device found");
+    if (d.index >= count) return bt_set_error(BT_ERR_DEVICE, "cuda:%d: no such device (%d found)", d.index, count);
+    bt_status st = bt_device_memory(d, free_bytes, total_bytes);
+    if (st) return st;
+    if (bt_cuda_device_describe(d.index, name, cap, err) != 0) snprintf(name, cap, "cuda:%d", d.index);
+    return BT_OK;
+#else
+    return bt_set_error(BT_ERR_DEVICE, "this build has no CUDA support");
+#endif
+}
+
 static bt_status check_cuda_device(bt_device d) {
     if (!bt_cuda_compiled()) return bt_set_error(BT_ERR_DEVICE, "cuda:%d: no CUDA support compiled in", d.index);
     int n = bt_cuda_device_count();

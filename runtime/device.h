@@ -4,7 +4,10 @@
 #ifndef BT_DEVICE_H
 #define BT_DEVICE_H
 #include <stddef.h>
-#include "error.h"
+#include "base/error.h"
+/* The CPU's SIMD features and the level its kernels run at (bt_cpu_features_get,
+ * bt_simd_level_get/set/name): front-ends reach them through this header. */
+#include "kernels/cpu/cpu_features.h"
 
 typedef enum bt_device_type { BT_DEVICE_CPU = 0, BT_DEVICE_CUDA = 1 } bt_device_type;
 
@@ -20,8 +23,13 @@ int bt_device_equal(bt_device a, bt_device b);
 const char *bt_device_name(bt_device d, char *buf, size_t cap);
 bt_status bt_device_parse(const char *name, bt_device *out);   /* "cpu", "cuda", "cuda:N" */
 
-int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
-int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
+BT_API int bt_cuda_compiled(void);             /* 1 if this build has CUDA kernels */
+BT_API int bt_cuda_device_count(void);         /* 0 without CUDA, a driver or a GPU */
+/* BT_OK when d is a CUDA device this process can use, with its description
+ * (name, SM, memory) in name[cap] and its free and total memory; otherwise
+ * BT_ERR_DEVICE (BT_ERR_ARG for the CPU) saying why not (no CUDA support compiled
+ * in, the driver's error, no such device). */
+bt_status bt_device_probe(bt_device d, char *name, size_t cap, size_t *free_bytes, size_t *total_bytes);
 /* Free and total memory of a device, in bytes. */
 bt_status bt_device_memory(bt_device d, size_t *free_bytes, size_t *total_bytes);
 

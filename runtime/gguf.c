@@ -28,7 +28,7 @@
 
 /* ---------------------------------------------------------------- ggml types */
 
-/* The one table from ggml type ids to runtime dtypes. Block layouts live in dtype.c. */
+/* The one table from ggml type ids to runtime dtypes. Block layouts live in base/dtype.c. */
 static const bt_ggml_type_info ggml_types[] = {
     {0, BT_F32, 0},
     {1, BT_F16, 0},
@@ -343,7 +343,39 @@ static bt_status parse_tensor_info(parser *p, const bt_gguf *g, uint64_t i, bt_g
     return BT_OK;
 }
 
-/* Places the data section and checks every tensor's bytes lie inside the file. */
+/* By offset, then size, then place in the file: a total order (qsort need not be stable). */
+static int compare_data(const void *a, const void *b) {
+    const bt_gguf_tensor_info *x = *(const bt_gguf_tensor_info *const *)a, *y = *(const bt_gguf_tensor_info *const *)b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    if (x->nbytes != y->nbytes) return x->nbytes < y->nbytes ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* No two tensors share a byte (a zero-byte tensor shares none, wherever it sits). */
+static bt_status check_overlaps(parser *p, bt_gguf *g) {
+    const bt_gguf_tensor_info **order = malloc(g->n_tensors * sizeof *order);
+    if (!order) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", p->path);
+    for (uint64_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
+    qsort(order, g->n_tensors, sizeof *order, compare_data);
+    const bt_gguf_tensor_info *reach = NULL;   /* of the non-empty tensors so far, the one that ends last */
+    bt_status st = BT_OK;
+    for (uint64_t i = 0; i < g->n_tensors && !st; i++) {
+        const bt_gguf_tensor_info *t = order[i];
+        if (t->nbytes == 0) continue;
+        if (reach && t->offset < reach->offset + reach->nbytes) {
+            set_where(p, "tensor", t->name);
+            st = fail(p, "its data [%llu, %llu) overlaps tensor '%.*s' at [%llu, %llu)", (unsigned long long)t->offset,
+                      (unsigned long long)(t->offset + t->nbytes), (int)(reach->name.len < 60 ? reach->name.len : 60),
+                      reach->name.ptr, (unsigned long long)reach->offset,
+                      (unsigned long long)(reach->offset + reach->nbytes));
+        }
+        if (!reach || t->offset + t->nbytes > reach->offset + reach->nbytes) reach = t;
+    }
+    free(order);
+    return st;
+}
+
+/* Places the data section and checks every tensor's bytes lie inside the file, apart. */
 static bt_status place_tensor_data(parser *p, bt_gguf *g) {
     uint64_t end_of_infos = p->pos, pad = (g->alignment - end_of_infos % g->alignment) % g->alignment;
     if (pad > UINT64_MAX - end_of_infos) return fail(p, "data section start overflows 64 bits");
@@ -373,7 +405,7 @@ static bt_status place_tensor_data(parser *p, bt_gguf *g) {
         t->data = p->data + begin;
     }
     p->where[0] = 0;
-    return BT_OK;
+    return check_overlaps(p, g);
 }
 
 static bt_status parse_tensor_infos(parser *p, bt_gguf *g) {

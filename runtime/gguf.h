@@ -14,8 +14,8 @@
 #define BT_GGUF_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
-#include "dtype.h"
+#include "base/error.h"
+#include "base/dtype.h"
 #include "platform/platform.h"
 
 /* GGUF metadata value types (the file's numbering). */

@@ -20,8 +20,8 @@
 #define BT_GGUF_WRITE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "dtype.h"
-#include "error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "gguf.h"
 
 typedef struct bt_gguf_writer bt_gguf_writer;

@@ -7,11 +7,11 @@
  */
 #ifndef BT_INTERRUPT_H
 #define BT_INTERRUPT_H
-#include "error.h"
+#include "base/error.h"
 
-void bt_interrupt_request(void);   /* async-signal-safe */
-void bt_interrupt_clear(void);
-int bt_interrupted(void);          /* 1 after a request, until cleared */
+BT_API void bt_interrupt_request(void);   /* async-signal-safe */
+BT_API void bt_interrupt_clear(void);
+BT_API int bt_interrupted(void);          /* 1 after a request, until cleared */
 
 /* Sets the message "interrupted" and returns BT_ERR_INTERRUPTED; work that polls
  * writes `if (bt_interrupted()) return bt_interrupt_error();`. */

@@ -12,7 +12,7 @@
 #define BT_JSON_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define BT_JSON_MAX_DEPTH 64
 

@@ -25,7 +25,7 @@
 #ifndef BT_LLAMA2C_H
 #define BT_LLAMA2C_H
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "platform/platform.h"
 
 typedef struct bt_llama2c_config {

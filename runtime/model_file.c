@@ -1,5 +1,7 @@
 /* model_file.c - format detection and weights-as-tensors over GGUF and llama2.c files. */
 #include "model_file.h"
+#include "platform/platform.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ bt_status bt_model_file_open(bt_model_file **out, const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) return bt_set_error(BT_ERR_IO, "%s: no such file or folder", path);
     int is_dir = S_ISDIR(sb.st_mode);
+    if (!is_dir && !S_ISREG(sb.st_mode))   /* a FIFO would block the reads below */
+        return bt_set_error(BT_ERR_IO, "%s: a %s, not a model file or folder", path, bt_path_kind(path));
     int is_gguf = 0;
     bt_status st = is_dir ? BT_OK : sniff_gguf(path, &is_gguf);
     if (st) return st;
@@ -117,6 +121,31 @@ int bt_model_file_has_tensor(const bt_model_file *mf, const char *name) {
     return bt_llama2c_find(mf->l2c, name) != NULL;
 }
 
+/* The alignment the kernels' loads of a dtype need: the element's size for plain
+ * types (up to 8), 2 for block types (their f16 scales). */
+static uintptr_t element_alignment(bt_dtype dtype) {
+    const bt_dtype_info *info = bt_dtype_get_info(dtype);
+    if (info->block_size > 1) return 2;
+    return info->block_bytes >= 8 ? 8 : info->block_bytes;
+}
+
+/* A tensor whose bytes sit misaligned in the file (a safetensors header whose length
+ * is not a multiple of 8, a GGUF with general.alignment 1) is copied to aligned
+ * memory, read-only like the mapped ones, so that no kernel makes misaligned loads. */
+static bt_status aligned_copy(bt_tensor **out, const bt_model_file *mf, const char *name, bt_dtype dtype, int ndim,
+                              const int64_t *shape, const void *data, uint64_t nbytes) {
+    void *copy = malloc(nbytes ? (size_t)nbytes : 1);   /* malloc's alignment suits every dtype */
+    if (!copy) return bt_set_error(BT_ERR_NOMEM, "%s: tensor '%s': cannot copy %llu bytes", mf->path, name,
+                                   (unsigned long long)nbytes);
+    memcpy(copy, data, (size_t)nbytes);
+    bt_status st = bt_tensor_wrap(out, dtype, ndim, shape, copy, (size_t)nbytes, 1, free, copy);
+    if (st) {
+        free(copy);
+        return bt_set_error(st, "%s: tensor '%s': %s", mf->path, name, bt_last_error());
+    }
+    return BT_OK;
+}
+
 bt_status bt_model_file_tensor(bt_tensor **out, bt_model_file *mf, const char *name) {
     *out = NULL;
     int64_t shape[BT_MAX_DIMS];
@@ -155,6 +184,7 @@ bt_status bt_model_file_tensor(bt_tensor **out, bt_model_file *mf, const char *n
         data = lt->data;
         nbytes = lt->nbytes;
     }
+    if ((uintptr_t)data % element_alignment(dtype)) return aligned_copy(out, mf, name, dtype, ndim, shape, data, nbytes);
     bt_status st = bt_tensor_wrap(out, dtype, ndim, shape, (void *)data, (size_t)nbytes, 1, release, mf);
     if (st) return bt_set_error(st, "%s: tensor '%s': %s", mf->path, name, bt_last_error());
     mf->refcount++;

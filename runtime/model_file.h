@@ -8,7 +8,7 @@
 #ifndef BT_MODEL_FILE_H
 #define BT_MODEL_FILE_H
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "gguf.h"
 #include "json.h"
 #include "llama2c.h"

@@ -10,6 +10,7 @@
 #include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/kv_cache.h"
 #include "kernels/cpu/matmul_float.h"
 #include "kernels/cpu/norm.h"
 #include "kernels/cpu/quant_q8_0.h"
@@ -36,6 +37,14 @@ bt_status bt_op_one_device(const char *op, bt_device *dev, const bt_op_arg *args
                                 bt_device_name(d, b, sizeof b));
         }
     }
+    return BT_OK;
+}
+
+bt_status bt_op_writable(const char *op, const bt_op_arg *args, int n) {
+    for (int i = 0; i < n; i++)
+        if (args[i].t && args[i].t->storage->read_only)
+            return bt_set_error(BT_ERR_ARG, "%s: %s is read-only (mapped from a model file); write into a copy (t:clone())",
+                                op, args[i].name);
     return BT_OK;
 }
 
@@ -111,7 +120,8 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_rows(op, out, "out", &m, &d)) || (st = check_weight(op, table, &vocab, &k, &row_bytes)) ||
-        (st = check_i32_vector(op, ids, "ids", m)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {table, "table"}, {ids, "ids"})))
+        (st = check_i32_vector(op, ids, "ids", m)) || (st = ONE_DEVICE(op, &dev, {out, "out"}, {table, "table"}, {ids, "ids"})) ||
+        (st = WRITABLE(op, {out, "out"})))
         return st;
     if (k != d) return bt_set_error(BT_ERR_ARG, "%s: table rows have %" PRId64 " values, out rows %" PRId64, op, k, d);
     BT_OP_ON_CUDA(dev, bt_op_cuda_get_rows(out, table, ids, m, d, vocab));
@@ -167,15 +177,6 @@ static void *scratch_get(int slot, size_t bytes) {
     return s->p[slot];
 }
 
-static int ternary_format_of(bt_dtype d, bt_ternary_format *f) {
-    switch (d) {
-    case BT_TQ2_0: *f = BT_TERNARY_TQ2_0; return 1;
-    case BT_TQ1_0: *f = BT_TERNARY_TQ1_0; return 1;
-    case BT_I2_S: *f = BT_TERNARY_I2_S; return 1;
-    default: return 0;
-    }
-}
-
 static void ternary_prepared_free(void *prepared) {
     bt_ternary_release(prepared);
     free(prepared);
@@ -183,11 +184,11 @@ static void ternary_prepared_free(void *prepared) {
 
 /* The ternary layout of w, validated once and cached on the tensor handle
  * (TQ1_0 repacked as TQ2_0: see bt_ternary_repack). */
-static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
+static bt_status ternary_prepared(const char *op, bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
     if (!w->prepared) {
-        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "linear: ternary weights must be contiguous");
+        if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "%s: ternary weights must be contiguous", op);
         bt_ternary_matrix *m = malloc(sizeof *m);
-        if (!m) return bt_set_error(BT_ERR_NOMEM, "linear: out of memory");
+        if (!m) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", op);
         size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
         bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
         if (!st) st = bt_ternary_repack(m);
@@ -197,6 +198,18 @@ static bt_status ternary_prepared(bt_tensor *w, bt_ternary_format format, const 
     }
     *out = w->prepared;
     return BT_OK;
+}
+
+bt_status bt_op_prepare_weight(bt_tensor *w) {
+    const char *op = "prepare_weight";
+    if (!w) return bt_set_error(BT_ERR_ARG, "%s: no weight", op);
+    bt_ternary_format format;
+    if (bt_tensor_device(w).type != BT_DEVICE_CPU || !bt_ternary_format_from_dtype(w->dtype, &format)) return BT_OK;
+    if (w->ndim != 2)
+        return bt_set_error(BT_ERR_ARG, "%s: a %s weight must be 2-d [n, k], got %d-d", op,
+                            bt_dtype_get_info(w->dtype)->name, w->ndim);
+    const bt_ternary_matrix *tm;
+    return ternary_prepared(op, w, format, &tm);
 }
 
 /* x [m, k] as per-token int8 in thread scratch. */
@@ -216,7 +229,8 @@ static bt_status check_linear(const char *op, const bt_tensor *out, const bt_ten
     int64_t mx = 0, kx = 0;
     bt_status st;
     if ((st = check_rows(op, out, "out", m, n)) || (st = check_rows(op, x, "x", &mx, &kx)) ||
-        (st = check_weight(op, w, n, k, row_bytes)) || (st = ONE_DEVICE(op, dev, {out, "out"}, {w, "weight"}, {x, "x"})))
+        (st = check_weight(op, w, n, k, row_bytes)) || (st = ONE_DEVICE(op, dev, {out, "out"}, {w, "weight"}, {x, "x"})) ||
+        (st = WRITABLE(op, {out, "out"})))
         return st;
     if (out->shape[out->ndim - 1] != *n || mx != *m || kx != *k)
         return bt_set_error(BT_ERR_ARG, "%s: out [%" PRId64 ", %" PRId64 "] = x [%" PRId64 ", %" PRId64 "] . W^T with W [%" PRId64 ", %" PRId64 "]",
@@ -252,10 +266,10 @@ bt_status bt_op_linear(bt_tensor *out, bt_tensor *w, const bt_tensor *x, int act
     BT_OP_ON_CUDA(dev, bt_op_cuda_linear(out, w, x, m, n, k, act_quant));
     bt_apply_num_threads();
     bt_ternary_format format;
-    if (ternary_format_of(w->dtype, &format)) {
+    if (bt_ternary_format_from_dtype(w->dtype, &format)) {
         const bt_ternary_matrix *tm = NULL;
         bt_act_i8 xq;
-        if ((st = ternary_prepared(w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
+        if ((st = ternary_prepared(op, w, format, &tm)) || (st = quantize_activations(&xq, f32(x), m, k))) return st;
         return bt_ternary_matmul(f32_out(out), tm, &xq);
     }
     if (!bt_matmul_float_supports(w->dtype)) goto unsupported;
@@ -280,7 +294,7 @@ bt_status bt_op_rmsnorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w, 
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("rmsnorm", out, "out", x, "x", &m, &n)) || (st = check_vector("rmsnorm", w, "weight", n)) ||
-        (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})))
+        (st = ONE_DEVICE("rmsnorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"})) || (st = WRITABLE("rmsnorm", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_rmsnorm(out, x, w, m, n, eps));
     bt_apply_num_threads();
@@ -295,12 +309,27 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
     bt_status st;
     if ((st = check_same("layernorm", out, "out", x, "x", &m, &n)) || (st = check_vector("layernorm", w, "weight", n)) ||
         (st = check_vector("layernorm", b, "bias", n)) ||
-        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})))
+        (st = ONE_DEVICE("layernorm", &dev, {out, "out"}, {x, "x"}, {w, "weight"}, {b, "bias"})) ||
+        (st = WRITABLE("layernorm", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_layernorm(out, x, w, b, m, n, eps));
     bt_apply_num_threads();
     bt_layernorm(f32_out(out), f32(x), f32(w), f32(b), m, n, eps);
     return BT_OK;
+}
+
+/* Enum arguments come from callers (C API, scripts); a value outside the enum is refused,
+ * never run as some default. */
+static bt_status check_rope_style(const char *op, bt_op_rope_style style) {
+    if (bt_op_rope_style_name(style)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown RoPE style %d (expected interleaved %d or neox %d)", op, (int)style,
+                        (int)BT_OP_ROPE_INTERLEAVED, (int)BT_OP_ROPE_NEOX);
+}
+
+static bt_status check_activation(const char *op, bt_op_activation act) {
+    if (bt_op_activation_name(act)) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown activation %d (expected silu %d or relu2 %d)", op, (int)act,
+                        (int)BT_OP_SILU, (int)BT_OP_RELU2);
 }
 
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim, float theta,
@@ -310,8 +339,9 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     int64_t m = 0, cols = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_rows(op, x, "x", &m, &cols)) || (st = check_i32_vector(op, pos, "positions", m)) ||
-        (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})))
+    if ((st = check_rope_style(op, style)) || (st = check_rows(op, x, "x", &m, &cols)) ||
+        (st = check_i32_vector(op, pos, "positions", m)) || (st = ONE_DEVICE(op, &dev, {x, "x"}, {pos, "positions"})) ||
+        (st = WRITABLE(op, {x, "x"})))
         return st;
     if (n_heads < 1 || head_dim < 2 || (int64_t)n_heads * head_dim > cols || rot_dim < 2 || rot_dim > head_dim || rot_dim % 2)
         return bt_set_error(BT_ERR_ARG, "%s: %d heads of %d (rotary dim %d) do not fit rows of %" PRId64, op, n_heads,
@@ -320,16 +350,27 @@ bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_d
     const int32_t *p = bt_tensor_data(pos);
     for (int64_t i = 0; i < m; i++)
         if (p[i] < 0) return bt_set_error(BT_ERR_ARG, "%s: negative position %d", op, p[i]);
-    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta,
-            style == BT_OP_ROPE_NEOX ? BT_ROPE_NEOX : BT_ROPE_INTERLEAVED);
+    bt_rope(f32_out(x), p, m, cols, n_heads, head_dim, rot_dim, theta, style);
     return BT_OK;
 }
 
-/* k_cache/v_cache [n_kv, ctx, hd]; rows of k/v [m, n_kv*hd] go to positions pos0.. */
-static void store_kv(float *cache, const float *kv, int64_t m, int64_t pos0, int64_t n_kv, int64_t ctx, int64_t hd) {
+/* k_cache/v_cache [n_kv, ctx, hd] rows of the cache's type; rows of k/v [m, n_kv*hd] go to positions pos0.. */
+static void store_kv(bt_kv_type type, void *cache, const float *kv, int64_t m, int64_t pos0, int64_t n_kv, int64_t ctx,
+                     int64_t hd) {
+    const size_t row_bytes = bt_kv_row_bytes(type, (int)hd);
     for (int64_t i = 0; i < m; i++)
         for (int64_t g = 0; g < n_kv; g++)
-            memcpy(cache + (g * ctx + pos0 + i) * hd, kv + i * n_kv * hd + g * hd, (size_t)hd * sizeof(float));
+            bt_kv_store_row(type, (char *)cache + (size_t)(g * ctx + pos0 + i) * row_bytes, kv + i * n_kv * hd + g * hd,
+                            (int)hd);
+}
+
+static int kv_type_of(bt_dtype dtype, bt_kv_type *type) {
+    switch (dtype) {
+    case BT_F32: *type = BT_KV_F32; return 1;
+    case BT_F16: *type = BT_KV_F16; return 1;
+    case BT_Q8_0: *type = BT_KV_Q8_0; return 1;
+    default: return 0;
+    }
 }
 
 bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k, const bt_tensor *v,
@@ -338,13 +379,16 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     const char *op = "attention";
     int64_t m = 0, q_cols = 0, mk = 0, k_cols = 0;
     bt_device dev = BT_CPU;
+    bt_kv_type type;
     bt_status st;
     if ((st = check_same(op, out, "out", q, "q", &m, &q_cols)) || (st = check_same(op, k, "k", v, "v", &mk, &k_cols)) ||
-        (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
+        (st = ONE_DEVICE(op, &dev, {out, "out"}, {q, "q"}, {k, "k"}, {v, "v"}, {k_cache, "k cache"}, {v_cache, "v cache"})) ||
+        (st = WRITABLE(op, {out, "out"}, {k_cache, "k cache"}, {v_cache, "v cache"})))
         return st;
-    if (k_cache->ndim != 3 || k_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(k_cache) ||
-        !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != BT_F32 || !bt_tensor_is_contiguous(v_cache))
-        return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32 [n_kv_head, ctx, head_dim] of one shape", op);
+    if (k_cache->ndim != 3 || !kv_type_of(k_cache->dtype, &type) || !bt_tensor_is_contiguous(k_cache) ||
+        !bt_tensor_same_shape(k_cache, v_cache) || v_cache->dtype != k_cache->dtype || !bt_tensor_is_contiguous(v_cache))
+        return bt_set_error(BT_ERR_ARG, "%s: caches must be contiguous f32, f16 or q8_0 [n_kv_head, ctx, head_dim], of one "
+                            "shape and type", op);
     int64_t n_kv = k_cache->shape[0], ctx = k_cache->shape[1], hd = k_cache->shape[2];
     if (mk != m || k_cols != n_kv * hd || n_head < 1 || q_cols != n_head * hd || n_head % n_kv)
         return bt_set_error(BT_ERR_ARG, "%s: q [%" PRId64 ", %" PRId64 "], k/v [%" PRId64 ", %" PRId64 "] do not fit %d heads over a cache of %" PRId64 " kv heads of %" PRId64,
@@ -352,10 +396,14 @@ bt_status bt_op_attention(bt_tensor *out, const bt_tensor *q, const bt_tensor *k
     if (pos0 < 0 || pos0 + m > ctx)
         return bt_set_error(BT_ERR_ARG, "%s: positions %" PRId64 "..%" PRId64 " exceed the context of %" PRId64, op, pos0, pos0 + m - 1, ctx);
     BT_OP_ON_CUDA(dev, bt_op_cuda_attention(out, q, k, v, k_cache, v_cache, m, pos0, n_head, scale));
-    store_kv(f32_out(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
-    store_kv(f32_out(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
+    if (type != BT_KV_F32 && bt_attention_kv_tile((int)hd) < 1)
+        return bt_set_error(BT_ERR_ARG, "%s: head_dim %" PRId64 " is too large for a %s cache", op, hd,
+                            bt_dtype_get_info(k_cache->dtype)->name);
+    store_kv(type, bt_tensor_data(k_cache), f32(k), m, pos0, n_kv, ctx, hd);
+    store_kv(type, bt_tensor_data(v_cache), f32(v), m, pos0, n_kv, ctx, hd);
     bt_apply_num_threads();
-    bt_attention(f32_out(out), f32(q), f32(k_cache), f32(v_cache), m, pos0, n_head, (int)n_kv, (int)hd, ctx, scale);
+    bt_attention_kv(f32_out(out), f32(q), bt_tensor_data(k_cache), bt_tensor_data(v_cache), type, m, pos0, n_head,
+                    (int)n_kv, (int)hd, ctx, scale);
     return BT_OK;
 }
 
@@ -364,12 +412,13 @@ bt_status bt_op_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up
     int64_t m = 0, n = 0, m2 = 0, n2 = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("gated", out, "out", gate, "gate", &m, &n)) || (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
-        (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})))
+    if ((st = check_activation("gated", act)) || (st = check_same("gated", out, "out", gate, "gate", &m, &n)) ||
+        (st = check_same("gated", gate, "gate", up, "up", &m2, &n2)) ||
+        (st = ONE_DEVICE("gated", &dev, {out, "out"}, {gate, "gate"}, {up, "up"})) || (st = WRITABLE("gated", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_gated(out, gate, up, m * n, act));
     bt_apply_num_threads();
-    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_gated_activate(f32_out(out), f32(gate), f32(up), m * n, act);
     return BT_OK;
 }
 
@@ -378,11 +427,12 @@ bt_status bt_op_activate(bt_tensor *out, const bt_tensor *x, bt_op_activation ac
     int64_t m = 0, n = 0;
     bt_device dev = BT_CPU;
     bt_status st;
-    if ((st = check_same("activate", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})))
+    if ((st = check_activation("activate", act)) || (st = check_same("activate", out, "out", x, "x", &m, &n)) ||
+        (st = ONE_DEVICE("activate", &dev, {out, "out"}, {x, "x"})) || (st = WRITABLE("activate", {out, "out"})))
         return st;
     BT_OP_ON_CUDA(dev, bt_op_cuda_activate(out, x, m * n, act));
     bt_apply_num_threads();
-    bt_activate(f32_out(out), f32(x), m * n, act == BT_OP_RELU2 ? BT_ACT_RELU2 : BT_ACT_SILU);
+    bt_activate(f32_out(out), f32(x), m * n, act);
     return BT_OK;
 }
 
@@ -392,7 +442,7 @@ static bt_status check_binary(const char *op, bt_tensor *out, const bt_tensor *a
     int64_t m = 0, cols = 0, m2 = 0, cols2 = 0;
     bt_status st;
     if ((st = check_same(op, out, "out", a, "a", &m, &cols)) || (st = check_same(op, a, "a", b, "b", &m2, &cols2)) ||
-        (st = ONE_DEVICE(op, dev, {out, "out"}, {a, "a"}, {b, "b"})))
+        (st = ONE_DEVICE(op, dev, {out, "out"}, {a, "a"}, {b, "b"})) || (st = WRITABLE(op, {out, "out"})))
         return st;
     *n = m * cols;
     return BT_OK;
@@ -421,6 +471,7 @@ bt_status bt_op_scale(bt_tensor *out, const bt_tensor *x, float s) {
     bt_device dev = BT_CPU;
     bt_status st;
     if ((st = check_same("scale", out, "out", x, "x", &m, &n)) || (st = ONE_DEVICE("scale", &dev, {out, "out"}, {x, "x"})) ||
+        (st = WRITABLE("scale", {out, "out"})) ||
         (st = bt_op_require_cpu("scale", dev)))
         return st;
     bt_apply_num_threads();

@@ -12,11 +12,10 @@
 #define BT_OPS_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
+#include "base/kinds.h"   /* bt_op_activation, bt_op_rope_style */
 #include "tensor.h"
 
-typedef enum bt_op_activation { BT_OP_SILU = 0, BT_OP_RELU2 = 1 } bt_op_activation;
-typedef enum bt_op_rope_style { BT_OP_ROPE_INTERLEAVED = 0, BT_OP_ROPE_NEOX = 1 } bt_op_rope_style;
 
 /* out[i, :] = table[ids[i], :] as f32; table [vocab, d] of any float or Q8_0 dtype (on a GPU: f16, f32); ids i32 [m]. */
 bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table, const bt_tensor *ids);
@@ -24,9 +23,16 @@ bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table
 /* out = x . W^T with W [n, k] float (f32/f16/bf16/q8_0) or ternary (tq2_0/tq1_0/i2_s).
  * Ternary weights always take x as per-token int8 (BitNet: s = 127/max|x|, round half
  * to even). act_quant = 1 gives float weights the same rounded activations (a BitLinear
- * on ternary-valued float weights). A ternary W caches its validated layout in w->prepared. */
+ * on ternary-valued float weights). A ternary W not yet prepared (bt_op_prepare_weight) is
+ * prepared by its first product. */
 bt_status bt_op_linear(bt_tensor *out /* [m, n] */, bt_tensor *w /* [n, k] */, const bt_tensor *x /* [m, k] */,
                        int act_quant);
+
+/* Prepares weight w for bt_op_linear, once, when a model is loaded: a ternary W
+ * (tq2_0, tq1_0, i2_s) on the CPU has its layout validated and cached in w->prepared;
+ * a GPU copy made by bt_op_place_weight is prepared already; other weights need
+ * nothing. After it products only read w, so threads may share it. Idempotent. */
+bt_status bt_op_prepare_weight(bt_tensor *w);
 
 /* out[i] = x . W_i^T for count (1 to BT_OP_LINEAR_GROUP_MAX) weights that read the same x
  * (q, k and v; gate and up): the results of count bt_op_linear calls. On a GPU with
@@ -44,7 +50,8 @@ bt_status bt_op_layernorm(bt_tensor *out, const bt_tensor *x, const bt_tensor *w
 bt_status bt_op_rope(bt_tensor *x, const bt_tensor *pos, int n_heads, int head_dim, int rot_dim,
                      float theta, bt_op_rope_style style);
 
-/* Writes k, v ([m, n_kv*hd]) into the caches ([n_kv, ctx, hd]) at positions pos0.., then
+/* Writes k, v ([m, n_kv*hd]) into the caches ([n_kv, ctx, hd], f32, f16 or q8_0: both of
+ * one type; q8_0 needs hd a multiple of 32) at positions pos0.., then
  * out[i] = causal GQA attention of q[i] (position pos0+i) over positions 0..pos0+i. */
 bt_status bt_op_attention(bt_tensor *out /* [m, n_head*hd] */, const bt_tensor *q,
                           const bt_tensor *k, const bt_tensor *v,

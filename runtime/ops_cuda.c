@@ -47,7 +47,6 @@ static bt_status int_sizes(const char *op, int64_t a, int64_t b) {
     return BT_OK;
 }
 
-static int cuda_act(bt_op_activation act) { return act == BT_OP_RELU2 ? BT_CUDA_ACT_RELU2 : BT_CUDA_ACT_SILU; }
 
 /* ---- ops ---------------------------------------------------------------------- */
 
@@ -100,20 +99,19 @@ bt_status bt_op_cuda_rope(bt_tensor *x, const bt_tensor *pos, int64_t m, int64_t
     bt_status st = int_sizes("rope", m, cols);
     if (st) return st;
     char err[BT_CUDA_ERR_CAP];
-    int mode = style == BT_OP_ROPE_NEOX ? BT_CUDA_ROPE_NEOX : BT_CUDA_ROPE_INTERLEAVED;
     return bt_op_cuda_result(bt_cuda_rope_f32(f32(x), bt_tensor_data(pos), NULL, (int)m, (int)cols, n_heads, head_dim,
-                                              rot_dim, theta, mode, queue_of(x), err),
+                                              rot_dim, theta, style, queue_of(x), err),
                              "rope", err);
 }
 
 bt_status bt_op_cuda_gated(bt_tensor *out, const bt_tensor *gate, const bt_tensor *up, int64_t n, bt_op_activation act) {
     char err[BT_CUDA_ERR_CAP];
-    return bt_op_cuda_result(bt_cuda_gated_f32(f32(out), f32(gate), f32(up), n, cuda_act(act), queue_of(out), err), "gated", err);
+    return bt_op_cuda_result(bt_cuda_gated_f32(f32(out), f32(gate), f32(up), n, act, queue_of(out), err), "gated", err);
 }
 
 bt_status bt_op_cuda_activate(bt_tensor *out, const bt_tensor *x, int64_t n, bt_op_activation act) {
     char err[BT_CUDA_ERR_CAP];
-    return bt_op_cuda_result(bt_cuda_activate_f32(f32(out), f32(x), n, cuda_act(act), queue_of(out), err), "activate", err);
+    return bt_op_cuda_result(bt_cuda_activate_f32(f32(out), f32(x), n, act, queue_of(out), err), "activate", err);
 }
 
 bt_status bt_op_cuda_add(bt_tensor *out, const bt_tensor *a, const bt_tensor *b, int64_t n) {

@@ -20,7 +20,7 @@
 #define BT_OPS_CUDA_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "ops.h"
 #include "ops_ttt.h"
 #include "tensor.h"

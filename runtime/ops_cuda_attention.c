@@ -1,4 +1,5 @@
-/* ops_cuda_attention.c - attention over a KV cache on a CUDA device: stores the
+/* ops_cuda_attention.c - attention over a KV cache (f32, f16 or q8_0: ops.c checked
+ * which) on a CUDA device: stores the
  * new keys and values at their positions, then runs causal grouped-query
  * attention (flash-decoding splits for long contexts); and whether the
  * kernels take a layer's head shape. */
@@ -53,12 +54,13 @@ bt_status bt_op_cuda_attention(bt_tensor *out, const bt_tensor *q, const bt_tens
     bt_cuda_queue queue = {dev.index, NULL};
     char err[BT_CUDA_ERR_CAP];
     int kv_ld = (int)(n_kv * hd);
-    int rc = bt_cuda_kv_store_f32(bt_tensor_data(k_cache), bt_tensor_data(v_cache), bt_tensor_data(k), kv_ld,
-                                  bt_tensor_data(v), kv_ld, pos, (int)m, (int)n_kv, (int)hd, (int)ctx, queue, err);
+    const int kv_type = k_cache->dtype == BT_F16 ? BT_CUDA_KV_F16 : k_cache->dtype == BT_Q8_0 ? BT_CUDA_KV_Q8_0 : BT_CUDA_KV_F32;
+    int rc = bt_cuda_kv_store(bt_tensor_data(k_cache), bt_tensor_data(v_cache), kv_type, bt_tensor_data(k), kv_ld,
+                              bt_tensor_data(v), kv_ld, pos, (int)m, (int)n_kv, (int)hd, (int)ctx, queue, err);
     if (rc == 0)
-        rc = bt_cuda_attention_f32(bt_tensor_data(out), bt_tensor_data(q), n_head * (int)hd, bt_tensor_data(k_cache),
-                                   bt_tensor_data(v_cache), pos, (int)m, n_head, (int)n_kv, (int)hd, (int)ctx, scale,
-                                   work, work_bytes, queue, err);
+        rc = bt_cuda_attention(bt_tensor_data(out), bt_tensor_data(q), n_head * (int)hd, bt_tensor_data(k_cache),
+                               bt_tensor_data(v_cache), kv_type, pos, (int)m, n_head, (int)n_kv, (int)hd, (int)ctx, scale,
+                               work, work_bytes, queue, err);
     return bt_op_cuda_result(rc, op, err);
 }
 
@@ -75,7 +77,7 @@ const char *bt_op_cuda_attention_unsupported(int n_head, int n_kv, int head_dim,
         return why;
     }
     int rc = bt_cuda_rope_f32(f, pos, NULL, 0, n_head * head_dim, n_head, head_dim, rot_dim, 10000.0f,
-                              BT_CUDA_ROPE_INTERLEAVED, queue, err);
+                              BT_OP_ROPE_INTERLEAVED, queue, err);
     if (rc == 0)
         rc = bt_cuda_kv_store_f32(f, f, f, n_kv * head_dim, f, n_kv * head_dim, pos, 0, n_kv, head_dim, 1, queue, err);
     if (rc == 0)

@@ -1,6 +1,6 @@
 /* ops_ttt.h - the test-time-training layer operations model graphs call
- * (TTT-Linear and the Bit-TTT `fastweight` rule), in front of
- * kernels/cpu/ttt_linear.h and kernels/cpu/ttt_fastweight.h.
+ * (TTT-Linear, TTT-MLP and the Bit-TTT `fastweight` rule), in front of
+ * kernels/cpu/ttt_linear.h, ttt_mlp.h and ttt_fastweight.h.
  *
  * Like runtime/ops.h: each op checks shapes, dtypes and devices once and runs
  * the kernel on raw pointers; errors name the op and what did not match. The
@@ -10,8 +10,9 @@
 #define BT_OPS_TTT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "tensor.h"
+#include "kernels/cpu/causal_conv.h"   /* BT_CAUSAL_CONV_MAX_KERNEL, for callers of bt_op_causal_conv */
 
 typedef enum bt_ttt_form {
     BT_TTT_FORM_AUTO = 0,   /* dual form for spans of several tokens, primal for single tokens */
@@ -39,7 +40,12 @@ static inline int64_t bt_ttt_span_at(int64_t pos0, int64_t done, int64_t m, int6
 }
 /* 1 when a span of n tokens takes the primal form (decode) rather than the dual (prefill). */
 static inline int bt_ttt_span_primal(bt_ttt_form form, int64_t n) {
-    return form == BT_TTT_FORM_PRIMAL || (form == BT_TTT_FORM_AUTO && n == 1);
+    switch (form) {
+    case BT_TTT_FORM_AUTO: return n == 1;
+    case BT_TTT_FORM_DUAL: return 0;
+    case BT_TTT_FORM_PRIMAL: return 1;
+    }
+    return 0;   /* not a form: bt_op_ttt_linear refuses it before any span */
 }
 
 /* Floats of scratch bt_op_ttt_linear needs for up to max_tok tokens per call
@@ -63,6 +69,21 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
                            const bt_tensor *token_scale, const bt_tensor *ln_w, const bt_tensor *ln_b, float eps,
                            int64_t pos0, bt_tensor *scratch, bt_ttt_form form,
                            const bt_ttt_decay *decay);
+
+/* Floats of scratch bt_op_ttt_mlp needs for up to max_tok tokens per call. */
+size_t bt_op_ttt_mlp_scratch_floats(int64_t max_tok, int n_head, int head_dim, int hidden);
+
+/* TTT-MLP (kernels/cpu/ttt_mlp.h) over m tokens at positions pos0 .., split like bt_op_ttt_linear:
+ *   weights, grads: [n_head, (d + 1) * hidden + (hidden + 1) * d] f32 (per head W1' then W2', biases
+ *                   as the last rows; the layer's state, updated); hidden: the MLP's width (4 d)
+ *   the other arguments as bt_op_ttt_linear's. CPU only (no CUDA kernels yet). */
+bt_status bt_op_ttt_mlp(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, const bt_tensor *xq,
+                        const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta, const bt_tensor *token_scale,
+                        const bt_tensor *ln_w, const bt_tensor *ln_b, float eps, int64_t pos0, int hidden,
+                        bt_tensor *scratch, bt_ttt_form form);
+
+/* x [m, width] *= gelu_tanh(gate [m, width]) in place (the TTT layers' use_gate). CPU only. */
+bt_status bt_op_gelu_gate(bt_tensor *x, const bt_tensor *gate);
 
 /* The fastweight rule over m tokens: k [m, d] holds down(x) and is normalized in
  * place; p [m, d] gets W k_j (before each update); W [d, d] is updated; eta: m values. */

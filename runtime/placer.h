@@ -32,7 +32,7 @@
 #ifndef BT_PLACER_H
 #define BT_PLACER_H
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 #define BT_PLACER_AUTO (-1)          /* n_gpu_layers: as many as fit */
 #define BT_PLACER_POOL_ROUNDING 8    /* allocations are counted with 1/8 added */

@@ -103,12 +103,18 @@ static int compare_names(const void *a, const void *b) {
     return strcmp((*(const bt_safetensors_tensor *const *)a)->name, (*(const bt_safetensors_tensor *const *)b)->name);
 }
 
+/* By offset, then size, then place in the file: a total order, so the result does
+ * not depend on whether qsort keeps equal elements in order (glibc's happens to,
+ * msvcrt's, musl's and macOS's do not). */
 static int compare_offsets(const void *a, const void *b) {
-    uint64_t x = (*(const bt_safetensors_tensor *const *)a)->offset, y = (*(const bt_safetensors_tensor *const *)b)->offset;
-    return x < y ? -1 : x > y;
+    const bt_safetensors_tensor *x = *(const bt_safetensors_tensor *const *)a, *y = *(const bt_safetensors_tensor *const *)b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    if (x->nbytes != y->nbytes) return x->nbytes < y->nbytes ? -1 : 1;
+    return x < y ? -1 : x > y;   /* both point into st->tensors, in file order */
 }
 
-/* Sorts by_name (for lookups, rejecting duplicate names) after checking no two tensors overlap. */
+/* Sorts by_name (for lookups, rejecting duplicate names) after checking no two tensors
+ * overlap. A zero-byte tensor holds no bytes, so it overlaps nothing, wherever it sits. */
 static bt_status index_tensors(bt_safetensors *st) {
     size_t n = st->n_tensors;
     if (n == 0) return BT_OK;
@@ -117,10 +123,14 @@ static bt_status index_tensors(bt_safetensors *st) {
     st->by_name = order;
     for (size_t i = 0; i < n; i++) order[i] = &st->tensors[i];
     qsort(order, n, sizeof *order, compare_offsets);
-    for (size_t i = 1; i < n; i++)
-        if (order[i]->offset < order[i - 1]->offset + order[i - 1]->nbytes)
-            return bt_set_error(BT_ERR_FORMAT, "%s: tensors '%.80s' and '%.80s' overlap", st->path, order[i - 1]->name,
-                                order[i]->name);
+    const bt_safetensors_tensor *reach = NULL;   /* of the non-empty tensors so far, the one that ends last */
+    for (size_t i = 0; i < n; i++) {
+        const bt_safetensors_tensor *t = order[i];
+        if (t->nbytes == 0) continue;
+        if (reach && t->offset < reach->offset + reach->nbytes)
+            return bt_set_error(BT_ERR_FORMAT, "%s: tensors '%.80s' and '%.80s' overlap", st->path, reach->name, t->name);
+        if (!reach || t->offset + t->nbytes > reach->offset + reach->nbytes) reach = t;
+    }
     qsort(order, n, sizeof *order, compare_names);
     for (size_t i = 1; i < n; i++)
         if (strcmp(order[i]->name, order[i - 1]->name) == 0)

@@ -12,8 +12,8 @@
 #define BT_SAFETENSORS_H
 #include <stddef.h>
 #include <stdint.h>
-#include "dtype.h"
-#include "error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "json.h"
 #include "platform/platform.h"
 

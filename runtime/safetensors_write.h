@@ -17,8 +17,8 @@
 #define BT_SAFETENSORS_WRITE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "dtype.h"
-#include "error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "safetensors.h"
 
 typedef struct bt_safetensors_entry {

@@ -190,6 +190,8 @@ bt_status bt_tensor_reshape(bt_tensor **out, const bt_tensor *t, int ndim, const
         shape[i] = shape_in[i];
         if (shape[i] == -1 && free_dim < 0) free_dim = i;
         else if (shape[i] < 0) return bt_set_error(BT_ERR_ARG, "reshape: invalid size %" PRId64 " at dim %d", shape[i], i);
+        else if (shape[i] && known > INT64_MAX / shape[i])
+            return bt_set_error(BT_ERR_ARG, "reshape: the sizes' product overflows at dim %d (size %" PRId64 ")", i, shape[i]);
         else known *= shape[i];
     }
     int64_t numel = bt_tensor_numel(t);
@@ -224,9 +226,9 @@ bt_status bt_tensor_narrow(bt_tensor **out, const bt_tensor *t, int dim, int64_t
     *out = NULL;
     bt_status st = check_dim(t, dim, "narrow");
     if (st) return st;
-    if (start < 0 || len < 0 || start + len > t->shape[dim])
-        return bt_set_error(BT_ERR_ARG, "narrow: range [%" PRId64 ", %" PRId64 ") out of bounds for dim %d of size %" PRId64,
-                            start, start + len, dim, t->shape[dim]);
+    if (start < 0 || len < 0 || start > t->shape[dim] || len > t->shape[dim] - start)
+        return bt_set_error(BT_ERR_ARG, "narrow: %" PRId64 " values from index %" PRId64 " are out of bounds for dim %d of size %" PRId64,
+                            len, start, dim, t->shape[dim]);
     bt_tensor *v = tensor_header(t->dtype, t->ndim, t->shape, t->stride, t->offset + (size_t)(start * t->stride[dim]), t->storage);
     if (!v) return bt_set_error(BT_ERR_NOMEM, "cannot allocate tensor header");
     v->shape[dim] = len;

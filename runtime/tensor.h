@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "device.h"
-#include "dtype.h"
-#include "error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 #define BT_MAX_DIMS 4
 

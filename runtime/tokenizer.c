@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "platform/platform.h"
 
 /* ------------------------------------------------------------ lifecycle */
 
 bt_status bt_tokenizer_open(bt_tokenizer **out, const char *path, int32_t vocab_size) {
     *out = NULL;
+    const char *kind = bt_path_kind(path);
+    if (kind && strcmp(kind, "file") != 0)   /* a FIFO would block fopen */
+        return bt_set_error(BT_ERR_IO, "%s: a %s, not a tokenizer file", path, kind);
     char magic[4] = {0};
     FILE *f = fopen(path, "rb");
     if (!f) return bt_set_error(BT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));

@@ -32,7 +32,7 @@
 #define BT_TOKENIZER_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 #include "gguf.h"
 
 typedef struct bt_tokenizer bt_tokenizer;

@@ -3,6 +3,7 @@
  * bt_tokenizer_finish. Used by the loaders in tokenizer_gguf.c and tokenizer_llama2c.c. */
 #include "tokenizer_internal.h"
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 bt_status bt_tokenizer_new(bt_tokenizer **out, bt_tokenizer_kind kind, const char *source, int32_t n_vocab) {
@@ -40,6 +41,8 @@ bt_status bt_tokenizer_set_token(bt_tokenizer *tok, int32_t id, const char *text
                                  float score, bt_token_type type) {
     if (id < 0 || id >= tok->n_vocab)
         return bt_set_error(BT_ERR_ARG, "%s: token id %d out of range [0, %d)", tok->source, id, tok->n_vocab);
+    if (!isfinite(score))   /* merges are ordered by score: NaN would make that order meaningless */
+        return bt_set_error(BT_ERR_FORMAT, "%s: token %d: score is %g, expected a finite number", tok->source, id, (double)score);
     bt_token_entry *e = &tok->tokens[id];
     e->text_len = (uint32_t)len;
     e->score = score;

@@ -10,7 +10,7 @@
 #define BT_TOKENIZER_MERGE_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 typedef struct bt_merge_symbol {
     uint32_t start, len;      /* text[start .. start+len); len 0: merged into its left neighbour */

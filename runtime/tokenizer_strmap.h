@@ -9,7 +9,7 @@
 #define BT_TOKENIZER_STRMAP_H
 #include <stddef.h>
 #include <stdint.h>
-#include "error.h"
+#include "base/error.h"
 
 typedef struct bt_strmap_slot {
     uint32_t hash;

@@ -26,13 +26,7 @@ local o = cli.parse(arg, {
     { nil, "--gen", key = "gen", type = "number", default = 32, help = "tokens to generate in part 2" },
 }, "usage: bitttt-lua bench-ternary.lua [options]")
 
-local function median(xs)
-    local s = {}
-    for i, v in ipairs(xs) do s[i] = v end
-    table.sort(s)
-    local n = #s
-    return n % 2 == 1 and s[(n + 1) / 2] or (s[n / 2] + s[n / 2 + 1]) / 2
-end
+local median = require("bitttt.stats").median
 
 local d, ff, kv, n_layer, vocab = 2560, 6912, 640, 30, 128256
 local shapes = {

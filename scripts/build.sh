@@ -17,11 +17,14 @@ for a in "$@"; do
     esac
 done
 
-# Debian packages: compiler, LuaJIT (static library + headers), PUC Lua 5.1 (for the
+# Debian packages: compiler, LuaJIT (shared library + headers), PUC Lua 5.1 (for the
 # module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
-# tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test).
+# tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test),
+# lua-http + lua-cjson (serve.lua), nginx-light and chromium (the server's load-balancer and browser tests),
+# luarocks (the rockspec's lint), love + xvfb: a LÖVE host (its own LuaJIT) loading the module and the C API,
+# headless (one_runtime_spec), clang with its libFuzzer runtime (libclang-rt-dev: -fsanitize=fuzzer; spec/fuzz).
 packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
-          python3 pkg-config)
+          python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium luarocks love xvfb clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -49,10 +52,16 @@ if [ ! -f build/Makefile ] || [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" 
     printf '%s' "$files" >"$files_stamp"
 fi
 
+# lua/bitttt goes into libbitttt as C strings (rewritten only when a .lua file changed).
+mkdir -p build/gen
+luajit scripts/embed-lua.lua . build/gen/lua_modules.c
+
 jobs=$(nproc 2>/dev/null || echo 2)
 build_config() {
     make -s --no-print-directory -C build -j"$jobs" config="$1"
-    if [ "$1" = release ]; then ln -sf libbitttt.so bin/libbitttt.so.1; fi
+    # The soname beside each build's library: bitttt-lua and core.so find it through their rpath.
+    local dir; dir=$(case "$1" in release) echo bin ;; sanitize) echo bin/asan ;; *) echo "bin/$1" ;; esac)
+    ln -sf libbitttt.so "$dir/libbitttt.so.1"
 }
 case "$config" in
     all) build_config release; build_config sanitize; build_config scalar ;;

@@ -6,13 +6,16 @@
 --   bitttt-lua convert-llama2c.lua CHECKPOINT.bin TOKENIZER.bin OUT.gguf
 local bt = require "bitttt"
 local Model = require "bitttt.model"
+local cli = require "bitttt.cli"
+local FileKind = require "bitttt.file_kind"
 
-local ckpt, tok_path, out = arg[1], arg[2], arg[3]
-if not (ckpt and tok_path and out) or arg[1] == "--help" then
-    io.stderr:write("usage: bitttt-lua convert-llama2c.lua CHECKPOINT.bin TOKENIZER.bin OUT.gguf\n")
-    os.exit(arg[1] == "--help" and 0 or 2)
+local _, pos = cli.parse(arg, {}, "usage: bitttt-lua convert-llama2c.lua CHECKPOINT.bin TOKENIZER.bin OUT.gguf")
+local ckpt, tok_path, out = pos[1], pos[2], pos[3]
+if not (ckpt and tok_path and out) or #pos > 3 then
+    cli.usage_error("expected CHECKPOINT.bin TOKENIZER.bin OUT.gguf (see --help)")
 end
-
+FileKind.check(ckpt, "model")
+FileKind.check(tok_path, "tokenizer")
 local file = bt.model_open(ckpt)
 if file:format() ~= "llama2c" then error(ckpt .. ": not a llama2.c checkpoint", 0) end
 local cfg = file:llama2c_config()

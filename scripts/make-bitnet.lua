@@ -4,7 +4,7 @@
 -- ggml-vocab-llama-bpe.gguf, that BitNet b1.58 2B4T uses), or made up with
 -- --vocab synthetic:N: a byte-level BPE vocabulary of N tokens (GPT-2's 256
 -- byte symbols, then merged pairs and triples of them, then BOS and EOS), so
--- no vocabulary file is needed (machines without ../shared).
+-- no vocabulary file is needed.
 --
 --   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t] [--type tq2_0|tq1_0|f16|f32] [--seed S]
 --       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F]
@@ -18,22 +18,22 @@ local cli = require "bitttt.cli"
 local o, pos = cli.parse(arg, {
     { nil, "--shape", key = "shape", type = "string", default = "tiny", help = "tiny or 2b4t" },
     { nil, "--type", key = "type", type = "string", default = "tq2_0", help = "tq2_0, tq1_0, f16 or f32" },
-    { nil, "--seed", key = "seed", type = "number", default = 1, help = "random seed" },
+    { nil, "--seed", key = "seed", type = "number", whole = true, default = 1, help = "random seed" },
     { nil, "--vocab", key = "vocab", type = "string", metavar = "FILE|synthetic:N",
-      help = "GGUF whose vocabulary to copy (default: ../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf), or synthetic:N for a made-up N-token byte-level vocabulary" },
-    { nil, "--dim", key = "dim", type = "number", help = "embedding width" },
-    { nil, "--layers", key = "layers", type = "number", help = "layers" },
-    { nil, "--heads", key = "heads", type = "number", help = "attention heads" },
-    { nil, "--kv-heads", key = "kv_heads", type = "number", help = "key/value heads" },
-    { nil, "--ff", key = "ff", type = "number", help = "feed-forward width" },
+      help = "GGUF whose vocabulary to copy (default: spec/data/tokenizers/ggml-vocab-llama-bpe.gguf), or synthetic:N for a made-up N-token byte-level vocabulary" },
+    { nil, "--dim", key = "dim", type = "number", whole = true, min = 1, help = "embedding width" },
+    { nil, "--layers", key = "layers", type = "number", whole = true, min = 1, help = "layers" },
+    { nil, "--heads", key = "heads", type = "number", whole = true, min = 1, help = "attention heads" },
+    { nil, "--kv-heads", key = "kv_heads", type = "number", whole = true, min = 1, help = "key/value heads" },
+    { nil, "--ff", key = "ff", type = "number", whole = true, min = 1, help = "feed-forward width" },
 }, "usage: bitttt-lua make-bitnet.lua OUT.gguf [options]")
-local out = pos[1] or error("usage: bitttt-lua make-bitnet.lua OUT.gguf (see --help)", 0)
+local out = pos[1] or cli.usage_error("no output file: give OUT.gguf (see --help)")
 
 local shapes = {
     tiny = { dim = 256, layers = 2, heads = 4, kv_heads = 2, ff = 512 },
     ["2b4t"] = { dim = 2560, layers = 30, heads = 20, kv_heads = 5, ff = 6912 },
 }
-local shape = shapes[o.shape] or error("--shape must be tiny or 2b4t", 0)
+local shape = shapes[o.shape] or cli.usage_error("--shape must be tiny or 2b4t, got '" .. tostring(o.shape) .. "'")
 for k, v in pairs(shape) do if o[k] == nil then o[k] = v end end
 
 -- GPT-2's printable stand-in for every byte (its bytes_to_unicode), UTF-8 encoded.
@@ -95,7 +95,7 @@ end
 
 local home = rawget(_G, "BITTTT_HOME") or "."
 local vocab = o.vocab or os.getenv("BITTTT_DATA") and (os.getenv("BITTTT_DATA") .. "/tokenizers/ggml-vocab-llama-bpe.gguf")
-    or (home .. "/../shared/data/tokenizers/ggml-vocab-llama-bpe.gguf")
+    or (home .. "/spec/data/tokenizers/ggml-vocab-llama-bpe.gguf")
 local synthetic_n = vocab:match("^synthetic:(%d+)$")
 local vocab_meta, vocab_keys
 if synthetic_n then

@@ -1,6 +1,6 @@
 -- perplexity.lua - the perplexity of a model on a text file.
 --
---   bitttt-lua perplexity.lua -m MODEL -f TEXT [-c CTX] [--ttt-lr LR] [--ttt-schedule S] [--from K]
+--   bitttt-lua perplexity.lua [-m MODEL] [-z TOKENIZER] -f TEXT [-c CTX] [-b N] [--ttt-lr LR] [--ttt-schedule S] [--from K]
 --
 -- The whole file is tokenized (BOS first when the vocabulary adds one) and every
 -- token after the first is scored with its natural-log cross-entropy. Models with
@@ -19,36 +19,38 @@ local Model = require "bitttt.model"
 
 local o = cli.parse(arg, {
     { "-m", "--model", key = "model", type = "string", metavar = "FILE", help = "model file", default = bt.default_model },
+    cli.tokenizer_option,
     { "-f", "--file", key = "file", type = "string", metavar = "TEXT", help = "text file to score" },
-    { "-c", "--ctx-size", key = "ctx", type = "number", help = "window of attention models (default: the model's training context)" },
-    { "-b", "--batch", key = "batch", type = "number", default = 512, help = "tokens per forward call" },
-    { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
-    { nil, "--ttt-lr", key = "ttt_lr", type = "number", metavar = "LR", help = "TTT inner base learning rate (0 freezes)" },
-    { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
-      help = "TTT learning-rate schedule (see lua/bitttt/schedules.lua)" },
-    { nil, "--from", key = "from", type = "number", metavar = "K", help = "also report tokens 1..K-1 and K..end apart" },
+    { "-c", "--ctx-size", key = "ctx", type = "number", whole = true, min = 2,
+      help = "window of attention models (default: the model's training context)" },
+    cli.batch_option(512),
+    cli.threads_option,
+    cli.ttt_lr_option,
+    cli.ttt_schedule_option,
+    { nil, "--from", key = "from", type = "number", whole = true, min = 2, metavar = "K",
+      help = "also report tokens 1..K-1 and K..end apart" },
 }, "usage: bitttt-lua perplexity.lua -m MODEL -f TEXT [-c CTX] [--ttt-lr LR] [--ttt-schedule S]")
 
-if not o.model then error("no model: give -m MODEL", 0) end
-if not o.file then error("no text: give -f TEXT", 0) end
-if o.threads then bt.set_threads(o.threads) end
-if o.batch < 1 then error("-b must be >= 1", 0) end
+if not o.model then cli.usage_error("no model: give -m MODEL") end
+if not o.file then cli.usage_error("no text: give -f TEXT") end
+cli.prepare(o)
 
 local f = io.open(o.file, "rb") or error(("cannot read '%s'"):format(o.file), 0)
 local text = f:read("*a")
 f:close()
 
-local model = Model.load(o.model, { max_batch = o.batch })
-local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary", 0)
+local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch })
+cli.warn_unused_ttt(model, o)
+local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0)
 local ids = tok:encode(text, { bos = tok:add_bos() })
 if #ids < 2 then error(("%s: %d token(s); at least 2 are needed"):format(o.file, #ids), 0) end
+if o.from and o.from > #ids - 1 then error(("--from %d: %s has only %d scored tokens"):format(o.from, o.file, #ids - 1), 0) end
 
 local has_attention = false
 for _, layer in ipairs(model.w.layers) do
     if layer.mixer.kind == "attention" then has_attention = true end
 end
 local ctx = o.ctx or model.cfg.n_ctx_train
-if has_attention and ctx < 2 then error("-c must be >= 2", 0) end
 
 -- -log softmax(row)[target], in double precision
 local function nll(row, target)
@@ -79,7 +81,7 @@ end
 local function new_session(n_ctx)
     local s = model:new_session { n_ctx = n_ctx }
     s:set_ttt_lr(o.ttt_lr)
-    if o.ttt_schedule then s:set_schedule(o.ttt_schedule) end
+    if o.schedule then s:set_schedule(o.schedule) end
     return s
 end
 
@@ -111,7 +113,6 @@ while lo <= n do
     lo, hi = hi + 1, hi * 4
 end
 if o.from then
-    if o.from < 2 or o.from > n then error(("--from must be in 2..%d"):format(n), 0) end
     report(("tokens 1-%d"):format(o.from - 1), 1, o.from - 1)
     report(("tokens %d-%d"):format(o.from, n), o.from, n)
 end

@@ -9,25 +9,17 @@
 --
 --   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]
 local bt = require "bitttt"
+local cli = require "bitttt.cli"
 
-local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]\n"
-local positional, head = {}, nil
-local i = 1
-while arg[i] do
-    if arg[i] == "--help" then io.stdout:write(usage) os.exit(0) end
-    if arg[i] == "--head" then
-        head = arg[i + 1]
-        if head ~= "q8_0" then error(("--head: expected q8_0, got '%s'"):format(tostring(head)), 0) end
-        i = i + 2
-    else
-        positional[#positional + 1] = arg[i]
-        i = i + 1
-    end
-end
-local src, dst, format = positional[1], positional[2], positional[3] or "tq2_0"
-if not (src and dst) or positional[4] then io.stderr:write(usage) os.exit(2) end
-local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or error("format must be tq2_0 or tq1_0, got " .. format, 0)
+local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]"
+local o, pos = cli.parse(arg, { cli.head_option }, usage)
+local src, dst, format = pos[1], pos[2], pos[3] or "tq2_0"
+if not (src and dst) or #pos > 3 then cli.usage_error("expected IN.gguf OUT.gguf [tq2_0|tq1_0] (see --help)") end
+local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or cli.usage_error("format must be tq2_0 or tq1_0, got " .. format)
+if o.head and o.head ~= "q8_0" then cli.usage_error(("--head: expected q8_0, got '%s'"):format(o.head)) end
+local head = o.head
 
+require("bitttt.file_kind").check(src, "model")
 local file = bt.model_open(src)
 if file:format() ~= "gguf" then error(src .. ": not a GGUF file", 0) end
 local projections = { attn_q = true, attn_k = true, attn_v = true, attn_output = true,

@@ -21,8 +21,16 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 passed=0 failed=0 skipped=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log=$(mktemp) skips=$(mktemp)
+trap 'rm -f "$log" "$skips"' EXIT
+
+# note_skips LABEL: why each test of the last run skipped (the C tests' "  skipped: WHY"
+# lines, busted's pending messages), gathered for the summary.
+note_skips() {
+    { sed -n 's/^  skipped: //p' "$log"
+      awk '/^Pending -> /{ n = 2; next } n && --n == 0' "$log" | sed -E 's/^[^ ]+:[0-9]+: //'
+    } | sed "s|^|$1: |" >>"$skips"
+}
 
 # add_counts LABEL PASSED FAILED SKIPPED
 add_counts() {
@@ -38,6 +46,7 @@ run_c_tests() {   # label binary
     read -r p _ f _ s _ <<<"$line"
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
     add_counts "$1" "$p" "$f" "$s"
+    note_skips "$1"
 }
 
 run_specs() {   # label busted-command...
@@ -52,16 +61,31 @@ run_specs() {   # label busted-command...
     f=$((f + e))
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
     add_counts "$label" "$s" "$f" "$p"
+    note_skips "$label"
+}
+
+# Each libFuzzer harness of spec/fuzz for a bounded time (BITTTT_FUZZ_SECONDS, default 10):
+# one test each; a crash, sanitizer report or leak fails it (fuzz.sh prints the reproducer).
+run_fuzzers() {
+    local t
+    for t in $(./scripts/fuzz.sh list); do
+        if ./scripts/fuzz.sh "$t" "${BITTTT_FUZZ_SECONDS:-10}"; then add_counts "fuzz $t" 1 0 0
+        else add_counts "fuzz $t" 0 1 0; fi
+    done
 }
 
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
+if ./scripts/check-includes.sh; then add_counts "include arrows" 1 0 0; else add_counts "include arrows" 0 1 0; fi
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c
 run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
+run_fuzzers
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \
     bin/asan/bitttt-lua /usr/bin/busted "${busted_args[@]}"
+run_c_tests "server (openai client, load, nginx, browser)" spec/server/run.sh
 
+if [ -s "$skips" ]; then echo "== skipped, by reason:"; sort "$skips" | uniq -c; fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,5 @@
 -- bitnet_fixture.lua - shared by the BitNet specs: the reference fixture in
--- ../shared/data/reference/bitnet (teacher-forced ids, numpy logits, the F32 GGUF).
+-- spec/data/reference/bitnet (teacher-forced ids, numpy logits, the F32 GGUF).
 local bt = require "bitttt"
 local helper = require "helper"
 

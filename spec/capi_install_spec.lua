@@ -32,7 +32,7 @@ describe("scripts/install.sh", function()
         local prefix = dir .. "/prefix"
         local out, err, rc = helper.run(helper.quote(helper.root .. "/scripts/install.sh") .. " " .. helper.quote(prefix))
         assert.equals(0, rc, out .. err)
-        for _, f in ipairs { "include/bitttt/bitttt.h", "include/bitttt/error.h", "include/bitttt/version.h",
+        for _, f in ipairs { "include/bitttt/bitttt.h", "include/bitttt/base/error.h", "include/bitttt/version.h",
             "lib/libbitttt.so", "lib/libbitttt.so.1", "lib/libbitttt.a", "lib/pkgconfig/bitttt.pc" } do
             assert.is_true(helper.exists(prefix .. "/" .. f), "missing " .. f)
         end

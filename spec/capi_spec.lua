@@ -9,81 +9,15 @@ local Model = require "bitttt.model"
 local Sampler = require "bitttt.sampling"
 local F = require "ttt_fixtures"
 
-local ok_ffi, ffi = pcall(require, "ffi")
-local lib_path = os.getenv("BITTTT_CAPI_LIB") or (helper.root .. "/bin/libbitttt.so")
+local capi = require "capi_ffi"
+local ffi, C = capi.ffi, capi.C
+local skip_without_lib = capi.skip
 
-local C
-if ok_ffi then
-    ffi.cdef [[
-    typedef struct bt_model bt_model;
-    typedef struct bt_session bt_session;
-    typedef struct bt_sampler bt_sampler;
-    typedef struct { const char *tokenizer_path; int max_batch; int float_activations; } bt_model_options;
-    typedef struct { int n_ctx; } bt_session_options;
-    typedef struct {
-        double temp; int top_k; double top_p; double min_p; double repeat_penalty; int repeat_last_n;
-        double frequency_penalty; double presence_penalty; uint64_t seed;
-    } bt_sampling;
-    typedef struct {
-        const char *architecture; const char *format;
-        int n_vocab, n_embd, n_layer, n_ff, n_ctx_train; int has_tokenizer; int32_t bos, eos; int add_bos;
-        char fingerprint[17];
-    } bt_model_info;
-    const char *bt_last_error(void);
-    int bt_model_load(bt_model **out, const char *path, const bt_model_options *opts);
-    void bt_model_free(bt_model *m);
-    void bt_model_get_info(const bt_model *m, bt_model_info *out);
-    int bt_session_new(bt_session **out, bt_model *m, const bt_session_options *opts);
-    void bt_session_free(bt_session *s);
-    int bt_session_feed(bt_session *s, const int32_t *ids, size_t n);
-    int bt_session_feed_all(bt_session *s, const int32_t *ids, size_t n, float *logits);
-    const float *bt_session_logits(const bt_session *s);
-    int bt_session_save_state(bt_session *s, const char *path);
-    int bt_session_load_state(bt_session *s, const char *path);
-    bt_sampling bt_sampling_defaults(void);
-    int bt_model_sampling(const bt_model *m, bt_sampling *out);
-    int bt_sampler_new(bt_sampler **out, const bt_sampling *o);
-    int bt_sampler_sample(bt_sampler *s, const float *logits, int n, const int32_t *hist, size_t nh, int32_t *id);
-    void bt_sampler_free(bt_sampler *s);
-    int bt_set_threads(int n);
-    ]]
-    local ok, lib = pcall(ffi.load, lib_path)
-    if ok then C = lib end
-end
-
-local function skip_without_lib(pending_fn)
-    if C then return false end
-    pending_fn("skipped: " .. (ok_ffi and ("C library not found (" .. lib_path .. ")") or "needs LuaJIT's FFI"))
-    return true
-end
-
-local function check(st)
-    if st ~= 0 then error("C API: " .. ffi.string(C.bt_last_error()), 2) end
-end
-
--- A C model and a function that frees it (and its sessions) when the test ends.
-local function c_model(path, tokenizer)
-    local opts = ffi.new("bt_model_options", { tokenizer_path = tokenizer })
-    local box = ffi.new("bt_model *[1]")
-    check(C.bt_model_load(box, path, tokenizer and opts or nil))
-    return ffi.gc(box[0], C.bt_model_free)
-end
-
-local function c_session(model, n_ctx)
-    local box = ffi.new("bt_session *[1]")
-    check(C.bt_session_new(box, model, ffi.new("bt_session_options", { n_ctx = n_ctx })))
-    return ffi.gc(box[0], C.bt_session_free)
-end
-
-local function id_array(ids)
-    local a = ffi.new("int32_t[?]", #ids)
-    for i, id in ipairs(ids) do a[i - 1] = id end
-    return a
-end
+local check, c_model, c_session, id_array = capi.check, capi.model, capi.session, capi.ids
 
 -- Largest |C - Lua| over every row of feeding ids (prefill `split` tokens, then one at a time).
 local function compare(path, tokenizer, ids, split)
-    local model = Model.load(path, { tokenizer = tokenizer })
+    local model = Model.load(path, { tokenizer = tokenizer })   -- the same defaults as the C API (f16 caches)
     local vocab = model.cfg.n_vocab
     local s = model:new_session { n_ctx = 64 }
     local lua_rows = s:forward({ unpack(ids, 1, split) }, "all")
@@ -204,10 +138,8 @@ describe("the C API against the Lua graphs", function()
         F.write_random_bitttt { path = bad, mixers = { "attention" }, meta = { { "general.sampling.top_k", "str", "many" } } }
         local bm = c_model(bad)
         assert.is_not.equals(0, C.bt_model_sampling(bm, got))
-        local err = ffi.string(C.bt_last_error())
-        -- A host that links its own copy of the runtime (the ASan build of bitttt-lua) takes the
-        -- library's bt_set_error calls into that copy, so the library's own message is empty there.
-        if err ~= "" then assert.truthy(err:find(bad, 1, true) and err:find("general.sampling.top_k", 1, true), err) end
+        local err = ffi.string(C.bt_last_error())   -- one runtime per process: the message is always there
+        assert.truthy(err:find(bad, 1, true) and err:find("general.sampling.top_k", 1, true), err)
         local box = ffi.new("bt_session *[1]")
         assert.is_not.equals(0, C.bt_session_new(box, bm, nil))   -- a session starts from them, so it says why too
         helper.rmdir(dir)
@@ -246,5 +178,86 @@ describe("the C API against the Lua graphs", function()
         for j = 0, model.cfg.n_vocab - 1 do worst = math.max(worst, math.abs(got[j] - a:ptr()[j])) end
         helper.rmdir(dir)
         assert.is_true(worst == 0, "Lua after a C state: max diff " .. worst)
+    end)
+
+    it("refuses the hostile TTT configs (mini_batch_size 0, 4.5) with the Lua side's message", function()
+        if skip_without_lib(pending) or helper.skip_without(pending, "reference/ttt/model.safetensors") then return end
+        local dir = helper.tmpdir()
+        os.execute(("ln -s %s %s/model.safetensors"):format(helper.quote(helper.data_file("reference/ttt/model.safetensors")),
+            helper.quote(dir)))
+        local config = helper.read_file(helper.data_file("reference/ttt/config.json"))
+        for _, bad in ipairs { "0", "4.5" } do
+            helper.write_file(dir .. "/config.json", (config:gsub('"mini_batch_size": *%d+', '"mini_batch_size": ' .. bad)))
+            local ok, lua_err = pcall(Model.load, dir .. "/")
+            assert.is_false(ok, "Lua loaded mini_batch_size " .. bad)
+            local box = ffi.new("bt_model *[1]")
+            assert.is_not.equals(0, C.bt_model_load(box, dir .. "/", nil))
+            assert.equals(tostring(lua_err), ffi.string(C.bt_last_error()))
+        end
+        helper.rmdir(dir)
+    end)
+
+    it("runs TTT learning-rate schedules and rates as the Lua session does (names, Lua source, errors)", function()
+        if skip_without_lib(pending) then return end
+        local path = helper.root .. "/models/default.gguf"
+        local model, cm = Model.load(path), c_model(path)
+        local ids = { 1, 72, 101, 108, 108, 111, 32, 84, 84, 84, 33, 10 }
+        local function lua_logits(schedule, lr)
+            local s = model:new_session { n_ctx = 32 }
+            s:set_schedule(schedule)
+            s:set_ttt_lr(lr)
+            return s:forward(ids, "last")
+        end
+        local function c_logits(setup)
+            local cs = c_session(cm, 32)
+            setup(cs)
+            check(C.bt_session_feed(cs, id_array(ids), #ids))
+            return C.bt_session_logits(cs)
+        end
+        local function same(a, b)
+            for j = 0, model.cfg.n_vocab - 1 do if a[j] ~= b:ptr()[j] then return false end end
+            return true
+        end
+        local cosine = lua_logits("cosine:8,0.1")
+        assert.is_true(same(c_logits(function(cs) check(C.bt_session_set_ttt_schedule(cs, "cosine:8,0.1")) end), cosine))
+        local half = lua_logits("constant:0.5")
+        assert.is_true(same(c_logits(function(cs)
+            check(C.bt_session_set_ttt_schedule_lua(cs, "return function(pos, layer, step) return 0.5 end"))
+        end), half))
+        assert.is_false(same(c_logits(function() end), half), "a schedule changes the logits of this TTT model")
+        local lr = lua_logits(nil, 0.02)
+        assert.is_true(same(c_logits(function(cs) check(C.bt_session_set_ttt_lr(cs, 0.02)) end), lr))
+        local cs = c_session(cm, 32)
+        assert.equals(1, C.bt_session_set_ttt_schedule(cs, "sideways:3"))   -- BT_ERR_ARG
+        assert.truthy(ffi.string(C.bt_last_error()):find("sideways", 1, true), ffi.string(C.bt_last_error()))
+        assert.equals(1, C.bt_session_set_ttt_schedule_lua(cs, "return 42"))
+        assert.truthy(ffi.string(C.bt_last_error()):find("must return a function", 1, true))
+    end)
+
+    it("runs edited Lua files from the folder bt_set_lua_dir names, the built-in sources for the rest", function()
+        if skip_without_lib(pending) then return end
+        local dir = helper.tmpdir()
+        os.execute("mkdir -p " .. helper.quote(dir .. "/bitttt"))
+        -- an edited schedules.lua: the original plus a schedule named "twice"
+        helper.write_file(dir .. "/bitttt/schedules.lua", (helper.read_file(helper.root .. "/lua/bitttt/schedules.lua"):gsub(
+            "\nreturn S%s*$", '\nlocal parse = S.parse\nfunction S.parse(text) if text == "twice" then return S.constant(2) end return parse(text) end\nreturn S\n')))
+        local path = helper.root .. "/models/default.gguf"
+        local ids = { 1, 72, 101, 108, 108, 111, 32, 84 }
+        local s = Model.load(path):new_session { n_ctx = 16 }
+        s:set_schedule("constant:2")
+        local want = s:forward(ids, "last")
+        check(C.bt_set_lua_dir(dir))
+        local ok, err = pcall(function()
+            local cs = c_session(c_model(path), 16)
+            check(C.bt_session_set_ttt_schedule(cs, "twice"))
+            check(C.bt_session_feed(cs, id_array(ids), #ids))
+            local got = C.bt_session_logits(cs)
+            for j = 0, 255 do assert(got[j] == want:ptr()[j], "logit " .. j) end
+        end)
+        check(C.bt_set_lua_dir(nil))
+        helper.rmdir(dir)
+        assert.is_true(ok, tostring(err))
+        local cs = c_session(c_model(path), 16)   -- the built-in sources again: no "twice"
+        assert.equals(1, C.bt_session_set_ttt_schedule(cs, "twice"))
     end)
 end)

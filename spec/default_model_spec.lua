@@ -51,24 +51,8 @@ local function compare(rows, want, from)
     return worst, argmax_diff
 end
 
--- A copy of the GGUF at `src` with every ternary projection as f32 (its exact values) and
--- activation_quant = false: the projections then take float activations.
-local function write_float_copy(src, dst)
-    local file = bt.model_open(src)
-    local meta = {}
-    for key in pairs(bt.gguf_meta(src)) do
-        if key ~= "bitttt.activation_quant" then meta[#meta + 1] = { key, "from", src } end
-    end
-    table.sort(meta, function(a, b) return a[1] == "general.architecture" or (b[1] ~= "general.architecture" and a[1] < b[1]) end)
-    meta[#meta + 1] = { "bitttt.activation_quant", "bool", false }
-    local tensors = {}
-    for _, name in ipairs(file:tensor_names()) do
-        local t = file:tensor(name)
-        if t:dtype() == "tq2_0" then t = F.dequantize(t) end
-        tensors[#tensors + 1] = { name, t }
-    end
-    bt.gguf_write(dst, meta, tensors)
-end
+-- A copy of the GGUF with its ternary projections as f32 and activation_quant = false.
+local write_float_copy = F.float_copy
 
 describe("the default model", function()
     local model, fixture, meta

@@ -5,7 +5,8 @@ local M = {}
 M.root = os.getenv("BITTTT_ROOT") or "."
 -- The built host to run in subprocess specs (bin/asan/bitttt-lua in the sanitizer pass).
 M.host = os.getenv("BITTTT_HOST") or (M.root .. "/bin/bitttt-lua")
-M.data = os.getenv("BITTTT_DATA") or (M.root .. "/../shared/data")
+-- The reference fixtures copied into the repository (spec/data/README.md gives their origins).
+M.data = os.getenv("BITTTT_DATA") or (M.root .. "/spec/data")
 
 local function exists(path)
     local f = io.open(path, "rb")
@@ -20,12 +21,12 @@ function M.data_file(rel)
     return exists(p) and p or nil
 end
 
---- Marks the current test pending ("skipped: test data not found") and returns
--- true when `rel` is missing, so a test can `if helper.skip_without(pending, rel) then return end`.
-function M.skip_without(pending_fn, rel)
+--- Fails the current test when the fixture `rel` is missing (the fixtures are in the
+-- repository, so a missing one is a broken checkout, not a reason to skip); returns false
+-- otherwise. Kept in the form `if helper.skip_without(pending, rel) then return end`.
+function M.skip_without(_, rel)
     if M.data_file(rel) then return false end
-    pending_fn("skipped: test data not found (" .. M.data .. "/" .. rel .. ")")
-    return true
+    error("test data missing: " .. M.data .. "/" .. rel, 2)
 end
 
 --- The whole contents of a file (binary).

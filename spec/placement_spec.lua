@@ -58,6 +58,9 @@ describe("placement", function()
         end
         local G = "cuda:0"
 
+        local f32 = Placement.plan(Model.load(path, { kv_type = "f32" }), { n_gpu_layers = "auto", free = 1e12, reserve = 0, n_ctx = 128 })
+        assert.equals(2 * 2 * 128 * 64 * 4, f32.bytes[1].state)   -- the placer counts the model's KV type
+
         local nothing = plan(0)
         assert.same({ "cpu", "cpu", "cpu", "cpu", head = "cpu", embd = "cpu" }, devices(nothing))
         assert.truthy(nothing.reason:find("No layer on the GPU", 1, true), nothing.reason)
@@ -68,7 +71,8 @@ describe("placement", function()
         local layers_total = 0
         for l = 1, 4 do
             local b = all.bytes[l]
-            assert.is_true(b.weight > 0 and b.state == 2 * 2 * 128 * 64 * 4, "layer bytes")
+            -- K and V, 2 kv heads x 128 positions x 64 dims, f16 (the default KV type)
+            assert.is_true(b.weight > 0 and b.state == 2 * 2 * 128 * 64 * 2, "layer bytes")
             per[l] = rounded(b.weight) + rounded(b.state)
             layers_total = layers_total + per[l]
         end
@@ -155,11 +159,12 @@ describe("placement", function()
         local want = { ref:forward(prompt, "last"):clone() }
         for i = 1, 3 do want[#want + 1] = ref:forward({ 50 + i }, "last"):clone() end
         with_stand_in_gpu(function(G)
-            -- layers 3-4 and the head on the "GPU" (2 requested), then layers 1 and 3 only (a hand-made plan)
+            -- layers 3-4 and the head on the "GPU" (2 requested), then layers 1 and 3 only (a hand-made plan);
+            -- each count has one more copy on the CPU: the last logits, kept until the forward succeeds
             local cases = {
-                { request = 2, layers = { "cpu", "cpu", G, G }, head = G, embd = "cpu", copies = 3 },   -- positions, x up, logits down
-                { request = "auto", layers = { G, G, G, G }, head = G, embd = G, copies = 3 },         -- positions, ids, logits
-                { plan = { G, "cpu", G, "cpu" }, head = "cpu", embd = "cpu", copies = 5 },              -- positions, x 4 times
+                { request = 2, layers = { "cpu", "cpu", G, G }, head = G, embd = "cpu", copies = 1 + 3 },   -- positions, x up, logits down
+                { request = "auto", layers = { G, G, G, G }, head = G, embd = G, copies = 1 + 3 },         -- positions, ids, logits
+                { plan = { G, "cpu", G, "cpu" }, head = "cpu", embd = "cpu", copies = 1 + 5 },              -- positions, x 4 times
             }
             for _, c in ipairs(cases) do
                 local m = Model.load(path)

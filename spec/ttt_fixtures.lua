@@ -123,7 +123,8 @@ end
 
 --- Writes a random `bitttt` GGUF (ternary-valued f32 projections, byte vocabulary).
 -- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed, conv_kernel (TTT q/k convs; default none),
--- forget (TTT forgetting; default none), meta (further { key, type, value } entries)
+-- forget (TTT forgetting; default none), pre_conv_kernel, share_qk, use_gate (TTT options; default off),
+-- meta (further { key, type, value } entries)
 function F.write_random_bitttt(o)
     local rng = Rng.new(o.seed or 7)
     local d, H, B, n_ff, n_vocab = o.d or 32, o.n_head or 4, o.mini_batch or 4, o.n_ff or 64, 259
@@ -140,6 +141,10 @@ function F.write_random_bitttt(o)
     local K = o.conv_kernel or 0
     if K > 0 then meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K } end
     if o.forget then meta[#meta + 1] = { "bitttt.ttt.forget", "f32", o.forget } end
+    local KP = o.pre_conv_kernel or 0
+    if KP > 0 then meta[#meta + 1] = { "bitttt.ttt.pre_conv_kernel", "u32", KP } end
+    if o.share_qk then meta[#meta + 1] = { "bitttt.ttt.share_qk", "bool", true } end
+    if o.use_gate then meta[#meta + 1] = { "bitttt.ttt.use_gate", "bool", true } end
     for _, m in ipairs(o.meta or {}) do meta[#meta + 1] = m end
     for _, m in ipairs(byte_vocab_meta()) do meta[#meta + 1] = m end
     local tensors = {
@@ -158,9 +163,11 @@ function F.write_random_bitttt(o)
             for _, n in ipairs({ "attn_q", "attn_k", "attn_v", "attn_output" }) do
                 add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
             end
-        elseif kind == "ttt_linear" then
-            for _, n in ipairs({ "ttt_q", "ttt_k", "ttt_v", "ttt_output" }) do
-                add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
+        elseif kind == "ttt_linear" or kind == "ttt_mlp" then
+            for _, n in ipairs({ "ttt_q", "ttt_k", "ttt_v", "ttt_output", "ttt_gate" }) do
+                if (n ~= "ttt_k" or not o.share_qk) and (n ~= "ttt_gate" or o.use_gate) then
+                    add(p .. n .. ".weight", F.ternary(rng, { d, d }, s))
+                end
             end
             add(p .. "ttt_lr.weight", F.uniform(rng, { H, d }, -0.3, 0.3))
             add(p .. "ttt_lr.bias", F.uniform(rng, { H }, -0.5, 0.5))
@@ -169,11 +176,21 @@ function F.write_random_bitttt(o)
             add(p .. "ttt_norm.bias", F.uniform(rng, { H, hd }, -0.2, 0.2))
             add(p .. "ttt_post_norm.weight", bt.full({ d }, 1))
             add(p .. "ttt_post_norm.bias", bt.zeros({ d }))
-            add(p .. "ttt_w1", F.uniform(rng, { H, hd, hd }, -0.2, 0.2))
-            add(p .. "ttt_b1", F.uniform(rng, { H, hd }, -0.1, 0.1))
+            local hidden = kind == "ttt_mlp" and 4 * hd or hd
+            add(p .. "ttt_w1", F.uniform(rng, { H, hd, hidden }, -0.2, 0.2))
+            add(p .. "ttt_b1", F.uniform(rng, { H, hidden }, -0.1, 0.1))
+            if kind == "ttt_mlp" then
+                add(p .. "ttt_w2", F.uniform(rng, { H, hidden, hd }, -0.2, 0.2))
+                add(p .. "ttt_b2", F.uniform(rng, { H, hd }, -0.1, 0.1))
+            end
             for _, n in ipairs(K > 0 and { "ttt_q_conv", "ttt_k_conv" } or {}) do
                 add(p .. n .. ".weight", F.uniform(rng, { K, d }, -0.8, 0.8))
                 add(p .. n .. ".bias", F.uniform(rng, { d }, -0.2, 0.2))
+            end
+            if KP > 0 then
+                add(p .. "ttt_pre_conv_norm.weight", F.uniform(rng, { d }, 0.8, 1.2))
+                add(p .. "ttt_pre_conv.weight", F.uniform(rng, { KP, d }, -0.5, 0.5))
+                add(p .. "ttt_pre_conv.bias", F.uniform(rng, { d }, -0.1, 0.1))
             end
         elseif kind == "fastweight" then
             add(p .. "fw_down.weight", F.ternary(rng, { ds, d }, s))
@@ -183,15 +200,17 @@ function F.write_random_bitttt(o)
     bt.gguf_write(o.path, meta, tensors)
 end
 
---- Converts the ttt-lm-pytorch reference folder to a float `bitttt` GGUF with
+--- Converts a ttt-lm-pytorch folder (TTTForCausalLM: TTT-Linear or TTT-MLP, with any of
+-- pre_conv, share_qk, use_gate, tied or not) to a float `bitttt` GGUF with
 -- activation_quant = false (so it must give the reference's logits).
 function F.convert_reference_to_bitttt(ref_dir, path)
     local file = bt.model_open(ref_dir)
     local cfg = file:config()
     local d, H, L = cfg.hidden_size, cfg.num_attention_heads, cfg.num_hidden_layers
-    local hd = d / H
+    local hd, K = d / H, cfg.conv_kernel or 4
+    local kind = cfg.ttt_layer_type == "mlp" and "ttt_mlp" or "ttt_linear"
     local mixers = {}
-    for l = 1, L do mixers[l] = "ttt_linear" end
+    for l = 1, L do mixers[l] = kind end
     local meta = {
         { "general.architecture", "str", "bitttt" },
         { "bitttt.embedding_length", "u32", d }, { "bitttt.block_count", "u32", L },
@@ -203,31 +222,57 @@ function F.convert_reference_to_bitttt(ref_dir, path)
         { "bitttt.ttt.mini_batch_size", "u32", cfg.mini_batch_size },
         { "bitttt.ttt.base_lr", "f32", cfg.ttt_base_lr }, { "bitttt.ttt.rope.freq_base", "f32", cfg.rope_theta },
     }
+    if cfg.share_qk then
+        meta[#meta + 1] = { "bitttt.ttt.share_qk", "bool", true }
+        meta[#meta + 1] = { "bitttt.ttt.conv_kernel", "u32", K }
+    end
+    if cfg.use_gate then meta[#meta + 1] = { "bitttt.ttt.use_gate", "bool", true } end
+    if cfg.pre_conv then meta[#meta + 1] = { "bitttt.ttt.pre_conv_kernel", "u32", K } end
     local function t(name, shape)
         local x = file:tensor(name):clone()
         return shape and x:reshape(shape) or x
     end
+    -- nn.Conv1d [C, 1, K] -> [K, C]
+    local function conv(name) return file:tensor(name):reshape({ d, K }):transpose(1, 2):clone() end
     local tensors = {
         { "token_embd.weight", t("model.embed_tokens.weight") },
         { "output_norm.weight", t("model.norm.weight") },
     }
+    if not cfg.tie_word_embeddings then tensors[#tensors + 1] = { "output.weight", t("lm_head.weight") } end
     for l = 0, L - 1 do
         local p, q = "blk." .. l .. ".", "model.layers." .. l .. "."
         local b = q .. "seq_modeling_block."
-        for _, pair in ipairs({
+        local pairs_ = {
             { "attn_norm.weight", q .. "seq_norm.weight" }, { "ffn_norm.weight", q .. "ffn_norm.weight" },
             { "ffn_gate.weight", q .. "mlp.gate_proj.weight" }, { "ffn_up.weight", q .. "mlp.up_proj.weight" },
             { "ffn_down.weight", q .. "mlp.down_proj.weight" },
-            { "ttt_q.weight", b .. "q_proj.weight" }, { "ttt_k.weight", b .. "k_proj.weight" },
+            { "ttt_q.weight", b .. "q_proj.weight" },
             { "ttt_v.weight", b .. "v_proj.weight" }, { "ttt_output.weight", b .. "o_proj.weight" },
             { "ttt_lr.weight", b .. "learnable_ttt_lr_weight", { H, d } },
             { "ttt_lr.bias", b .. "learnable_ttt_lr_bias", { H } },
             { "ttt_token_idx", b .. "learnable_token_idx" },
             { "ttt_norm.weight", b .. "ttt_norm_weight" }, { "ttt_norm.bias", b .. "ttt_norm_bias" },
             { "ttt_post_norm.weight", b .. "post_norm.weight" }, { "ttt_post_norm.bias", b .. "post_norm.bias" },
-            { "ttt_w1", b .. "W1" }, { "ttt_b1", b .. "b1", { H, hd } },
-        }) do
+            { "ttt_w1", b .. "W1" }, { "ttt_b1", b .. "b1", { H, kind == "ttt_mlp" and 4 * hd or hd } },
+        }
+        if kind == "ttt_mlp" then
+            pairs_[#pairs_ + 1] = { "ttt_w2", b .. "W2" }
+            pairs_[#pairs_ + 1] = { "ttt_b2", b .. "b2", { H, hd } }
+        end
+        if not cfg.share_qk then pairs_[#pairs_ + 1] = { "ttt_k.weight", b .. "k_proj.weight" } end
+        if cfg.use_gate then pairs_[#pairs_ + 1] = { "ttt_gate.weight", b .. "g_proj.weight" } end
+        if cfg.pre_conv then pairs_[#pairs_ + 1] = { "ttt_pre_conv_norm.weight", q .. "conv.norm.weight" } end
+        for _, pair in ipairs(pairs_) do
             tensors[#tensors + 1] = { p .. pair[1], t(pair[2], pair[3]) }
+        end
+        local convs = {}
+        if cfg.share_qk then
+            convs = { { "ttt_q_conv", b .. "conv_q" }, { "ttt_k_conv", b .. "conv_k" } }
+        end
+        if cfg.pre_conv then convs[#convs + 1] = { "ttt_pre_conv", q .. "conv.conv" } end
+        for _, c in ipairs(convs) do
+            tensors[#tensors + 1] = { p .. c[1] .. ".weight", conv(c[2] .. ".weight") }
+            tensors[#tensors + 1] = { p .. c[1] .. ".bias", t(c[2] .. ".bias") }
         end
     end
     bt.gguf_write(path, meta, tensors)
@@ -242,6 +287,25 @@ function F.dequantize(w)
     local wt = bt.zeros({ k, n })
     bt.op_linear(wt, w, eye, true)
     return wt:transpose(1, 2):clone()
+end
+
+--- A copy of the GGUF at `src` with every ternary projection as f32 (its exact values) and
+-- activation_quant = false: the projections then take float activations.
+function F.float_copy(src, dst)
+    local file = bt.model_open(src)
+    local meta = {}
+    for key in pairs(bt.gguf_meta(src)) do
+        if key ~= "bitttt.activation_quant" then meta[#meta + 1] = { key, "from", src } end
+    end
+    table.sort(meta, function(a, b) return a[1] == "general.architecture" or (b[1] ~= "general.architecture" and a[1] < b[1]) end)
+    meta[#meta + 1] = { "bitttt.activation_quant", "bool", false }
+    local tensors = {}
+    for _, name in ipairs(file:tensor_names()) do
+        local t = file:tensor(name)
+        if t:dtype() == "tq2_0" then t = F.dequantize(t) end
+        tensors[#tensors + 1] = { name, t }
+    end
+    bt.gguf_write(dst, meta, tensors)
 end
 
 --- A hybrid `bitttt` GGUF (ttt_linear, attention, fastweight) whose projections are

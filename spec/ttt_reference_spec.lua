@@ -1,5 +1,5 @@
 -- ttt_reference_spec.lua - the TTT-Linear runtime against ttt-lm-pytorch's own
--- outputs on the reference checkpoint (../shared/data/reference/ttt, see its
+-- outputs on the reference checkpoint (spec/data/reference/ttt, see its
 -- README): logits of the four runs (whole prompt; token by token; prefill 16 +
 -- decode 13; prefill 12 + decode 17) within 1e-4, through logits.lua and
 -- --prefill K; layer-0 intermediates step by step; and the same checkpoint

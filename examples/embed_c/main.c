@@ -6,13 +6,17 @@
  *
  *   embed_c [MODEL] [-p PROMPT] [-b BUDGET_MS] [-n TOKENS] [-f MAX_FRAMES] [-s SEED] [-z TOKENIZER] [--fast]
  *
- * MODEL defaults to models/default.gguf. --fast skips sleeping to the next
+ * MODEL defaults to the bundled model, found as bitttt-lua finds it: under $BITTTT_HOME,
+ * else in models/ of the folder above this program's bin/ (the project, or an install's
+ * share/bitttt). --fast skips sleeping to the next
  * frame (for tests); the work per frame is the same.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "runtime/bitttt.h"
 
 #define FRAME_HZ 60
@@ -37,8 +41,30 @@ static void sleep_until(double t) {
     nanosleep(&ts, NULL);
 }
 
+/* models/default.gguf under $BITTTT_HOME, else in the first folder above this program that
+ * has one (bin/embed_c in the project, share/bitttt/bin/embed_c when installed). */
+static const char *default_model(void) {
+    static char path[PATH_MAX + 32];
+    const char *home = getenv("BITTTT_HOME");
+    if (home && *home) {
+        snprintf(path, sizeof path, "%s/models/default.gguf", home);
+        return path;
+    }
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n > 0) {
+        dir[n] = 0;
+        for (char *slash; (slash = strrchr(dir, '/')) != NULL;) {
+            *slash = 0;
+            snprintf(path, sizeof path, "%s/models/default.gguf", dir);
+            if (access(path, R_OK) == 0) return path;
+        }
+    }
+    return "models/default.gguf";
+}
+
 static int parse_args(int argc, char **argv, options *o) {
-    *o = (options){"models/default.gguf", "Once upon a time", NULL, 4.0, 120, 3600, 0, 42};
+    *o = (options){default_model(), "Once upon a time", NULL, 4.0, 120, 3600, 0, 42};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--fast")) { o->fast = 1; continue; }

@@ -14,7 +14,7 @@
 #define BT_ACT_QUANT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 #include "kernels/cpu/cpu_features.h"
 
 enum { BT_ACT_PAD = 256, BT_ACT_SUM_COLS = 128 };

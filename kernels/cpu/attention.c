@@ -21,7 +21,8 @@ enum {
     TILE = 128,                 /* cached positions scored at a time */
     MAX_TASK_HEADS = 8,         /* query heads that share one pass over a kv head */
     TASKS_PER_THREAD = 4,       /* enough tasks to balance the threads */
-    PARALLEL_MIN = 1 << 16      /* multiply-adds below which one thread does all */
+    PARALLEL_MIN = 1 << 16,     /* multiply-adds below which one thread does all */
+    CONVERT_FLOATS = 4096       /* f32 values of an f16/Q8_0 tile of keys (and of values), on the stack */
 };
 
 typedef struct tile_ops {
@@ -174,16 +175,26 @@ static BT_TARGET_AVX512 void accumulate_avx512(float *out, const float *p, const
  * keys and values is read from memory once and then reused by every head from
  * cache; a head's result does not depend on which heads share its call. */
 static void attend_heads(float *out /* [n_heads, head_dim] */, const float *q /* [n_heads, head_dim] */,
-                         const float *k /* [n_pos, head_dim] */, const float *v /* [n_pos, head_dim] */,
-                         int64_t n_pos, int n_heads, int head_dim, float scale, const tile_ops *ops) {
+                         const void *k /* [n_pos, head_dim] */, const void *v /* [n_pos, head_dim] */,
+                         bt_kv_type type, int64_t n_pos, int n_heads, int head_dim, float scale, const tile_ops *ops) {
     float s[TILE], max[MAX_TASK_HEADS], sum[MAX_TASK_HEADS];
+    float k_f32[CONVERT_FLOATS], v_f32[CONVERT_FLOATS];   /* a tile of f16/Q8_0 rows as f32 */
+    const size_t row_bytes = bt_kv_row_bytes(type, head_dim);
+    const int64_t tile = type == BT_KV_F32 ? TILE : bt_attention_kv_tile(head_dim);
     for (int h = 0; h < n_heads; h++) max[h] = -INFINITY, sum[h] = 0.0f;
     for (int64_t d = 0; d < (int64_t)n_heads * head_dim; d++) out[d] = 0.0f;
-    for (int64_t t0 = 0; t0 < n_pos; t0 += TILE) {
-        const int64_t len = n_pos - t0 < TILE ? n_pos - t0 : TILE;
+    for (int64_t t0 = 0; t0 < n_pos; t0 += tile) {
+        const int64_t len = n_pos - t0 < tile ? n_pos - t0 : tile;
+        const float *kt = (const float *)((const char *)k + (size_t)t0 * row_bytes);
+        const float *vt = (const float *)((const char *)v + (size_t)t0 * row_bytes);
+        if (type != BT_KV_F32) {
+            bt_kv_load_rows(type, k_f32, kt, len, head_dim);
+            bt_kv_load_rows(type, v_f32, vt, len, head_dim);
+            kt = k_f32, vt = v_f32;
+        }
         for (int h = 0; h < n_heads; h++) {
             float *out_h = out + (int64_t)h * head_dim;
-            ops->scores(s, q + (int64_t)h * head_dim, k + t0 * head_dim, len, head_dim, scale);
+            ops->scores(s, q + (int64_t)h * head_dim, kt, len, head_dim, scale);
             float tile_max = s[0];
             for (int64_t t = 1; t < len; t++) tile_max = s[t] > tile_max ? s[t] : tile_max;
             if (tile_max > max[h]) {   /* earlier terms were taken against a smaller maximum */
@@ -193,13 +204,18 @@ static void attend_heads(float *out /* [n_heads, head_dim] */, const float *q /*
                 max[h] = tile_max;
             }
             sum[h] += bt_exp_shifted_sum(s, len, max[h]);
-            ops->accumulate(out_h, s, v + t0 * head_dim, len, head_dim);
+            ops->accumulate(out_h, s, vt, len, head_dim);
         }
     }
     for (int h = 0; h < n_heads; h++) {
         const float inv = 1.0f / sum[h];
         for (int d = 0; d < head_dim; d++) out[(int64_t)h * head_dim + d] *= inv;
     }
+}
+
+int64_t bt_attention_kv_tile(int head_dim) {
+    const int64_t rows = head_dim > 0 ? CONVERT_FLOATS / head_dim : 0;
+    return rows < TILE ? rows : TILE;
 }
 
 static const tile_ops *pick_ops(void) {
@@ -231,13 +247,14 @@ static int heads_per_task(int64_t m, int n_kv_head, int group) {
     return per_task < 1 ? 1 : (int)per_task;
 }
 
-void bt_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t m, int64_t pos0,
-                  int n_head, int n_kv_head, int head_dim, int64_t ctx, float scale) {
+void bt_attention_kv(float *out, const float *q, const void *k_cache, const void *v_cache, bt_kv_type type, int64_t m,
+                     int64_t pos0, int n_head, int n_kv_head, int head_dim, int64_t ctx, float scale) {
     const tile_ops *ops = pick_ops();
     const int group = n_head / n_kv_head;
     const int per_task = heads_per_task(m, n_kv_head, group);
     const int chunks = (group + per_task - 1) / per_task;   /* tasks per kv head and row */
     const int64_t width = (int64_t)n_head * head_dim;
+    const size_t head_bytes = (size_t)ctx * bt_kv_row_bytes(type, head_dim);   /* one kv head's rows */
     const int64_t tasks = m * n_kv_head * chunks;
 #pragma omp parallel for schedule(dynamic, 1) if (tasks > 1 && m * n_head * (pos0 + m) * head_dim >= PARALLEL_MIN)
     for (int64_t task = 0; task < tasks; task++) {
@@ -245,8 +262,13 @@ void bt_attention(float *out, const float *q, const float *k_cache, const float 
         const int g = (int)(task / chunks % n_kv_head), c = (int)(task % chunks);
         const int h0 = g * group + c * per_task;
         const int n_heads = group - c * per_task < per_task ? group - c * per_task : per_task;
-        const int64_t kv_offset = (int64_t)g * ctx * head_dim, q_offset = r * width + (int64_t)h0 * head_dim;
-        attend_heads(out + q_offset, q + q_offset, k_cache + kv_offset, v_cache + kv_offset, pos0 + r + 1, n_heads,
-                     head_dim, scale, ops);
+        const int64_t q_offset = r * width + (int64_t)h0 * head_dim;
+        attend_heads(out + q_offset, q + q_offset, (const char *)k_cache + g * head_bytes,
+                     (const char *)v_cache + g * head_bytes, type, pos0 + r + 1, n_heads, head_dim, scale, ops);
     }
+}
+
+void bt_attention(float *out, const float *q, const float *k_cache, const float *v_cache, int64_t m, int64_t pos0,
+                  int n_head, int n_kv_head, int head_dim, int64_t ctx, float scale) {
+    bt_attention_kv(out, q, k_cache, v_cache, BT_KV_F32, m, pos0, n_head, n_kv_head, head_dim, ctx, scale);
 }

@@ -1,5 +1,5 @@
-/* attention.h - causal grouped-query attention of a block of queries over an
- * f32 KV cache.
+/* attention.h - causal grouped-query attention of a block of queries over a
+ * KV cache of f32, f16 or Q8_0 rows.
  *
  * Query row r sits at position pos0 + r and attends to cache positions
  * 0 .. pos0 + r (so one call serves decoding, m = 1, and a prompt batch, m > 1,
@@ -15,6 +15,7 @@
 #ifndef BT_ATTENTION_H
 #define BT_ATTENTION_H
 #include <stdint.h>
+#include "kv_cache.h"
 
 /* out[r, h*head_dim + d] = sum_t p_t * v_cache[g, t, d] with
  * p = softmax_t(scale * q[r, h*head_dim ..] . k_cache[g, t, ..]), t <= pos0 + r,
@@ -25,5 +26,13 @@ void bt_attention(float *out /* [m, n_head * head_dim] */, const float *q /* [m,
                   const float *k_cache /* [n_kv_head, ctx, head_dim] */,
                   const float *v_cache /* [n_kv_head, ctx, head_dim] */,
                   int64_t m, int64_t pos0, int n_head, int n_kv_head, int head_dim, int64_t ctx, float scale);
+
+/* The same over caches of f32, f16 or Q8_0 rows (kv_cache.h): k_cache/v_cache hold
+ * [n_kv_head, ctx] rows of bt_kv_row_bytes(type, head_dim) bytes. f16/Q8_0 tiles
+ * are converted to f32 on the stack, bt_attention_kv_tile(head_dim) rows at a time
+ * (0 when head_dim is too large for that: callers check it is >= 1). */
+void bt_attention_kv(float *out, const float *q, const void *k_cache, const void *v_cache, bt_kv_type type, int64_t m,
+                     int64_t pos0, int n_head, int n_kv_head, int head_dim, int64_t ctx, float scale);
+int64_t bt_attention_kv_tile(int head_dim);
 
 #endif

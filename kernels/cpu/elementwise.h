@@ -9,16 +9,12 @@
 #ifndef BT_ELEMENTWISE_H
 #define BT_ELEMENTWISE_H
 #include <stdint.h>
+#include "base/kinds.h"   /* bt_op_activation */
 
-typedef enum bt_activation {
-    BT_ACT_SILU = 0,   /* x * sigmoid(x) (Llama, TTT) */
-    BT_ACT_RELU2       /* max(x, 0)^2 (BitNet b1.58) */
-} bt_activation;
-
-void bt_activate(float *out /* [n] */, const float *x /* [n] */, int64_t n, bt_activation act);
+void bt_activate(float *out /* [n] */, const float *x /* [n] */, int64_t n, bt_op_activation act);
 /* out = act(gate) * up (the gated FFN: SwiGLU for SiLU) */
 void bt_gated_activate(float *out /* [n] */, const float *gate /* [n] */, const float *up /* [n] */, int64_t n,
-                       bt_activation act);
+                       bt_op_activation act);
 
 void bt_add(float *out /* [n] */, const float *a /* [n] */, const float *b /* [n] */, int64_t n);
 void bt_mul(float *out /* [n] */, const float *a /* [n] */, const float *b /* [n] */, int64_t n);

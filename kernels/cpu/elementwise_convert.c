@@ -1,10 +1,10 @@
 /* elementwise_convert.c - f16 / bf16 <-> f32 rows (the bt_convert_* of
- * elementwise.h): F16C / AVX-512 conversions, scalar runtime/dtype.h ones on
+ * elementwise.h): F16C / AVX-512 conversions, scalar base/dtype.h ones on
  * the scalar path and for AVX2 tails. */
 #include "elementwise.h"
 #include "f16_simd.h"
 #include "cpu_features.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 
 enum {
     CHUNK = 4096,              /* elements per unit of OpenMP work */

@@ -13,8 +13,8 @@
 #define BT_MATMUL_FLOAT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/dtype.h"
-#include "runtime/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 /* 1 if bt_matmul_float takes weights of this type. */
 int bt_matmul_float_supports(bt_dtype w_type);

@@ -4,7 +4,7 @@
 #define BT_MATMUL_FLOAT_INTERNAL_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 
 typedef struct bt_matmul_job {
     float *y;              /* [m, n] */

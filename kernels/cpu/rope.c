@@ -9,10 +9,14 @@ enum {
 };
 
 void bt_rope(float *x, const int32_t *pos, int64_t m, int64_t row_stride, int n_heads, int head_dim, int rot_dim,
-             float theta, bt_rope_style style) {
+             float theta, bt_op_rope_style style) {
     const int pairs = rot_dim / 2;
-    const int stride = style == BT_ROPE_INTERLEAVED ? 2 : 1;    /* index step from one pair to the next */
-    const int partner = style == BT_ROPE_INTERLEAVED ? 1 : pairs; /* offset of b from a within a pair */
+    int stride = 0, partner = 0;   /* index step from one pair to the next; offset of b from a within a pair */
+    switch (style) {
+    case BT_OP_ROPE_INTERLEAVED: stride = 2, partner = 1; break;
+    case BT_OP_ROPE_NEOX: stride = 1, partner = pairs; break;
+    }
+    if (!stride) return;   /* not a style: bt_op_rope refuses it before calling */
     for (int i0 = 0; i0 < pairs; i0 += FREQ_CHUNK) {
         const int count = pairs - i0 < FREQ_CHUNK ? pairs - i0 : FREQ_CHUNK;
         float freq[FREQ_CHUNK];

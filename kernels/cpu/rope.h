@@ -15,17 +15,13 @@
 #ifndef BT_ROPE_H
 #define BT_ROPE_H
 #include <stdint.h>
-
-typedef enum bt_rope_style {
-    BT_ROPE_INTERLEAVED = 0,   /* pairs (2i, 2i+1) */
-    BT_ROPE_NEOX               /* pairs (i, i + rot_dim/2) */
-} bt_rope_style;
+#include "base/kinds.h"   /* bt_op_rope_style */
 
 /* Rotates x[r, h*head_dim ...] for every row r < m and head h < n_heads by the
  * row's own position pos[r] (any value >= 0: TTT uses position % mini_batch).
  * rot_dim is even and <= head_dim; rows start row_stride floats apart. */
 void bt_rope(float *x /* [m, row_stride], n_heads * head_dim used */, const int32_t *pos /* [m] */,
              int64_t m, int64_t row_stride, int n_heads, int head_dim, int rot_dim, float theta,
-             bt_rope_style style);
+             bt_op_rope_style style);
 
 #endif

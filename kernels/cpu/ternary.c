@@ -4,7 +4,7 @@
  * sums subtracted and the result rescaled. */
 #include "ternary.h"
 #include "ternary_kernels.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include <math.h>
 #include <string.h>
 
@@ -61,6 +61,20 @@ static void fold_block_scales(bt_ternary_matrix *w) {
     w->scale = have_ref ? bt_f16_to_f32(ref) : 0.0f;
 }
 
+/* Per-block scales are applied as they are: a NaN or infinite f16 (exponent bits all
+ * ones) in any block, even an all-zero one, would make NaN outputs. */
+static int find_non_finite_scale(const bt_ternary_matrix *w, int block_bytes, int64_t *row, int64_t *block) {
+    for (int64_t i = 0; i < w->n; i++)
+        for (int64_t b = 0; b < w->n_blocks; b++) {
+            const uint8_t *d = w->data + (size_t)i * w->row_bytes + (b + 1) * block_bytes - 2;
+            if ((d[1] & 0x7c) == 0x7c) {
+                *row = i, *block = b;
+                return 1;
+            }
+        }
+    return 0;
+}
+
 bt_status bt_ternary_prepare(bt_ternary_matrix *out, bt_ternary_format format, const void *data, size_t data_bytes,
                              int64_t n, int64_t k) {
     const bt_ternary_format_info *in = bt_ternary_format_get_info(format);
@@ -85,6 +99,10 @@ bt_status bt_ternary_prepare(bt_ternary_matrix *out, bt_ternary_format format, c
     out->n_blocks = (int64_t)(row_bytes / (size_t)in->block_bytes);
     if (in->has_block_scales) fold_block_scales(out);
     else memcpy(&out->scale, out->data + (size_t)n * row_bytes, 4);
+    int64_t bad_row, bad_block;
+    if (out->per_block_scales && find_non_finite_scale(out, in->block_bytes, &bad_row, &bad_block))
+        return bt_set_error(BT_ERR_FORMAT, "ternary matrix: %s [%lld, %lld]: the scale of block %lld of row %lld is not "
+                            "finite", in->name, (long long)n, (long long)k, (long long)bad_block, (long long)bad_row);
     if (!out->per_block_scales && (!isfinite(out->scale) || (!in->has_block_scales && out->scale < 0.0f)))
         return bt_set_error(BT_ERR_FORMAT, "ternary matrix: %s [%lld, %lld]: the %s scale is %g, expected a finite value%s",
                             in->name, (long long)n, (long long)k, in->has_block_scales ? "blocks'" : "tensor",

@@ -23,7 +23,7 @@
 #define BT_TERNARY_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 #include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/ternary_format.h"

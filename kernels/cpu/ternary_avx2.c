@@ -175,7 +175,8 @@ BT_TARGET_AVX2 void bt_ternary_tile_avx2(const bt_ternary_tile *tile) {
     case BT_TERNARY_TQ2_0: two_bit_tile(tile, 0, BT_TQ2_0_BLOCK_BYTES); break;
     case BT_TERNARY_I2_S: two_bit_tile(tile, 1, 64); break;
     case BT_TERNARY_BT2: two_bit_tile(tile, 0, 64); break;
-    default: tq1_tile(tile); break;
+    case BT_TERNARY_TQ1_0: tq1_tile(tile); break;
+    case BT_TERNARY_FORMAT_COUNT: break;   /* not a format: bt_ternary_prepare refuses it */
     }
 }
 #endif  /* BT_X86_SIMD */

@@ -225,7 +225,8 @@ BT_TARGET_AVX512 void bt_ternary_tile_avx512(const bt_ternary_tile *tile) {
     case BT_TERNARY_TQ2_0: L = make_layout(low_first, BT_TQ2_0_BLOCK_BYTES); break;
     case BT_TERNARY_I2_S: L = make_layout(high_first, 64); break;
     case BT_TERNARY_BT2: L = make_layout(low_first, 64); break;
-    default: tq1_tile(tile); return;
+    case BT_TERNARY_TQ1_0: tq1_tile(tile); return;
+    case BT_TERNARY_FORMAT_COUNT: return;   /* not a format: bt_ternary_prepare refuses it */
     }
     two_bit_tile(tile, &L);
 }

@@ -2,7 +2,7 @@
  * formats (layouts in ternary_format.h). Plain C: this is the reference the
  * SIMD kernels are tested against, and the packers run once, offline. */
 #include "ternary_format.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include <math.h>
 #include <string.h>
 
@@ -87,7 +87,8 @@ void bt_ternary_block_codes(uint8_t *codes, bt_ternary_format f, const uint8_t *
         break;
     case BT_TERNARY_TQ1_0: tq1_block_codes(codes, block); break;
     case BT_TERNARY_I2_S: group_codes(codes, block, 1); break;
-    default: group_codes(codes, block, 0); break;
+    case BT_TERNARY_BT2: group_codes(codes, block, 0); break;
+    case BT_TERNARY_FORMAT_COUNT: break;   /* not a format: callers check it first */
     }
 }
 

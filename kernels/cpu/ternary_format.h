@@ -33,8 +33,8 @@
 #define BT_TERNARY_FORMAT_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/dtype.h"
-#include "runtime/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 
 typedef enum bt_ternary_format {
     BT_TERNARY_TQ2_0 = 0,

@@ -19,7 +19,7 @@
 #define BT_TERNARY_HF_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 
 typedef enum bt_hf_scale_use {
     BT_HF_SCALE_DIVIDES = 0,    /* BitLinear: W = (c - 1) / weight_scale */

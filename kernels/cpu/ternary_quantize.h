@@ -9,7 +9,7 @@
 #ifndef BT_TERNARY_QUANTIZE_H
 #define BT_TERNARY_QUANTIZE_H
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 
 /* out[i] = Wq[i] / s, *scale = 1 / s (the value of a +1 weight). out may be w.
  * The mean is accumulated in double. BT_ERR_ARG if count < 1 or W holds a

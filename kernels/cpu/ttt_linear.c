@@ -65,9 +65,8 @@ void bt_ttt_ln_l2_grad(float *g, const float *z, const float *target, const floa
     }
 }
 
-/* out = x + LN(z) */
-static void add_layernorm(float *out /* [d] */, const float *x /* [d] */, const float *z /* [d] */, const float *w,
-                          const float *b, int d, float eps) {
+void bt_ttt_add_layernorm(float *out, const float *x, const float *z, const float *w, const float *b, int d,
+                          float eps) {
     double mean, inv_std;
     moments(z, d, eps, &mean, &inv_std);
     for (int c = 0; c < d; c++) out[c] = x[c] + (w[c] * (float)((z[c] - mean) * inv_std) + b[c]);
@@ -129,7 +128,7 @@ static void dual_head(const bt_ttt_vec *v, float *out, float *W, float *G, const
             const float dot = 1.0f + v->dot(xq, sp->xk + j * rs + col, d);
             v->axpy(zq, -s[i] * sp->eta[j * n_head + h] * dot, grad + (size_t)j * d, d);
         }
-        add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
+        bt_ttt_add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
     }
 
     for (int j = 0; j < K; j++)
@@ -153,7 +152,7 @@ static void primal_head(const bt_ttt_vec *v, float *out, float *W, float *G, con
         memset(zq, 0, sizeof(float) * d);
         add_affine(v, zq, 1.0f, xq, W, d);
         add_affine(v, zq, -sp->token_scale[sp->first + i], xq, G, d);
-        add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
+        bt_ttt_add_layernorm(out + i * rs + col, xq, zq, ln_w, ln_b, d, nm->eps);
     }
     if (span_ends_batch(sp)) commit(v, W, G, sp->token_scale[sp->mini_batch - 1], d);
 }

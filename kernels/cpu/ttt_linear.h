@@ -73,6 +73,10 @@ void bt_ttt_eta(float *eta /* [n_tok, n_head] */, const float *logit /* [n_tok, 
 void bt_ttt_ln_l2_grad(float *g /* [d] */, const float *z /* [d] */, const float *target /* [d] */,
                        const float *w /* [d] */, const float *b /* [d] */, int d, float eps);
 
+/* out = x + LN(z) (the inner LayerNorm with weight w, bias b; biased variance). */
+void bt_ttt_add_layernorm(float *out /* [d] */, const float *x /* [d] */, const float *z /* [d] */, const float *w,
+                          const float *b, int d, float eps);
+
 /* out[j] = XQ_j + LN(...) for every token of the span, per head; updates grads and,
  * when the span ends the mini-batch, weights. Dual form. */
 void bt_ttt_linear_dual(float *out /* [n_tok, row_stride] */, float *weights /* [n_head, d + 1, d] */,

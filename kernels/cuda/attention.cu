@@ -1,5 +1,5 @@
-// attention.cu - causal grouped-query attention over an f32 KV cache, and the
-// cache writes.
+// attention.cu - causal grouped-query attention over a KV cache of f32, f16 or
+// Q8_0 rows (kernels/cpu/kv_cache.h's layouts), and the cache writes.
 //
 // A block handles one query row t, one kv head g (all G = n_head / n_kv query
 // heads that read it, so each key is loaded once for G heads) and one split
@@ -9,6 +9,7 @@
 // merged through shared memory. With one split the block writes the output;
 // with several (long contexts and few queries: flash-decoding) each writes a
 // partial (max, sum, acc[head_dim]) and a second kernel merges the splits.
+#include <cuda_fp16.h>
 #include "launch.cuh"
 #include "ptx.cuh"
 
@@ -42,12 +43,43 @@ __device__ __forceinline__ void load_dims(float (&v)[R], const float *p) {
     }
 }
 
-// R = head_dim / 32 dims per lane.
-template <int R>
+// Q8_0 rows: blocks of 32 values, an f16 scale then 32 int8 (kernels/cpu/kv_cache.h).
+#define Q8_BLOCK 32
+#define Q8_BLOCK_BYTES 34
+
+__device__ __forceinline__ float half_at(const uint8_t *p) {
+    __half_raw raw;
+    raw.x = (unsigned short)(p[0] | p[1] << 8);
+    return __half2float(__half(raw));
+}
+
+// A lane's R dims (lane*R ..) of cache row `row` (kv head g's position j: row g*ctx + j), as f32.
+template <int R, int T>
+__device__ __forceinline__ void load_row(float (&v)[R], const void *cache, size_t row, int lane) {
+    constexpr int HD = 32 * R;
+    if (T == BT_CUDA_KV_F32) {
+        load_dims<R>(v, (const float *)cache + row * HD + lane * R);
+    } else if (T == BT_CUDA_KV_F16) {
+        const __half *p = (const __half *)cache + row * HD + lane * R;
+#pragma unroll
+        for (int i = 0; i < R; i++) v[i] = __half2float(p[i]);
+    } else {
+        const uint8_t *p = (const uint8_t *)cache + row * (HD / Q8_BLOCK * Q8_BLOCK_BYTES);
+#pragma unroll
+        for (int i = 0; i < R; i++) {
+            const int d = lane * R + i;
+            const uint8_t *block = p + (d / Q8_BLOCK) * Q8_BLOCK_BYTES;
+            v[i] = half_at(block) * (float)(int8_t)block[2 + d % Q8_BLOCK];
+        }
+    }
+}
+
+// R = head_dim / 32 dims per lane; T: the caches' element type (BT_CUDA_KV_*).
+template <int R, int T>
 __global__ void __launch_bounds__(ATT_WARPS * 32)
 attention_kernel(float *out /* [m, n_head*hd] */, float *partial /* [m, n_head, n_split, hd+2] */,
-                 const float *qry /* [m, q_ld] */, int q_ld, const float *k_cache /* [n_kv, ctx, hd] */,
-                 const float *v_cache, const int32_t *pos /* [m] */, int n_head, int n_kv, int ctx, float scale,
+                 const float *qry /* [m, q_ld] */, int q_ld, const void *k_cache /* [n_kv, ctx] rows */,
+                 const void *v_cache, const int32_t *pos /* [m] */, int n_head, int n_kv, int ctx, float scale,
                  int n_split, int keys_per_split) {
     constexpr int HD = 32 * R;
     __shared__ float s_m[ATT_WARPS][ATT_MAX_GROUP], s_l[ATT_WARPS][ATT_MAX_GROUP];
@@ -69,7 +101,7 @@ attention_kernel(float *out /* [m, n_head*hd] */, float *partial /* [m, n_head, 
 #pragma unroll
         for (int r = 0; r < R; r++) acc[h][r] = 0.0f;
     }
-    const float *kg = k_cache + (size_t)g * ctx * HD + lane * R, *vg = v_cache + (size_t)g * ctx * HD + lane * R;
+    const size_t head_row = (size_t)g * ctx;   // kv head g's first row
     // Warp w takes keys w, w+4, w+8, ...; U of them are loaded before the first is used.
     constexpr int U = R <= 4 ? 4 : 2;
     for (int j0 = k_begin + warp; j0 < k_end; j0 += U * ATT_WARPS) {
@@ -78,8 +110,8 @@ attention_kernel(float *out /* [m, n_head*hd] */, float *partial /* [m, n_head, 
         for (int u = 0; u < U; u++) {
             const int j = j0 + u * ATT_WARPS;
             if (j < k_end) {
-                load_dims<R>(kv[u], kg + (size_t)j * HD);
-                load_dims<R>(vv[u], vg + (size_t)j * HD);
+                load_row<R, T>(kv[u], k_cache, head_row + j, lane);
+                load_row<R, T>(vv[u], v_cache, head_row + j, lane);
             }
         }
 #pragma unroll
@@ -148,31 +180,79 @@ __global__ void attention_merge_kernel(float *out /* [m, n_head*hd] */, const fl
     out[(size_t)t * n_head * hd + (size_t)head * hd + d] = sum > 0.0f ? a / sum : 0.0f;
 }
 
-__global__ void kv_store_kernel(float *k_cache, float *v_cache, const float *k, int k_ld, const float *v, int v_ld,
+// f32/f16: a thread per value. Q8_0: a thread per block of 32 values (max |x| / 127 as
+// the f16 scale, values rounded to nearest even as the CPU's lrintf does).
+template <int T>
+__global__ void kv_store_kernel(void *k_cache, void *v_cache, const float *k, int k_ld, const float *v, int v_ld,
                                 const int32_t *pos, int m, int n_kv, int hd, int ctx) {
     bt_grid_dep_begin();
+    const int per_row = T == BT_CUDA_KV_Q8_0 ? hd / Q8_BLOCK : hd;   // threads per (row, kv head)
     const int64_t idx = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (idx >= (int64_t)m * n_kv * hd) return;
-    const int d = (int)(idx % hd), g = (int)(idx / hd % n_kv), t = (int)(idx / ((int64_t)hd * n_kv));
+    if (idx >= (int64_t)m * n_kv * per_row) return;
+    const int e = (int)(idx % per_row), g = (int)(idx / per_row % n_kv), t = (int)(idx / ((int64_t)per_row * n_kv));
     const int p = pos[t];
     if (p < 0 || p >= ctx) return;   // documented: the caller checks positions on the host
-    const size_t dst = ((size_t)g * ctx + p) * hd + d;
-    k_cache[dst] = k[(size_t)t * k_ld + (size_t)g * hd + d];
-    v_cache[dst] = v[(size_t)t * v_ld + (size_t)g * hd + d];
+    const size_t row = (size_t)g * ctx + p;
+    const float *ks = k + (size_t)t * k_ld + (size_t)g * hd, *vs = v + (size_t)t * v_ld + (size_t)g * hd;
+    if (T == BT_CUDA_KV_F32) {
+        ((float *)k_cache)[row * hd + e] = ks[e];
+        ((float *)v_cache)[row * hd + e] = vs[e];
+    } else if (T == BT_CUDA_KV_F16) {
+        ((__half *)k_cache)[row * hd + e] = __float2half_rn(ks[e]);
+        ((__half *)v_cache)[row * hd + e] = __float2half_rn(vs[e]);
+    } else {
+        const size_t at = row * (hd / Q8_BLOCK * Q8_BLOCK_BYTES) + (size_t)e * Q8_BLOCK_BYTES;
+        for (int c = 0; c < 2; c++) {
+            const float *x = (c ? vs : ks) + e * Q8_BLOCK;
+            uint8_t *block = (uint8_t *)(c ? v_cache : k_cache) + at;
+            float amax = 0.0f;
+            for (int i = 0; i < Q8_BLOCK; i++) amax = fmaxf(amax, fabsf(x[i]));
+            const float d = amax / 127.0f, inv = d > 0.0f ? 1.0f / d : 0.0f;
+            const __half_raw h = __half_raw(__float2half_rn(d));
+            block[0] = (uint8_t)(h.x & 0xff);
+            block[1] = (uint8_t)(h.x >> 8);
+            for (int i = 0; i < Q8_BLOCK; i++) block[2 + i] = (uint8_t)(int8_t)__float2int_rn(x[i] * inv);
+        }
+    }
+}
+
+static int kv_type_ok(int kv_type, int head_dim) {
+    return kv_type == BT_CUDA_KV_F32 || kv_type == BT_CUDA_KV_F16 ||
+           (kv_type == BT_CUDA_KV_Q8_0 && head_dim % Q8_BLOCK == 0);
+}
+
+extern "C" int bt_cuda_kv_store(void *k_cache, void *v_cache, int kv_type, const float *k, int k_ld, const float *v,
+                                int v_ld, const int32_t *pos, int m, int n_kv, int head_dim, int ctx, bt_cuda_queue q,
+                                char *err) {
+    if (m < 0 || n_kv <= 0 || head_dim <= 0 || ctx <= 0 || k_ld < n_kv * head_dim || v_ld < n_kv * head_dim)
+        return bt_cuda_bad_arg(err, "CUDA kv_store: m %d, n_kv %d, head_dim %d, ctx %d, k_ld %d, v_ld %d", m, n_kv,
+                               head_dim, ctx, k_ld, v_ld);
+    if (!kv_type_ok(kv_type, head_dim))
+        return bt_cuda_bad_arg(err, "CUDA kv_store: cache type %d with head_dim %d (q8_0 needs a multiple of 32)",
+                               kv_type, head_dim);
+    if (!k_cache || !v_cache || !k || !v || !pos) return bt_cuda_bad_arg(err, "CUDA kv_store: NULL pointer");
+    if (m == 0) return 0;
+    if (bt_cuda_enter(q, err)) return -1;
+    const int per_row = kv_type == BT_CUDA_KV_Q8_0 ? head_dim / Q8_BLOCK : head_dim;
+    int64_t total = (int64_t)m * n_kv * per_row;
+    dim3 grid(bt_cuda_blocks(total, 256)), block(256);
+    switch (kv_type) {
+    case BT_CUDA_KV_F16:
+        return bt_cuda_launch(q, grid, block, 0, "kv_store", err, kv_store_kernel<BT_CUDA_KV_F16>, k_cache, v_cache, k,
+                              k_ld, v, v_ld, pos, m, n_kv, head_dim, ctx);
+    case BT_CUDA_KV_Q8_0:
+        return bt_cuda_launch(q, grid, block, 0, "kv_store", err, kv_store_kernel<BT_CUDA_KV_Q8_0>, k_cache, v_cache, k,
+                              k_ld, v, v_ld, pos, m, n_kv, head_dim, ctx);
+    default:
+        return bt_cuda_launch(q, grid, block, 0, "kv_store", err, kv_store_kernel<BT_CUDA_KV_F32>, k_cache, v_cache, k,
+                              k_ld, v, v_ld, pos, m, n_kv, head_dim, ctx);
+    }
 }
 
 extern "C" int bt_cuda_kv_store_f32(float *k_cache, float *v_cache, const float *k, int k_ld, const float *v, int v_ld,
                                     const int32_t *pos, int m, int n_kv, int head_dim, int ctx, bt_cuda_queue q,
                                     char *err) {
-    if (m < 0 || n_kv <= 0 || head_dim <= 0 || ctx <= 0 || k_ld < n_kv * head_dim || v_ld < n_kv * head_dim)
-        return bt_cuda_bad_arg(err, "CUDA kv_store: m %d, n_kv %d, head_dim %d, ctx %d, k_ld %d, v_ld %d", m, n_kv,
-                               head_dim, ctx, k_ld, v_ld);
-    if (!k_cache || !v_cache || !k || !v || !pos) return bt_cuda_bad_arg(err, "CUDA kv_store: NULL pointer");
-    if (m == 0) return 0;
-    if (bt_cuda_enter(q, err)) return -1;
-    int64_t total = (int64_t)m * n_kv * head_dim;
-    return bt_cuda_launch(q, dim3(bt_cuda_blocks(total, 256)), dim3(256), 0, "kv_store", err, kv_store_kernel, k_cache,
-                          v_cache, k, k_ld, v, v_ld, pos, m, n_kv, head_dim, ctx);
+    return bt_cuda_kv_store(k_cache, v_cache, BT_CUDA_KV_F32, k, k_ld, v, v_ld, pos, m, n_kv, head_dim, ctx, q, err);
 }
 
 extern "C" size_t bt_cuda_attention_work_bytes(int m, int n_head, int head_dim, int ctx) {
@@ -181,13 +261,13 @@ extern "C" size_t bt_cuda_attention_work_bytes(int m, int n_head, int head_dim, 
     return splits > 1 ? (size_t)m * n_head * splits * (head_dim + 2) * sizeof(float) : 0;
 }
 
-template <int R>
-static int launch_attention(float *out, float *partial, const float *qry, int q_ld, const float *k_cache,
-                            const float *v_cache, const int32_t *pos, int m, int n_head, int n_kv, int ctx,
+template <int R, int T>
+static int launch_attention(float *out, float *partial, const float *qry, int q_ld, const void *k_cache,
+                            const void *v_cache, const int32_t *pos, int m, int n_head, int n_kv, int ctx,
                             float scale, int n_split, bt_cuda_queue q, char *err) {
     int keys_per_split = (ctx + n_split - 1) / n_split;
     dim3 grid((unsigned)m, (unsigned)n_kv, (unsigned)n_split);
-    if (bt_cuda_launch(q, grid, dim3(ATT_WARPS * 32), 0, "attention", err, attention_kernel<R>, out, partial, qry,
+    if (bt_cuda_launch(q, grid, dim3(ATT_WARPS * 32), 0, "attention", err, attention_kernel<R, T>, out, partial, qry,
                        q_ld, k_cache, v_cache, pos, n_head, n_kv, ctx, scale, n_split, keys_per_split))
         return -1;
     if (n_split == 1) return 0;
@@ -195,16 +275,29 @@ static int launch_attention(float *out, float *partial, const float *qry, int q_
                           attention_merge_kernel, out, (const float *)partial, n_head, 32 * R, n_split);
 }
 
-extern "C" int bt_cuda_attention_f32(float *out, const float *qry, int q_ld, const float *k_cache,
-                                     const float *v_cache, const int32_t *pos, int m, int n_head, int n_kv,
-                                     int head_dim, int ctx, float scale, void *work, size_t work_bytes,
-                                     bt_cuda_queue q, char *err) {
+template <int T>
+static int launch_for_head_dim(int r, float *out, float *partial, const float *qry, int q_ld, const void *k_cache,
+                               const void *v_cache, const int32_t *pos, int m, int n_head, int n_kv, int ctx,
+                               float scale, int n_split, bt_cuda_queue q, char *err) {
+    switch (r) {
+        case 1: return launch_attention<1, T>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+        case 2: return launch_attention<2, T>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+        case 3: return launch_attention<3, T>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+        case 4: return launch_attention<4, T>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+        default: return launch_attention<8, T>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+    }
+}
+
+extern "C" int bt_cuda_attention(float *out, const float *qry, int q_ld, const void *k_cache, const void *v_cache,
+                                 int kv_type, const int32_t *pos, int m, int n_head, int n_kv, int head_dim, int ctx,
+                                 float scale, void *work, size_t work_bytes, bt_cuda_queue q, char *err) {
     if (m < 0 || n_head <= 0 || n_kv <= 0 || n_head % n_kv || n_head / n_kv > ATT_MAX_GROUP || ctx <= 0)
         return bt_cuda_bad_arg(err, "CUDA attention: m %d, n_head %d, n_kv %d, ctx %d (n_kv must divide n_head, "
                                "at most %d query heads per kv head)", m, n_head, n_kv, ctx, ATT_MAX_GROUP);
     const int r = head_dim / 32;
     if (head_dim % 32 || !(r == 1 || r == 2 || r == 3 || r == 4 || r == 8))
         return bt_cuda_bad_arg(err, "CUDA attention: head_dim %d (supported: 32, 64, 96, 128, 256)", head_dim);
+    if (!kv_type_ok(kv_type, head_dim)) return bt_cuda_bad_arg(err, "CUDA attention: cache type %d", kv_type);
     if (q_ld < n_head * head_dim) return bt_cuda_bad_arg(err, "CUDA attention: q_ld %d < n_head * head_dim", q_ld);
     if (!out || !qry || !k_cache || !v_cache || !pos) return bt_cuda_bad_arg(err, "CUDA attention: NULL pointer");
     if (((uintptr_t)qry | (uintptr_t)k_cache | (uintptr_t)v_cache) % 16 || (q_ld * 4) % 16)
@@ -221,11 +314,20 @@ extern "C" int bt_cuda_attention_f32(float *out, const float *qry, int q_ld, con
     }
     if (bt_cuda_enter(q, err)) return -1;
     float *partial = (float *)work;
-    switch (r) {
-        case 1: return launch_attention<1>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
-        case 2: return launch_attention<2>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
-        case 3: return launch_attention<3>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
-        case 4: return launch_attention<4>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
-        default: return launch_attention<8>(out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+    switch (kv_type) {
+    case BT_CUDA_KV_F16:
+        return launch_for_head_dim<BT_CUDA_KV_F16>(r, out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+    case BT_CUDA_KV_Q8_0:
+        return launch_for_head_dim<BT_CUDA_KV_Q8_0>(r, out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
+    default:
+        return launch_for_head_dim<BT_CUDA_KV_F32>(r, out, partial, qry, q_ld, k_cache, v_cache, pos, m, n_head, n_kv, ctx, scale, n_split, q, err);
     }
+}
+
+extern "C" int bt_cuda_attention_f32(float *out, const float *qry, int q_ld, const float *k_cache,
+                                     const float *v_cache, const int32_t *pos, int m, int n_head, int n_kv,
+                                     int head_dim, int ctx, float scale, void *work, size_t work_bytes,
+                                     bt_cuda_queue q, char *err) {
+    return bt_cuda_attention(out, qry, q_ld, k_cache, v_cache, BT_CUDA_KV_F32, pos, m, n_head, n_kv, head_dim, ctx,
+                             scale, work, work_bytes, q, err);
 }

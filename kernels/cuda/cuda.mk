@@ -9,7 +9,7 @@ CUDA_ARCHS := -gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=
 NVCC_FLAGS := -O3 -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra -I. $(CUDA_ARCHS) -Wno-deprecated-gpu-targets
 SRC := $(wildcard kernels/cuda/*.cu)
 OBJ := $(patsubst kernels/cuda/%.cu,build/cuda/%.o,$(SRC))
-HDR := $(wildcard kernels/cuda/*.h kernels/cuda/*.cuh)
+HDR := $(wildcard base/*.h kernels/cuda/*.h kernels/cuda/*.cuh)
 
 build/cuda/libbitttt_cuda.a: $(OBJ)
 	@rm -f $@

@@ -16,6 +16,7 @@
 #define BT_CUDA_BACKEND_H
 #include <stddef.h>
 #include <stdint.h>
+#include "base/kinds.h"   /* bt_op_activation, bt_op_rope_style */
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -205,38 +206,46 @@ int bt_cuda_softmax_f32(float *out /* [m, n] */, const float *x /* [m, n] */, fl
  * / freq_factors[i] (i < rot_dim/2; freq_factors NULL means ones, Llama 3's
  * rope_freqs otherwise); angle, sine and cosine in double, the rotation in f32.
  * Pairs: interleaved (2i, 2i+1) or NeoX (i, i + rot_dim/2). */
-enum { BT_CUDA_ROPE_INTERLEAVED = 0, BT_CUDA_ROPE_NEOX = 1 };
 int bt_cuda_rope_f32(float *x /* [m, x_ld] */, const int32_t *pos /* [m] */, const float *freq_factors,
-                     int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, int mode,
+                     int m, int x_ld, int n_head, int head_dim, int rot_dim, float theta, bt_op_rope_style style,
                      bt_cuda_queue q, char *err);
 
 /* ---- attention (causal, grouped-query) -----------------------------------------
- * KV cache per layer: k_cache, v_cache [n_kv, ctx, head_dim] f32.
+ * KV cache per layer: k_cache, v_cache [n_kv, ctx] rows of head_dim values, stored as
+ * f32, f16 or Q8_0 (kv_type; the layouts of kernels/cpu/kv_cache.h; Q8_0 needs
+ * head_dim a multiple of 32). The _f32 entry points are the f32 case.
  * kv_store writes row t of k and v (n_kv heads of head_dim each) at cache position pos[t];
  * positions outside [0, ctx) are skipped (the caller checks them on the host). */
 int bt_cuda_kv_store_f32(float *k_cache /* [n_kv, ctx, hd] */, float *v_cache /* [n_kv, ctx, hd] */,
                          const float *k /* [m, k_ld] */, int k_ld, const float *v /* [m, v_ld] */, int v_ld,
                          const int32_t *pos /* [m] */, int m, int n_kv, int head_dim, int ctx,
                          bt_cuda_queue q, char *err);
+enum { BT_CUDA_KV_F32 = 0, BT_CUDA_KV_F16 = 1, BT_CUDA_KV_Q8_0 = 2 };
+int bt_cuda_kv_store(void *k_cache, void *v_cache, int kv_type, const float *k /* [m, k_ld] */, int k_ld,
+                     const float *v /* [m, v_ld] */, int v_ld, const int32_t *pos /* [m] */, int m, int n_kv,
+                     int head_dim, int ctx, bt_cuda_queue q, char *err);
 /* Query t, head h attends to cache rows 0..pos[t] of kv head h / (n_head / n_kv):
  * out = softmax(scale * q.K^T) . V. head_dim: a multiple of 32, at most 256.
  * work: optional device scratch of bt_cuda_attention_work_bytes(m, n_head, head_dim, ctx)
  * bytes; with it long contexts are split over many blocks (flash-decoding), without
  * it (NULL) each (query, kv head) is one block. */
 size_t bt_cuda_attention_work_bytes(int m, int n_head, int head_dim, int ctx);
+int bt_cuda_attention(float *out /* [m, n_head*hd] */, const float *qry /* [m, q_ld] */, int q_ld,
+                      const void *k_cache, const void *v_cache, int kv_type, const int32_t *pos /* [m] */,
+                      int m, int n_head, int n_kv, int head_dim, int ctx, float scale,
+                      void *work, size_t work_bytes, bt_cuda_queue q, char *err);
 int bt_cuda_attention_f32(float *out /* [m, n_head*hd] */, const float *qry /* [m, q_ld] */, int q_ld,
                           const float *k_cache, const float *v_cache, const int32_t *pos /* [m] */,
                           int m, int n_head, int n_kv, int head_dim, int ctx, float scale,
                           void *work, size_t work_bytes, bt_cuda_queue q, char *err);
 
 /* ---- elementwise and gathers ---------------------------------------------------
- * Activations have the values of bt_activation (kernels/cpu/elementwise.h). */
-enum { BT_CUDA_ACT_SILU = 0, BT_CUDA_ACT_RELU2 = 1 };
-int bt_cuda_activate_f32(float *out /* [n] */, const float *x /* [n] */, int64_t n, int act,
+ * Activations are bt_op_activation values (base/kinds.h). */
+int bt_cuda_activate_f32(float *out /* [n] */, const float *x /* [n] */, int64_t n, bt_op_activation act,
                          bt_cuda_queue q, char *err);
 /* out = act(gate) * up */
 int bt_cuda_gated_f32(float *out /* [n] */, const float *gate /* [n] */, const float *up /* [n] */, int64_t n,
-                      int act, bt_cuda_queue q, char *err);
+                      bt_op_activation act, bt_cuda_queue q, char *err);
 int bt_cuda_add_f32(float *out /* [n] */, const float *a /* [n] */, const float *b /* [n] */, int64_t n,
                     bt_cuda_queue q, char *err);
 /* out[i] = a[i] * b[i % b_n]: b_n == n multiplies, b_n == row length scales every row. */

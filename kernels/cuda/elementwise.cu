@@ -7,8 +7,9 @@
 #define EW_THREADS 256
 #define EW_MAX_BLOCKS 65535u
 
-__device__ __forceinline__ float activate(float v, int act) {
-    if (act == BT_CUDA_ACT_SILU) return v / (1.0f + expf(-v));
+// act was checked on the host (check_act): SiLU or ReLU^2.
+__device__ __forceinline__ float activate(float v, bt_op_activation act) {
+    if (act == BT_OP_SILU) return v / (1.0f + expf(-v));
     float r = fmaxf(v, 0.0f);
     return r * r;
 }
@@ -16,12 +17,12 @@ __device__ __forceinline__ float activate(float v, int act) {
 #define GRID_STRIDE(i, n) \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
-__global__ void activate_kernel(float *out, const float *x, int64_t n, int act) {
+__global__ void activate_kernel(float *out, const float *x, int64_t n, bt_op_activation act) {
     bt_grid_dep_begin();
     GRID_STRIDE(i, n) out[i] = activate(x[i], act);
 }
 
-__global__ void gated_kernel(float *out, const float *gate, const float *up, int64_t n, int act) {
+__global__ void gated_kernel(float *out, const float *gate, const float *up, int64_t n, bt_op_activation act) {
     bt_grid_dep_begin();
     GRID_STRIDE(i, n) out[i] = activate(gate[i], act) * up[i];
 }
@@ -72,20 +73,22 @@ static int ew_enter(const char *what, int64_t n, int pointers_ok, bt_cuda_queue 
     return bt_cuda_enter(q, err);
 }
 
-static int check_act(int act, char *err) {
-    if (act != BT_CUDA_ACT_SILU && act != BT_CUDA_ACT_RELU2)
-        return bt_cuda_bad_arg(err, "CUDA activation: %d (expected SiLU 0 or ReLU^2 1)", act);
-    return 0;
+static int check_act(bt_op_activation act, char *err) {
+    switch (act) {
+    case BT_OP_SILU:
+    case BT_OP_RELU2: return 0;
+    }
+    return bt_cuda_bad_arg(err, "CUDA activation: %d (expected SiLU 0 or ReLU^2 1)", (int)act);
 }
 
-extern "C" int bt_cuda_activate_f32(float *out, const float *x, int64_t n, int act, bt_cuda_queue q, char *err) {
+extern "C" int bt_cuda_activate_f32(float *out, const float *x, int64_t n, bt_op_activation act, bt_cuda_queue q, char *err) {
     if (check_act(act, err)) return -1;
     int rc = ew_enter("activate", n, out && x, q, err);
     if (rc) return rc < 0 ? -1 : 0;
     return bt_cuda_launch(q, ew_grid(n), dim3(EW_THREADS), 0, "activate", err, activate_kernel, out, x, n, act);
 }
 
-extern "C" int bt_cuda_gated_f32(float *out, const float *gate, const float *up, int64_t n, int act, bt_cuda_queue q,
+extern "C" int bt_cuda_gated_f32(float *out, const float *gate, const float *up, int64_t n, bt_op_activation act, bt_cuda_queue q,
                                  char *err) {
     if (check_act(act, err)) return -1;
     int rc = ew_enter("gated", n, out && gate && up, q, err);

@@ -25,14 +25,18 @@ __global__ void rope_kernel(float *x /* [m, x_ld] */, const int32_t *pos /* [m] 
 }
 
 extern "C" int bt_cuda_rope_f32(float *x, const int32_t *pos, const float *freq_factors, int m, int x_ld, int n_head,
-                                int head_dim, int rot_dim, float theta, int mode, bt_cuda_queue q, char *err) {
+                                int head_dim, int rot_dim, float theta, bt_op_rope_style style, bt_cuda_queue q, char *err) {
     if (m < 0 || n_head <= 0 || head_dim <= 0 || rot_dim <= 0 || rot_dim % 2 || rot_dim > head_dim ||
         x_ld < n_head * head_dim)
         return bt_cuda_bad_arg(err, "CUDA rope: m %d, x_ld %d, n_head %d, head_dim %d, rot_dim %d "
                                "(need even rot_dim <= head_dim and x_ld >= n_head * head_dim)",
                                m, x_ld, n_head, head_dim, rot_dim);
-    if (mode != BT_CUDA_ROPE_INTERLEAVED && mode != BT_CUDA_ROPE_NEOX)
-        return bt_cuda_bad_arg(err, "CUDA rope: mode %d (expected interleaved 0 or NeoX 1)", mode);
+    int neox;
+    switch (style) {
+    case BT_OP_ROPE_INTERLEAVED: neox = 0; break;
+    case BT_OP_ROPE_NEOX: neox = 1; break;
+    default: return bt_cuda_bad_arg(err, "CUDA rope: style %d (expected interleaved 0 or NeoX 1)", (int)style);
+    }
     if (!(theta > 0.0f)) return bt_cuda_bad_arg(err, "CUDA rope: theta %g must be positive", (double)theta);
     if (!x || !pos) return bt_cuda_bad_arg(err, "CUDA rope: x and pos must be device pointers");
     if (m == 0) return 0;
@@ -40,5 +44,5 @@ extern "C" int bt_cuda_rope_f32(float *x, const int32_t *pos, const float *freq_
     int64_t pairs = (int64_t)m * n_head * (rot_dim / 2);
     return bt_cuda_launch(q, dim3(bt_cuda_blocks(pairs, 256)), dim3(256), 0, "rope", err, rope_kernel, x, pos,
                           freq_factors, m, x_ld, n_head, head_dim, rot_dim, log((double)theta),
-                          mode == BT_CUDA_ROPE_NEOX ? 1 : 0);
+                          neox);
 }

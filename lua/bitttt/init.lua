@@ -37,11 +37,25 @@ function M.tensor(values, dtype)
     return core.from_table(values, dtype)
 end
 
+-- The shape argument of zeros/full: a table of sizes, else an error naming the function.
+local function check_shape(fn, shape)
+    if type(shape) ~= "table" then
+        error(("%s: the shape must be a table of sizes such as {3, 4}, got %s"):format(fn, type(shape)), 3)
+    end
+end
+
 --- bitttt.zeros(shape [, dtype [, device]])
-function M.zeros(shape, dtype, device) return core.empty(shape, dtype, device) end
+function M.zeros(shape, dtype, device)
+    check_shape("zeros", shape)
+    return core.empty(shape, dtype, device)
+end
 
 --- bitttt.full(shape, value [, dtype [, device]])
-function M.full(shape, value, dtype, device) return core.empty(shape, dtype, device):fill(value) end
+function M.full(shape, value, dtype, device)
+    check_shape("full", shape)
+    if type(value) ~= "number" then error("full: the value must be a number, got " .. type(value), 2) end
+    return core.empty(shape, dtype, device):fill(value)
+end
 
 M.version = core.info().version
 

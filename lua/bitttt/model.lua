@@ -5,6 +5,8 @@
 --                                                     n_gpu_layers = N|"auto", n_ctx = 512 })
 --   local session = model:new_session{ n_ctx = 512 }
 local core = require "bitttt"   -- the package (it installs the Lua-side tensor methods)
+local FileKind = require "bitttt.file_kind"
+local Threads = require "bitttt.threads"
 
 local M = {}
 
@@ -57,11 +59,8 @@ function M.llama2c_meta(cfg)
     }
 end
 
-local function file_exists(p)
-    local f = io.open(p, "rb")
-    if f then f:close() end
-    return f ~= nil
-end
+--- The types a KV cache may hold (opts.kv_type, --kv-type); f16 is the default.
+M.kv_types = { f16 = true, f32 = true, q8_0 = true }
 
 --- Replaces a float head by its Q8_0 copy (llama.cpp's rule, 34 bytes per 32
 -- weights: 53% of F16). A tied head keeps the float embedding for the lookup of
@@ -79,14 +78,19 @@ end
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
 -- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
 -- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
--- for, opts.device, opts.gpu_reserve: bytes to leave free); without a GPU it says so
+-- for, opts.device, opts.gpu_reserve: bytes to leave free); opts.kv_type: what KV caches
+-- hold ("f16" default, "f32", "q8_0"; sessions may override); without a GPU it says so
 -- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
 -- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
 -- opts.head = "q8_0" quantizes a float output head in memory (see quantize_head).
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end
-    if not file_exists(path) then error(path .. ": no such file", 0) end
+    if opts.kv_type ~= nil and not M.kv_types[opts.kv_type] then
+        error(("KV cache type '%s': expected f16, f32 or q8_0 (--kv-type)"):format(tostring(opts.kv_type)), 0)
+    end
+    FileKind.check(path, "model")   -- what the file is, from its magic, before a loader misreads it
+    if opts.tokenizer then FileKind.check(opts.tokenizer, "tokenizer") end
     local file = core.model_open(path)
     local meta
     if file:format() == "gguf" then
@@ -102,9 +106,11 @@ function M.load(path, opts)
         error(("%s: unsupported architecture '%s'"):format(path, tostring(arch)), 0)
     end
     local model = require(module).build(file, meta, opts)
+    model.cfg.kv_type = opts.kv_type or "f16"
     model.meta, model.file, model.arch, model.path = meta, file, arch, path
     model.stop_at_bos = file:format() == "llama2c"
     if opts.head then quantize_head(model, opts.head, path) end
+    core.suggest_threads(Threads.for_model(model))   -- unless the user chose a count
     if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then
         model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve }
     end
@@ -112,6 +118,11 @@ function M.load(path, opts)
         model.tokenizer = core.tokenizer_open(opts.tokenizer, model.cfg.n_vocab)
     elseif file:format() == "gguf" and meta["tokenizer.ggml.model"] then
         model.tokenizer = core.tokenizer_open(path)
+    end
+    local tok = model.tokenizer
+    if tok and tok:vocab_size() > model.cfg.n_vocab then   -- an id past the embedding's rows has no embedding
+        error(("%s: the vocabulary has %d tokens but the embedding only %d rows"):format(
+            opts.tokenizer or path, tok:vocab_size(), model.cfg.n_vocab), 0)
     end
     return model
 end

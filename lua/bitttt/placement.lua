@@ -10,13 +10,16 @@
 -- whole layers, then the head); plan.bytes[l] = { weight =, state = } on the GPU.
 --
 -- Options: n_gpu_layers (0, nil: everything on the CPU), n_ctx (the context the
--- KV caches are counted for; default the model's training context), device
+-- KV caches, of the model's cfg.kv_type, are counted for; default
+-- Decoder:default_context()), device
 -- ("cuda:0"), reserve (bytes left free; default 512 MiB), free (bytes: pretend
 -- this much GPU memory is free, for tests and what-if plans without a GPU).
 --
 -- Without a GPU (or when CUDA fails) the plan keeps everything on the CPU and
--- stderr says so once per process. Layers whose mixer has no CUDA kernels (TTT)
--- stay on the CPU and the reason says why.
+-- stderr says so once per process. Attention and TTT-Linear layers run on the GPU;
+-- layers whose mixer has no CUDA kernels (fastweight) or whose shapes or weight types
+-- the GPU kernels do not take (mixer:gpu_unsupported) stay on the CPU, and the
+-- reason says why.
 local core = require "bitttt.core"
 
 local Placement = {}
@@ -47,6 +50,7 @@ local function layer_weights(layer)
     end
     return list
 end
+Placement.layer_weights = layer_weights
 
 -- nil when a layer can run on device, else why not.
 local function layer_unsupported(decoder, layer, device)
@@ -78,7 +82,8 @@ local function scratch_bytes(decoder, device, n_ctx)
     for _, layer in ipairs(decoder.w.layers) do
         if layer.mixer.kind == "attention" and n_head == 0 then n_head, head_dim = layer.mixer.n_head, layer.mixer.head_dim end
     end
-    return 4 * B * floats + 8 * B + core.op_scratch_bytes(device, B, max_k, n_head, head_dim, n_ctx)
+    local att_ctx = n_head > 0 and n_ctx or 0   -- only attention's scratch depends on it (no limit without attention)
+    return 4 * B * floats + 8 * B + core.op_scratch_bytes(device, B, max_k, n_head, head_dim, att_ctx)
 end
 
 local function all_cpu(decoder, reason)
@@ -114,7 +119,7 @@ function Placement.plan(decoder, opts)
     end
 
     local cfg, w = decoder.cfg, decoder.w
-    local n_ctx = opts.n_ctx or cfg.n_ctx_train
+    local n_ctx = opts.n_ctx or decoder:default_context()   -- caches grow up to it: plan for all of it
     local layers, bytes = {}, {}
     for l, layer in ipairs(w.layers) do
         local why = layer_unsupported(decoder, layer, device)
@@ -122,7 +127,7 @@ function Placement.plan(decoder, opts)
         if not why then
             local tensors = {}
             for _, ref in ipairs(layer_weights(layer)) do tensors[#tensors + 1] = ref[1][ref[2]] end
-            bytes[l] = { weight = bytes_on(device, tensors), state = layer.mixer:state_bytes(n_ctx) }
+            bytes[l] = { weight = bytes_on(device, tensors), state = layer.mixer:state_bytes(n_ctx, cfg.kv_type) }
         end
         layers[l] = { weight = bytes[l].weight, state = bytes[l].state, cpu_only = why }
     end

@@ -39,14 +39,8 @@ local function sorted_keys(t, n_array)
 end
 
 -- One-line descriptions of the big objects (their fields would fill screens).
+-- (Models and sessions have their own __tostring.)
 local summaries = {
-    session = function(s)
-        return ("<session> position %d of %d, %s model"):format(s.pos, s.n_ctx, s.model.arch)
-    end,
-    model = function(m)
-        return ("<model> %s, %d layers, d=%d, vocab %d, %s"):format(m.arch, #m.w.layers,
-            m.cfg.n_embd, m.cfg.n_vocab, m.path)
-    end,
     tokenizer = function(t) return ("<tokenizer> %d tokens"):format(t:vocab_size()) end,
 }
 

@@ -31,6 +31,8 @@ local model_keys = {
     presence_penalty = "general.sampling.penalty_present",
 }
 
+Sampler.options = model_keys   -- the options a model may recommend -> their GGUF keys
+
 --- The options a model's metadata recommends: { option = value } for the keys it has;
 -- an error names `source` (the file) and the key when a value is not a number.
 function Sampler.model_defaults(meta, source)

@@ -11,6 +11,7 @@
 -- and returns nil; the next call resumes there (a coroutine holds the place).
 -- Each call runs at least one layer, so it always makes progress; the budget is
 -- checked between layers, so a call can overrun it by one layer (and the head).
+-- opts.on_sample(id), when given, hears the sampled id in the call that samples it.
 local core = require "bitttt.core"
 
 local M = {}
@@ -20,9 +21,15 @@ function M.step(self, opts)
     if not self.step_co then
         local logits = self.last_logits or error("step: no logits yet: feed a prompt with session:forward first", 2)
         if not opts.sampler then error("step: a sampler is needed (step{ sampler = ... })", 2) end
+        if self.unusable then error("step: the session is unusable after a failed forward; reset() it", 2) end
         if self.pos >= self.n_ctx then error(("step: context full (%d tokens)"):format(self.n_ctx), 2) end
         local id = opts.sampler:sample(logits, opts.history)
-        if opts.history then opts.history[#opts.history + 1] = id end
+        local history, pos0 = opts.history, self.pos
+        if history then history[#history + 1] = id end
+        self.step_undo = function()   -- a failed forward rewound the session: the id was not fed
+            if history and self.pos == pos0 and history[#history] == id then history[#history] = nil end
+        end
+        if opts.on_sample then opts.on_sample(id) end   -- the C API reports the id at once
         self.step_co = coroutine.create(function()
             self:forward({ id }, "last")
             return id
@@ -39,7 +46,10 @@ function M.step(self, opts)
     self.between_layers = nil
     local done = coroutine.status(self.step_co) == "dead"
     if done then self.step_co = nil end
-    if not ok then error(id, 0) end
+    if not ok then
+        self.step_undo()
+        error(id, 0)
+    end
     return done and id or nil
 end
 

@@ -1,6 +1,8 @@
 -- weights.lua - fetching named weights from a model file with shape checks,
 -- and reading hyperparameters from metadata, with errors that name the file,
 -- the tensor or key, what was expected and what was found.
+local core = require "bitttt.core"
+
 local W = {}
 
 local function shape_str(s) return "[" .. table.concat(s, ", ") .. "]" end
@@ -21,7 +23,21 @@ function W.tensor(file, name, shape)
                 shape_str(got), shape_str(shape)), 0)
         end
     end
+    if name:find("norm") or name:find("scale") then W.check_finite(file, name, t) end
     return t
+end
+
+--- Norm weights and scales multiply everything after them: a NaN or infinity there
+-- would only show up as NaN logits, so the loader refuses them.
+function W.check_finite(file, name, t)
+    local dtype = t:dtype()
+    if dtype ~= "f32" and dtype ~= "f16" and dtype ~= "bf16" then return end
+    local values = dtype == "f32" and t:is_contiguous() and t or t:to("f32")
+    local bad = core.first_non_finite(values)
+    if bad then
+        error(("%s: tensor '%s' holds %s at index %d; norms and scales must be finite"):format(
+            file:path(), name, tostring(values:reshape(-1)[bad]), bad - 1), 0)
+    end
 end
 
 --- Like W.tensor, but nil when the file has no such tensor.
@@ -51,6 +67,15 @@ function W.meta(file, meta, key, default)
     if v == nil then
         if default ~= nil then return default end
         error(("%s: missing metadata key '%s'"):format(file:path(), key), 0)
+    end
+    return v
+end
+
+--- A finite number > 0 (epsilons, RoPE bases): NaN, infinities and 0 are errors naming the key.
+function W.meta_positive(file, meta, key, default)
+    local v = W.meta(file, meta, key, default)
+    if type(v) ~= "number" or not (v > 0 and v < math.huge) then
+        error(("%s: metadata key '%s' must be a finite number > 0, got %s"):format(file:path(), key, tostring(v)), 0)
     end
     return v
 end

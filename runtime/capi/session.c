@@ -1,168 +1,265 @@
-/* session.c - inference sessions of the C API (lua/bitttt/decoder.lua's
- * Session): per-session state (KV caches, TTT fast weights), scratch rows for
- * a chunk of max_batch tokens, the ids fed so far (for sampling penalties),
- * and feeding tokens through the decoder in chunks. */
+/* session.c - bt_session_*: a session is a Lua object of bitttt.capi (the
+ * decoder's Session, its sampler and its history) in its model's state. Each
+ * call is one call into Lua under the model's lock: feeding, a whole token
+ * step (sample + forward), state files, snapshots. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "capi_internal.h"
+#include "runtime/lua/binding.h"
 
-static void widen(int64_t *widths, int buf, int64_t w) {
-    if (widths[buf] < w) widths[buf] = w;
+/* s->pos, n_ctx, busy and logits from the Lua session (stack: the capi session object on top). */
+static void refresh(bt_session *s) {
+    lua_State *L = s->model->L;
+    lua_getfield(L, -1, "session");
+    lua_getfield(L, -1, "pos");
+    s->pos = (int)lua_tointeger(L, -1);
+    lua_getfield(L, -2, "n_ctx");
+    const lua_Number n_ctx = lua_tonumber(L, -1);   /* math.huge: no limit (no KV-cache layer) */
+    s->n_ctx = n_ctx >= (lua_Number)INT_MAX ? INT_MAX : (int)n_ctx;
+    lua_getfield(L, -3, "step_co");
+    s->busy = !lua_isnil(L, -1);
+    lua_getfield(L, -4, "last_logits");
+    bt_tensor *t = bt_lua_to_tensor(L, -1);
+    s->logits = t ? bt_tensor_data(t) : NULL;
+    lua_pop(L, 5);
 }
 
-/* Row widths of every scratch buffer (the widest any layer needs), as Decoder:new_session. */
-static void buffer_widths(const bt_model *m, int64_t *widths, size_t *ttt_scratch) {
-    const bt_hparams *hp = &m->hp;
-    memset(widths, 0, BT_BUF_COUNT * sizeof *widths);
-    widths[BT_BUF_X] = widths[BT_BUF_H] = widths[BT_BUF_MIX] = hp->n_embd;
-    widths[BT_BUF_GATE] = widths[BT_BUF_UP] = hp->n_ff;
-    widths[BT_BUF_LOGITS] = hp->n_vocab;
-    *ttt_scratch = 0;
-    for (int l = 0; l < hp->n_layer; l++) {
-        const bt_layer_weights *L = &m->layers[l];
-        if (L->kind == BT_MIXER_ATTENTION) {
-            const int64_t q = (int64_t)L->attn.n_head * L->attn.head_dim, kv = (int64_t)L->attn.n_head_kv * L->attn.head_dim;
-            widen(widths, BT_BUF_Q, q);
-            widen(widths, BT_BUF_ATT, q);
-            widen(widths, BT_BUF_K, kv);
-            widen(widths, BT_BUF_V, kv);
-        } else if (L->kind == BT_MIXER_TTT_LINEAR) {
-            const int64_t w = (int64_t)L->ttt.n_head * L->ttt.head_dim;
-            const int64_t span = m->max_batch < L->ttt.mini_batch ? m->max_batch : L->ttt.mini_batch;
-            const size_t need = bt_op_ttt_linear_scratch_floats(span, L->ttt.n_head, L->ttt.head_dim);
-            for (int b = BT_BUF_TTT_Q; b <= BT_BUF_TTT_Z; b++) widen(widths, b, w);
-            widen(widths, BT_BUF_TTT_ETA, L->ttt.n_head);
-            if (*ttt_scratch < need) *ttt_scratch = need;
-        } else {
-            widen(widths, BT_BUF_FW_K, L->fw.dim);
-            widen(widths, BT_BUF_FW_P, L->fw.dim);
-        }
-    }
+bt_status bt_capi_session_call(bt_session *s, const char *fn, int nargs, int nresults, bt_status fallback) {
+    lua_State *L = s->model->L;
+    bt_capi_push_ref(s->model, s->ref);
+    lua_insert(L, -(nargs + 1));
+    bt_status st = bt_capi_call(L, fn, nargs + 1, nresults, fallback);
+    bt_capi_push_ref(s->model, s->ref);
+    refresh(s);
+    lua_pop(L, 1);
+    return st;
 }
 
-static bt_status new_vector(bt_tensor **out, bt_dtype dtype, int64_t n) {
-    return bt_tensor_new(out, dtype, 1, &n, BT_CPU);
-}
-
-bt_status bt_session_new(bt_session **out, bt_model *model, const bt_session_options *opts) {
-    if (!out || !model) return bt_set_error(BT_ERR_ARG, "bt_session_new: out and model are required");
+bt_status bt_session_new(bt_session **out, bt_model *m, const bt_session_options *opts) {
+    if (!out) return bt_set_error(BT_ERR_ARG, "bt_session_new: out is NULL");
     *out = NULL;
-    const int64_t n_ctx = opts && opts->n_ctx ? opts->n_ctx : model->hp.n_ctx_train;
-    if (n_ctx < 1) return bt_set_error(BT_ERR_ARG, "bt_session_new: context size must be >= 1, got %lld", (long long)n_ctx);
+    if (!m) return bt_set_error(BT_ERR_ARG, "bt_session_new: model is NULL");
+    if (opts && opts->n_ctx < 0) return bt_set_error(BT_ERR_ARG, "bt_session_new: n_ctx must be >= 0, got %d", opts->n_ctx);
+    bt_sampling sp;
+    bt_status st = bt_model_sampling(m, &sp);
+    if (st) return st;
     bt_session *s = calloc(1, sizeof *s);
     if (!s) return bt_set_error(BT_ERR_NOMEM, "bt_session_new: out of memory");
-    s->model = model;
-    s->n_ctx = n_ctx;
-    s->ttt_lr = -1;
-    const int64_t B = model->max_batch;
-    int64_t widths[BT_BUF_COUNT];
-    size_t scratch_floats;
-    buffer_widths(model, widths, &scratch_floats);
-    bt_status st = BT_OK;
-    s->states = calloc((size_t)model->hp.n_layer, sizeof *s->states);
-    s->logits = malloc((size_t)model->hp.n_vocab * sizeof *s->logits);
-    if (!s->states || !s->logits) st = bt_set_error(BT_ERR_NOMEM, "bt_session_new: out of memory");
-    for (int l = 0; !st && l < model->hp.n_layer; l++)
-        st = bt_capi_mixer_new_state(&model->layers[l], &s->states[l], n_ctx);
-    for (int b = 0; !st && b < BT_BUF_COUNT; b++) {
-        const int64_t shape[2] = {B, widths[b]};
-        if (widths[b]) st = bt_tensor_new(&s->buffers[b], BT_F32, 2, shape, BT_CPU);
+    s->model = m;
+    pthread_mutex_lock(&m->lock);
+    lua_State *L = m->L;
+    bt_capi_push_ref(m, m->ref);
+    if (opts && opts->n_ctx > 0) lua_pushinteger(L, opts->n_ctx);
+    else lua_pushnil(L);
+    bt_capi_push_sampling(L, &sp);
+    st = bt_capi_call(L, "session_new", 3, 1, BT_ERR_ARG);
+    if (!st) {
+        refresh(s);
+        s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    if (!st) st = new_vector(&s->ids, BT_I32, B);
-    if (!st) st = new_vector(&s->positions, BT_I32, B);
-    if (!st) st = new_vector(&s->ttt_rope_pos, BT_I32, B);
-    if (!st) st = new_vector(&s->fw_eta, BT_F32, B);
-    if (!st && scratch_floats) st = new_vector(&s->ttt_scratch, BT_F32, (int64_t)scratch_floats);
-    bt_sampling recommended;
-    if (!st) st = bt_model_sampling(model, &recommended);
-    if (!st) st = bt_sampler_new(&s->sampler, &recommended);
-    if (st) {
-        bt_session_free(s);
-        return st;
-    }
+    pthread_mutex_unlock(&m->lock);
+    if (st) { free(s); return st; }
+    bt_capi_model_hold(m);
     *out = s;
     return BT_OK;
 }
 
 void bt_session_free(bt_session *s) {
     if (!s) return;
-    for (int l = 0; s->states && l < s->model->hp.n_layer; l++)
-        for (int i = 0; i < s->states[l].n; i++) bt_tensor_free(s->states[l].t[i]);
-    free(s->states);
-    for (int b = 0; b < BT_BUF_COUNT; b++) bt_tensor_free(s->buffers[b]);
-    bt_tensor_free(s->ids);
-    bt_tensor_free(s->positions);
-    bt_tensor_free(s->ttt_rope_pos);
-    bt_tensor_free(s->fw_eta);
-    bt_tensor_free(s->ttt_scratch);
-    bt_capi_views_free(s->views_one);
-    bt_capi_views_free(s->views_many);
-    bt_sampler_free(s->sampler);
-    free(s->logits);
-    free(s->history);
+    bt_model *m = s->model;
+    pthread_mutex_lock(&m->lock);
+    luaL_unref(m->L, LUA_REGISTRYINDEX, s->ref);
+    lua_gc(m->L, LUA_GCCOLLECT, 0);   /* the KV caches and buffers are C memory Lua's collector does not see */
+    pthread_mutex_unlock(&m->lock);
     free(s);
+    bt_capi_model_release(m);
 }
 
-int bt_session_position(const bt_session *s) { return s ? (int)s->pos : 0; }
-int bt_session_context(const bt_session *s) { return s ? (int)s->n_ctx : 0; }
-const float *bt_session_logits(const bt_session *s) { return s && s->has_logits ? s->logits : NULL; }
-int bt_session_busy(const bt_session *s) { return s && s->chunk.active; }
+int bt_session_position(const bt_session *s) { return s ? s->pos : 0; }
+int bt_session_context(const bt_session *s) { return s ? s->n_ctx : 0; }
+const float *bt_session_logits(const bt_session *s) { return s ? s->logits : NULL; }
+int bt_session_busy(const bt_session *s) { return s ? s->busy : 0; }
 
-bt_status bt_capi_history_push(bt_session *s, const int32_t *ids, size_t n) {
-    if (s->n_history + n > s->cap_history) {
-        size_t cap = s->cap_history ? s->cap_history : 256;
-        while (cap < s->n_history + n) cap *= 2;
-        int32_t *p = realloc(s->history, cap * sizeof *p);
-        if (!p) return bt_set_error(BT_ERR_NOMEM, "session: out of memory for the token history");
-        s->history = p;
-        s->cap_history = cap;
+/* Locks the session's model, or says what is NULL. */
+#define LOCKED_CALL(s, name, body)                                                      \
+    do {                                                                                \
+        if (!(s)) return bt_set_error(BT_ERR_ARG, name ": session is NULL");            \
+        pthread_mutex_lock(&(s)->model->lock);                                          \
+        bt_status st_ = (body);                                                         \
+        pthread_mutex_unlock(&(s)->model->lock);                                        \
+        return st_;                                                                     \
+    } while (0)
+
+static bt_status feed(bt_session *s, const int32_t *ids, size_t n, float *logits) {
+    lua_State *L = s->model->L;
+    bt_capi_push_ids(L, ids, n);
+    lua_pushstring(L, logits ? "all" : "last");
+    bt_status st = bt_capi_session_call(s, "feed", 2, 1, BT_ERR_ARG);
+    if (st) return st;
+    if (logits) {   /* rows: a Lua array of [n_vocab] tensors */
+        const size_t V = (size_t)s->model->info.n_vocab;
+        for (size_t i = 0; i < n; i++) {
+            lua_rawgeti(L, -1, (int)i + 1);
+            bt_tensor *row = bt_lua_to_tensor(L, -1);
+            if (row) memcpy(logits + i * V, bt_tensor_data(row), V * sizeof *logits);
+            lua_pop(L, 1);
+        }
     }
-    if (n) memcpy(s->history + s->n_history, ids, n * sizeof *ids);
-    s->n_history += n;
+    lua_pop(L, 1);
     return BT_OK;
+}
+
+static bt_status check_ids(const int32_t *ids, size_t n, const char *name) {
+    if (!ids && n) return bt_set_error(BT_ERR_ARG, "%s: ids is NULL with n %zu", name, n);
+    if (!n) return bt_set_error(BT_ERR_ARG, "%s: no tokens", name);
+    return BT_OK;
+}
+
+bt_status bt_session_feed(bt_session *s, const int32_t *ids, size_t n) {
+    bt_status st = check_ids(ids, n, "bt_session_feed");
+    if (st) return st;
+    LOCKED_CALL(s, "bt_session_feed", feed(s, ids, n, NULL));
+}
+
+bt_status bt_session_feed_all(bt_session *s, const int32_t *ids, size_t n, float *logits) {
+    bt_status st = check_ids(ids, n, "bt_session_feed_all");
+    if (st) return st;
+    if (!logits) return bt_set_error(BT_ERR_ARG, "bt_session_feed_all: logits is NULL");
+    LOCKED_CALL(s, "bt_session_feed_all", feed(s, ids, n, logits));
+}
+
+static bt_status set_sampling(bt_session *s, const bt_sampling *opts) {
+    bt_capi_push_sampling(s->model->L, opts);
+    return bt_capi_session_call(s, "set_sampling", 1, 0, BT_ERR_ARG);
+}
+
+bt_status bt_session_set_sampling(bt_session *s, const bt_sampling *opts) {
+    if (!opts) return bt_set_error(BT_ERR_ARG, "bt_session_set_sampling: options are NULL");
+    LOCKED_CALL(s, "bt_session_set_sampling", set_sampling(s, opts));
+}
+
+static bt_status step(bt_session *s, int32_t *id) {
+    bt_status st = bt_capi_session_call(s, "step", 0, 1, BT_ERR_ARG);
+    if (st) return st;
+    *id = (int32_t)lua_tointeger(s->model->L, -1);
+    lua_pop(s->model->L, 1);
+    return BT_OK;
+}
+
+bt_status bt_session_step(bt_session *s, int32_t *id) {
+    if (!id) return bt_set_error(BT_ERR_ARG, "bt_session_step: id is NULL");
+    LOCKED_CALL(s, "bt_session_step", step(s, id));
+}
+
+static bt_status step_budget(bt_session *s, double budget_ms, int32_t *id) {
+    lua_pushnumber(s->model->L, budget_ms);
+    bt_status st = bt_capi_session_call(s, "step_budget", 1, 1, BT_ERR_ARG);
+    if (st) return st;
+    *id = (int32_t)lua_tointeger(s->model->L, -1);
+    lua_pop(s->model->L, 1);
+    return BT_OK;
+}
+
+bt_status bt_session_step_budget(bt_session *s, double budget_ms, int32_t *id) {
+    if (!id) return bt_set_error(BT_ERR_ARG, "bt_session_step_budget: id is NULL");
+    *id = -1;
+    LOCKED_CALL(s, "bt_session_step_budget", step_budget(s, budget_ms, id));
 }
 
 bt_status bt_session_finish(bt_session *s) {
-    if (!s) return bt_set_error(BT_ERR_ARG, "session is NULL");
-    bt_status st = BT_OK;
-    while (!st && s->chunk.active && s->chunk.next_layer < s->model->hp.n_layer) st = bt_capi_chunk_layer(s);
-    if (!st && s->chunk.active) st = bt_capi_chunk_end(s, 1, NULL);
-    if (st) s->chunk.active = 0;
-    return st;
+    LOCKED_CALL(s, "bt_session_finish", bt_capi_session_call(s, "finish", 0, 0, BT_ERR_ARG));
 }
 
-/* Runs ids through the decoder in chunks of max_batch; all_logits [n, vocab] or NULL. */
-static bt_status feed(bt_session *s, const int32_t *ids, size_t n, float *all_logits) {
-    if (!s || (n && !ids)) return bt_set_error(BT_ERR_ARG, "feed: session and ids are required");
-    bt_status st = bt_session_finish(s);
-    if (st) return st;
-    if (n == 0) return bt_set_error(BT_ERR_ARG, "feed: no tokens");
-    if (s->pos + (int64_t)n > s->n_ctx)
-        return bt_set_error(BT_ERR_ARG, "context full: %lld tokens already, %zu more, context size %lld",
-                            (long long)s->pos, n, (long long)s->n_ctx);
-    const size_t B = (size_t)s->model->max_batch, n_vocab = (size_t)s->model->hp.n_vocab;
-    for (size_t first = 0; first < n && !st; first += B) {
-        const size_t m = n - first < B ? n - first : B;
-        const int want = all_logits ? 2 : (first + m == n ? 1 : 0);
-        st = bt_capi_chunk_begin(s, ids + first, (int64_t)m);
-        while (!st && s->chunk.next_layer < s->model->hp.n_layer) st = bt_capi_chunk_layer(s);
-        if (!st) st = bt_capi_chunk_end(s, want, all_logits ? all_logits + first * n_vocab : NULL);
-        if (!st) st = bt_capi_history_push(s, ids + first, m);
-    }
-    if (st) s->chunk.active = 0;
-    return st;
+bt_status bt_session_reset(bt_session *s) {
+    LOCKED_CALL(s, "bt_session_reset", bt_capi_session_call(s, "reset", 0, 0, BT_ERR_ARG));
 }
 
-bt_status bt_session_feed(bt_session *s, const int32_t *ids, size_t n) { return feed(s, ids, n, NULL); }
-
-bt_status bt_session_feed_all(bt_session *s, const int32_t *ids, size_t n, float *logits) {
-    if (!logits) return bt_set_error(BT_ERR_ARG, "bt_session_feed_all: logits buffer is required");
-    return feed(s, ids, n, logits);
+static bt_status number_call(bt_session *s, const char *fn, double v) {
+    lua_pushnumber(s->model->L, v);
+    return bt_capi_session_call(s, fn, 1, 0, BT_ERR_ARG);
 }
 
 bt_status bt_session_set_ttt_lr(bt_session *s, double lr) {
-    if (!s) return bt_set_error(BT_ERR_ARG, "session is NULL");
-    if (lr != lr) return bt_set_error(BT_ERR_ARG, "set_ttt_lr: a number expected, got NaN");
-    s->ttt_lr = lr < 0 ? -1 : lr;
+    LOCKED_CALL(s, "bt_session_set_ttt_lr", number_call(s, "set_ttt_lr", lr));
+}
+
+static bt_status schedule_call(bt_session *s, const char *text, int is_source) {
+    lua_pushstring(s->model->L, text);   /* NULL pushes nil: back to a constant 1 */
+    lua_pushboolean(s->model->L, is_source);
+    return bt_capi_session_call(s, "set_ttt_schedule", 2, 0, BT_ERR_ARG);
+}
+
+bt_status bt_session_set_ttt_schedule(bt_session *s, const char *schedule) {
+    LOCKED_CALL(s, "bt_session_set_ttt_schedule", schedule_call(s, schedule, 0));
+}
+
+bt_status bt_session_set_ttt_schedule_lua(bt_session *s, const char *source) {
+    if (!source) return bt_set_error(BT_ERR_ARG, "bt_session_set_ttt_schedule_lua: source is NULL");
+    LOCKED_CALL(s, "bt_session_set_ttt_schedule_lua", schedule_call(s, source, 1));
+}
+
+static bt_status path_call(bt_session *s, const char *fn, const char *path, bt_status fallback) {
+    lua_pushstring(s->model->L, path);
+    return bt_capi_session_call(s, fn, 1, 0, fallback);
+}
+
+bt_status bt_session_save_state(bt_session *s, const char *path) {
+    if (!path) return bt_set_error(BT_ERR_ARG, "bt_session_save_state: path is NULL");
+    LOCKED_CALL(s, "bt_session_save_state", path_call(s, "save_state", path, BT_ERR_IO));
+}
+
+bt_status bt_session_load_state(bt_session *s, const char *path) {
+    if (!path) return bt_set_error(BT_ERR_ARG, "bt_session_load_state: path is NULL");
+    LOCKED_CALL(s, "bt_session_load_state", path_call(s, "load_state", path, BT_ERR_FORMAT));
+}
+
+/* A snapshot: a Lua table in the model's state (bitttt.capi.snapshot). */
+struct bt_snapshot {
+    bt_model *model;
+    int ref;
+};
+
+static bt_status snapshot(bt_session *s, bt_snapshot *snap) {
+    bt_status st = bt_capi_session_call(s, "snapshot", 0, 1, BT_ERR_ARG);
+    if (!st) snap->ref = luaL_ref(s->model->L, LUA_REGISTRYINDEX);
+    return st;
+}
+
+bt_status bt_session_snapshot(bt_session *s, bt_snapshot **out) {
+    if (!out) return bt_set_error(BT_ERR_ARG, "bt_session_snapshot: out is NULL");
+    *out = NULL;
+    if (!s) return bt_set_error(BT_ERR_ARG, "bt_session_snapshot: session is NULL");
+    bt_snapshot *snap = calloc(1, sizeof *snap);
+    if (!snap) return bt_set_error(BT_ERR_NOMEM, "bt_session_snapshot: out of memory");
+    snap->model = s->model;
+    pthread_mutex_lock(&s->model->lock);
+    bt_status st = snapshot(s, snap);
+    pthread_mutex_unlock(&s->model->lock);
+    if (st) { free(snap); return st; }
+    bt_capi_model_hold(s->model);
+    *out = snap;
     return BT_OK;
+}
+
+static bt_status restore(bt_session *s, const bt_snapshot *snap) {
+    bt_capi_push_ref(s->model, snap->ref);
+    return bt_capi_session_call(s, "restore", 1, 0, BT_ERR_ARG);
+}
+
+bt_status bt_session_restore(bt_session *s, const bt_snapshot *snap) {
+    if (!snap) return bt_set_error(BT_ERR_ARG, "bt_session_restore: snapshot is NULL");
+    if (s && snap->model != s->model)
+        return bt_set_error(BT_ERR_ARG, "bt_session_restore: the snapshot is of a session of another model");
+    LOCKED_CALL(s, "bt_session_restore", restore(s, snap));
+}
+
+void bt_snapshot_free(bt_snapshot *snap) {
+    if (!snap) return;
+    pthread_mutex_lock(&snap->model->lock);
+    luaL_unref(snap->model->L, LUA_REGISTRYINDEX, snap->ref);
+    lua_gc(snap->model->L, LUA_GCCOLLECT, 0);
+    pthread_mutex_unlock(&snap->model->lock);
+    bt_capi_model_release(snap->model);
+    free(snap);
 }

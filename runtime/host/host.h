@@ -11,7 +11,10 @@ int bt_host_call(lua_State *L, int nargs, int nresults);
 /* Message handler for lua_pcall: the error message with a stack traceback. */
 int bt_host_traceback(lua_State *L);
 
-/* The interactive loop (repl.c). */
-void bt_host_repl(lua_State *L);
+/* The module `bitttt.line`: the REPL's line editor for scripts (line_lua.c). */
+int luaopen_bitttt_line(lua_State *L);
+
+/* The interactive loop (repl.c); returns 1 when piped input stopped at an error. */
+int bt_host_repl(lua_State *L);
 
 #endif

@@ -6,36 +6,38 @@
  * remaining arguments in `arg`; -e runs a chunk; with no script (or -i) it
  * starts the REPL. The project home (holding lua/ and scripts/) is
  * $BITTTT_HOME, else the directory above this binary's bin/, so edited .lua
- * files take effect without recompiling. `bitttt.core` is linked in and
- * preloaded; LuaJIT is linked statically.
+ * files take effect without recompiling. `bitttt.core` is preloaded from
+ * libbitttt.so (the one runtime of the process, which also serves the C API);
+ * LuaJIT is Debian's shared libluajit-5.1.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <luajit.h>
 #include "host.h"
 #include "repl_interrupt.h"
-#include "kernels/cpu/cpu_features.h"
-#include "runtime/device.h"
-#include "runtime/threads.h"
+#include "script_run.h"
+#include "runtime/lua/open_core.h"
 #include "runtime/version.h"
-
-int luaopen_bitttt_core(lua_State *L);
 
 static const char *usage =
     "usage: bitttt-lua [options] [script [args...]]\n"
-    "  script       a Lua file, looked up as given, then in the project's scripts/\n"
+    "  script       a Lua file, looked up as given, then in the project's scripts/; - is stdin\n"
     "  -e CODE      run CODE (may be repeated; before the script)\n"
     "  -i           enter the REPL after running the script\n"
     "  -v, --version  print version, CPU features and CUDA devices\n"
     "  -h, --help   this text\n"
-    "With no script and no -e, starts the REPL.\n"
-    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU.\n";
+    "With no script and no -e, starts the REPL (on piped input: no prompts, stops at an error, status 1).\n"
+    "A script named - is read from stdin.\n"
+    "Exit status: 0 done, 1 error, 2 usage error (a bad option or value), 130 interrupted (Ctrl-C).\n"
+    "Errors are one line; --verbose (after the script) or BITTTT_DEBUG=1 adds the stack traceback.\n"
+    "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU, BITTTT_DEBUG.\n";
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -74,10 +76,12 @@ static void set_paths(lua_State *L, const char *home) {
 static void preload_core(lua_State *L) {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_bitttt_core);
+    lua_pushcfunction(L, bt_lua_open_core);
     lua_setfield(L, -2, "bitttt.core");
     lua_pushcfunction(L, luaopen_bitttt_interrupt);   /* Ctrl-C checks for the token loop */
     lua_setfield(L, -2, "bitttt.interrupt");
+    lua_pushcfunction(L, luaopen_bitttt_line);        /* the line editor for chat.lua */
+    lua_setfield(L, -2, "bitttt.line");
     lua_pop(L, 2);
 }
 
@@ -105,22 +109,33 @@ int bt_host_call(lua_State *L, int nargs, int nresults) {
     return rc;
 }
 
-static void print_version(void) {
-    const bt_cpu_features *f = bt_cpu_features_get();
-    printf("bitttt-lua %s (C API %d), %s\n", BT_VERSION_STRING, BT_API_VERSION, LUAJIT_VERSION);
-    printf("cpu: simd %s; avx2 %d fma %d f16c %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d; threads %d\n",
-           bt_simd_level_name(bt_simd_level_get()), f->avx2, f->fma, f->f16c, f->avx512f, f->avx512bw,
-           f->avx512vl, f->avx512vnni, bt_get_num_threads());
-    if (!bt_cuda_compiled()) printf("cuda: not compiled in\n");
-    else printf("cuda: compiled in, %d device(s)\n", bt_cuda_device_count());
+/* The version, CPU features and devices, as bitttt.core's info() reports them. */
+static const char *version_chunk =
+    "local i = require('bitttt.core').info()\n"
+    "local c = i.cpu\n"
+    "print(('bitttt-lua %s (C API %d), %s'):format(i.version, i.api_version, jit and jit.version or _VERSION))\n"
+    "print(('cpu: simd %s; avx2 %d fma %d f16c %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d; threads %d'):format(\n"
+    "  i.simd, c.avx2 and 1 or 0, c.fma and 1 or 0, c.f16c and 1 or 0, c.avx512f and 1 or 0, c.avx512bw and 1 or 0,\n"
+    "  c.avx512vl and 1 or 0, c.avx512vnni and 1 or 0, i.threads))\n"
+    "print(i.cuda.compiled and ('cuda: compiled in, %d device(s)'):format(i.cuda.devices) or 'cuda: not compiled in')\n";
+
+static int print_version(lua_State *L) {
+    if (luaL_loadbuffer(L, version_chunk, strlen(version_chunk), "=version") != 0) return 1;
+    return bt_host_call(L, 0, 0) ? 1 : 0;
+}
+
+/* A readable regular file (a FIFO would block the load). */
+static int script_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
 }
 
 /* Resolves the script name: as given, else <home>/scripts/<name>. */
 static int resolve_script(const char *name, const char *home, char *out, size_t cap) {
-    if (file_exists(name)) { snprintf(out, cap, "%s", name); return 1; }
+    if (script_file(name)) { snprintf(out, cap, "%s", name); return 1; }
     if (*home && !strchr(name, '/')) {
         snprintf(out, cap, "%s/scripts/%s", home, name);
-        if (file_exists(out)) return 1;
+        if (script_file(out)) return 1;
     }
     return 0;
 }
@@ -141,15 +156,16 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-e") == 0) {
-            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument\n%s", usage); return 1; }
-            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 1; }
+            if (i + 1 >= argc) { fprintf(stderr, "bitttt-lua: -e needs an argument (see --help)\n"); return 2; }
+            if (n_chunks == 64) { fprintf(stderr, "bitttt-lua: too many -e options\n"); return 2; }
             chunks[n_chunks++] = argv[++i];
         } else if (strcmp(a, "-i") == 0) interactive = 1;
-        else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) { print_version(); return 0; }
+        else if (strcmp(a, "-v") == 0 || strcmp(a, "--version") == 0) script_at = -1;
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { fputs(usage, stdout); return 0; }
         else if (strcmp(a, "--") == 0) { script_at = i + 1; break; }
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s'\n%s", a, usage); return 1; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "bitttt-lua: unknown option '%s' (see --help)\n", a); return 2; }
         else { script_at = i; break; }
+        if (script_at < 0) break;
     }
 
     lua_State *L = luaL_newstate();
@@ -159,34 +175,43 @@ int main(int argc, char **argv) {
     find_home(home, sizeof home);
     set_paths(L, home);
     preload_core(L);
+    if (script_at < 0) {   /* -v */
+        int rc = print_version(L);
+        lua_close(L);
+        return rc;
+    }
     set_arg_table(L, argc, argv, script_at < argc ? script_at : 0);
 
-    int rc = 0;
+    int rc = 0, verbose = bt_host_debug_wanted(argc, argv);
     for (int i = 0; i < n_chunks && rc == 0; i++) {
         if (luaL_loadbuffer(L, chunks[i], strlen(chunks[i]), "=(command line)") != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
         } else {
-            rc = bt_host_call(L, 0, 0) ? 1 : 0;
+            rc = bt_host_run(L, 0, NULL, home, verbose);
         }
     }
     if (rc == 0 && script_at < argc) {
         char path[PATH_MAX + 64];
-        if (!resolve_script(argv[script_at], home, path, sizeof path)) {
-            fprintf(stderr, "bitttt-lua: cannot find script '%s' (looked in the current directory%s%s%s)\n",
+        int from_stdin = strcmp(argv[script_at], "-") == 0;   /* `-`: the script is stdin */
+        const char *slash = strrchr(argv[script_at], '/');
+        const char *name = from_stdin ? "stdin" : slash ? slash + 1 : argv[script_at];
+        if (from_stdin) snprintf(path, sizeof path, "-");
+        if (!from_stdin && !resolve_script(argv[script_at], home, path, sizeof path)) {
+            fprintf(stderr, "bitttt-lua: cannot find script '%s' (a readable file; looked in the current directory%s%s%s)\n",
                     argv[script_at], *home ? " and " : "", home, *home ? "/scripts" : "");
-            rc = 1;
-        } else if (luaL_loadfile(L, path) != 0) {
+            rc = 2;
+        } else if (luaL_loadfile(L, from_stdin ? NULL : path) != 0) {
             fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
             rc = 1;
         } else {
             int nargs = argc - script_at - 1;
             luaL_checkstack(L, nargs, "too many arguments");
             for (int i = script_at + 1; i < argc; i++) lua_pushstring(L, argv[i]);
-            rc = bt_host_call(L, nargs, 0) ? 1 : 0;
+            rc = bt_host_run(L, nargs, name, home, verbose);
         }
     }
-    if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) bt_host_repl(L);
+    if (rc == 0 && (interactive || (script_at >= argc && n_chunks == 0))) rc = bt_host_repl(L);
     fflush(stdout);
     lua_close(L);
     return rc;

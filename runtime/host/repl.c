@@ -1,8 +1,9 @@
 /* repl.c - the interactive loop: reads a chunk (continuing lines until it
  * parses), runs it with Ctrl-C armed, prints the values of expressions through
- * lua/bitttt/repl.lua, and keeps going after errors. On a terminal it edits
- * lines with repl_line.c (history in repl_history.c, completion from
- * repl.lua); on piped input it reads plain lines and prints plain prompts. */
+ * lua/bitttt/repl.lua. On a terminal it edits lines with repl_line.c (history
+ * in repl_history.c, completion from repl.lua) and keeps going after errors; on
+ * piped input it reads plain lines without prompts and, as luajit does, stops at
+ * the first error (an unfinished chunk at the end included) with status 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ typedef struct repl {
     char history_path[4096]; /* "" when there is no history file */
 } repl;
 
-typedef enum { CHUNK_READY, CHUNK_BAD, CHUNK_SKIP, CHUNK_QUIT } chunk_status;
+typedef enum { CHUNK_READY, CHUNK_BAD, CHUNK_SKIP, CHUNK_QUIT, CHUNK_UNFINISHED } chunk_status;
 
 /* ---- the bitttt.repl module ---- */
 
@@ -82,15 +83,12 @@ static bt_line_result read_line(repl *r, const char *prompt, char **line) {
         if (res == BT_LINE_OK) bt_repl_history_add(&r->editor, r->history_path[0] ? r->history_path : NULL, *line);
         return res;
     }
-    fputs(prompt, stdout);
-    fflush(stdout);
     size_t cap = 0;
     *line = NULL;
     ssize_t len = getline(line, &cap, stdin);
     if (len < 0) {
         free(*line);
         *line = NULL;
-        fputc('\n', stdout);
         return BT_LINE_EOF;
     }
     if (len > 0 && (*line)[len - 1] == '\n') (*line)[len - 1] = 0;
@@ -138,7 +136,8 @@ static chunk_status run_command(repl *r, const char *line) {
 }
 
 /* Reads lines until they form a chunk; CHUNK_READY leaves the compiled function on
- * the stack, CHUNK_BAD the syntax error; CHUNK_QUIT at the end of input. */
+ * the stack, CHUNK_BAD the syntax error; CHUNK_QUIT at the end of input;
+ * CHUNK_UNFINISHED (the syntax error on the stack) when the input ends inside a chunk. */
 static chunk_status read_chunk(repl *r) {
     lua_State *L = r->L;
     lua_pushliteral(L, "");
@@ -147,6 +146,11 @@ static chunk_status read_chunk(repl *r) {
         char *line;
         bt_line_result res = read_line(r, prompt, &line);
         if (res != BT_LINE_OK) {
+            if (res == BT_LINE_EOF && prompt[1] != ' ') {   /* inside a chunk: its syntax error */
+                compile(L, lua_tostring(L, -1));
+                lua_remove(L, -2);
+                return CHUNK_UNFINISHED;
+            }
             lua_pop(L, 1);
             return res == BT_LINE_EOF ? CHUNK_QUIT : CHUNK_SKIP;
         }
@@ -180,8 +184,9 @@ static int message_handler(lua_State *L) {
     return bt_host_traceback(L);
 }
 
-/* Runs the function on the stack with Ctrl-C armed, then prints its results. */
-static void run_chunk(repl *r) {
+/* Runs the function on the stack with Ctrl-C armed, then prints its results.
+ * Returns 0, or 1 after an error. */
+static int run_chunk(repl *r) {
     lua_State *L = r->L;
     int base = lua_gettop(L) - 1;
     lua_pushcfunction(L, message_handler);
@@ -196,7 +201,7 @@ static void run_chunk(repl *r) {
             fprintf(stderr, "%s%s\n", r->on_terminal ? "\n" : "", msg);
         else fprintf(stderr, "bitttt-lua: %s\n", msg ? msg : "(error)");
         lua_settop(L, base);
-        return;
+        return 1;
     }
     int n = lua_gettop(L) - base;
     if (n > 0) {
@@ -205,34 +210,40 @@ static void run_chunk(repl *r) {
         bt_host_call(L, n, 0);
     }
     lua_settop(L, base);
+    return 0;
 }
 
 static void open_terminal(repl *r) {
     r->editor.complete = complete_with_lua;
     r->editor.complete_ctx = r;
-    if (bt_repl_history_path(r->history_path, sizeof r->history_path) == 0)
+    if (bt_repl_history_path(r->history_path, sizeof r->history_path, "history") == 0)
         bt_repl_history_load(&r->editor, r->history_path);
     else
         r->history_path[0] = 0;
     printf("bitttt-lua %s (%s). :help for help, Tab completes, Ctrl-D quits.\n", BT_VERSION_STRING, LUAJIT_VERSION);
 }
 
-void bt_host_repl(lua_State *L) {
+int bt_host_repl(lua_State *L) {
     repl r = {.L = L, .on_terminal = bt_line_editor_usable()};
     load_repl_module(&r);
     if (r.on_terminal) open_terminal(&r);
+    int failed = 0;
     for (;;) {
         lua_settop(L, 0);
         chunk_status st = read_chunk(&r);
         if (st == CHUNK_QUIT) break;
-        if (st == CHUNK_BAD) {
-            fprintf(stderr, "%s\n", lua_tostring(L, -1));
+        if (st == CHUNK_BAD || st == CHUNK_UNFINISHED) {
+            fprintf(stderr, "bitttt-lua: %s\n", lua_tostring(L, -1));
+            failed = 1;
         } else if (st == CHUNK_READY) {
-            run_chunk(&r);
+            failed = run_chunk(&r);
         }
         fflush(stdout);
+        if (st == CHUNK_UNFINISHED || (failed && !r.on_terminal)) break;
+        if (r.on_terminal) failed = 0;
     }
     lua_settop(L, 0);
     if (r.module_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r.module_ref);
     bt_line_editor_free(&r.editor);
+    return failed;
 }

@@ -1,4 +1,4 @@
-/* repl_history.c - loading and appending the REPL's history file (see repl_history.h). */
+/* repl_history.c - loading and appending history files (see repl_history.h). */
 #include "repl_history.h"
 #include <errno.h>
 #include <stdio.h>
@@ -20,12 +20,12 @@ static int make_parent_dirs(char *path) {
     return 0;
 }
 
-int bt_repl_history_path(char *out, size_t cap) {
+int bt_repl_history_path(char *out, size_t cap, const char *name) {
     const char *state = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     int n;
-    if (state && state[0] == '/') n = snprintf(out, cap, "%s/bitttt/history", state);
-    else if (home && *home) n = snprintf(out, cap, "%s/.local/state/bitttt/history", home);
+    if (state && state[0] == '/') n = snprintf(out, cap, "%s/bitttt/%s", state, name);
+    else if (home && *home) n = snprintf(out, cap, "%s/.local/state/bitttt/%s", home, name);
     else return -1;
     if (n < 0 || (size_t)n >= cap) return -1;
     return make_parent_dirs(out);

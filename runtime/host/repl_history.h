@@ -1,12 +1,13 @@
-/* repl_history.h - the REPL's history file: $XDG_STATE_HOME/bitttt/history
- * (default ~/.local/state/bitttt/history), one entry per line, appended as lines
- * are entered so several sessions and abrupt exits keep what was typed. */
+/* repl_history.h - history files: $XDG_STATE_HOME/bitttt/NAME (default
+ * ~/.local/state/bitttt/NAME; the REPL's is "history", chat's "chat_history"), one
+ * entry per line, appended as lines are entered so several sessions and abrupt
+ * exits keep what was typed. */
 #ifndef BT_REPL_HISTORY_H
 #define BT_REPL_HISTORY_H
 #include "repl_line.h"
 
-/* Writes the history file's path into out (creating its folder); returns 0 on success. */
-int bt_repl_history_path(char *out, size_t cap);
+/* Writes the path of history file `name` into out (creating its folder); returns 0 on success. */
+int bt_repl_history_path(char *out, size_t cap, const char *name);
 
 /* Loads the newest entries of the file into the editor's history (the file is
  * trimmed when it has grown well past the limit). */

@@ -16,7 +16,11 @@ void bt_repl_interrupt_arm(lua_State *L);
 void bt_repl_interrupt_disarm(lua_State *L);
 
 /* The module `bitttt.interrupt` the host preloads: interrupted() -> bool, and
- * check(), which raises "interrupted" when the flag is set. */
+ * check(), which raises "interrupted" when the flag is set. For loops that stop
+ * cleanly between steps (chat, generation): trap() makes Ctrl-C only count
+ * presses (no error, no runtime flag, so an op never stops half-way), pressed()
+ * -> whether Ctrl-C was pressed since the last call, release() restores the
+ * previous handler. A third press before pressed() is asked ends the process. */
 int luaopen_bitttt_interrupt(lua_State *L);
 
 #endif

@@ -7,6 +7,7 @@
  *              copied, type and all, from the GGUF at path
  *     tensors: array of { name, tensor } (any dtype; CPU, contiguous), written in this order
  */
+#include <stdint.h>
 #include <string.h>
 #include "binding.h"
 #include "runtime/gguf_write.h"
@@ -55,9 +56,9 @@ static bt_status add_entry(lua_State *L, bt_gguf_writer *w, const char *key, con
     if (strcmp(type, "from") == 0) return copy_entry(w, key, luaL_checkstring(L, vi), luaL_optstring(L, vi + 1, key));
     if (strcmp(type, "str") == 0) return bt_gguf_writer_add_str(w, key, luaL_checkstring(L, vi));
     if (strcmp(type, "bool") == 0) return bt_gguf_writer_add_bool(w, key, lua_toboolean(L, vi));
-    if (strcmp(type, "u32") == 0) return bt_gguf_writer_add_u32(w, key, (uint32_t)luaL_checknumber(L, vi));
-    if (strcmp(type, "i32") == 0) return bt_gguf_writer_add_i32(w, key, (int32_t)luaL_checknumber(L, vi));
-    if (strcmp(type, "u64") == 0) return bt_gguf_writer_add_u64(w, key, (uint64_t)luaL_checknumber(L, vi));
+    if (strcmp(type, "u32") == 0) return bt_gguf_writer_add_u32(w, key, (uint32_t)bt_lua_check_whole(L, vi, 0, UINT32_MAX));
+    if (strcmp(type, "i32") == 0) return bt_gguf_writer_add_i32(w, key, (int32_t)bt_lua_check_whole(L, vi, INT32_MIN, INT32_MAX));
+    if (strcmp(type, "u64") == 0) return bt_gguf_writer_add_u64(w, key, (uint64_t)bt_lua_check_whole(L, vi, 0, BT_LUA_WHOLE_MAX));
     if (strcmp(type, "f32") == 0) return bt_gguf_writer_add_f32(w, key, (float)luaL_checknumber(L, vi));
     if (type[0] == '[') {
         luaL_checktype(L, vi, LUA_TTABLE);

@@ -6,13 +6,37 @@
  *   core.op_attention(out, q, k, v, k_cache, v_cache, pos0, n_head, scale)
  *   core.op_gated(out, gate, up, "silu"|"relu2")   core.op_activate(out, x, act)
  *   core.op_add(out, a, b)  core.op_mul(out, a, b)  core.op_scale(out, x, s)
+ *   core.prepare_weight(w)   (once per weight at model load: see bt_op_prepare_weight)
+ *   core.weight_prepared(w) -> whether w carries a prepared layout (ternary weights, once prepared)
+ *   core.activations = {"silu", "relu2"}, core.rope_styles = {"interleaved", "neox"} (base/kinds.h)
  * Positions are 0-based (they are model positions, not Lua indices). */
 #include "binding.h"
 #include "runtime/ops.h"
 
-static bt_op_activation check_act(lua_State *L, int idx) {
-    static const char *names[] = {"silu", "relu2", NULL};
-    return (bt_op_activation)luaL_checkoption(L, idx, NULL, names);
+/* An unknown name is an error naming it, never a default. */
+static bt_op_activation check_act(lua_State *L, int idx, const char *op) {
+    const char *name = luaL_checkstring(L, idx);
+    bt_op_activation act;
+    if (!bt_op_activation_from_name(name, &act)) luaL_error(L, "%s: unknown activation '%s' (expected silu or relu2)", op, name);
+    return act;
+}
+
+static bt_op_rope_style check_rope_style(lua_State *L, int idx) {
+    const char *name = luaL_checkstring(L, idx);
+    bt_op_rope_style style;
+    if (!bt_op_rope_style_from_name(name, &style))
+        luaL_error(L, "op_rope: unknown RoPE style '%s' (expected interleaved or neox)", name);
+    return style;
+}
+
+static int l_prepare_weight(lua_State *L) {
+    bt_lua_check(L, bt_op_prepare_weight(bt_lua_check_tensor(L, 1)));
+    return 0;
+}
+
+static int l_weight_prepared(lua_State *L) {
+    lua_pushboolean(L, bt_lua_check_tensor(L, 1)->prepared != NULL);
+    return 1;
 }
 
 static int l_get_rows(lua_State *L) {
@@ -68,28 +92,27 @@ static int l_layernorm(lua_State *L) {
 }
 
 static int l_rope(lua_State *L) {
-    static const char *styles[] = {"interleaved", "neox", NULL};
-    bt_lua_check(L, bt_op_rope(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), (int)luaL_checkinteger(L, 3),
-                               (int)luaL_checkinteger(L, 4), (int)luaL_checkinteger(L, 5), (float)luaL_checknumber(L, 6),
-                               (bt_op_rope_style)luaL_checkoption(L, 7, NULL, styles)));
+    bt_lua_check(L, bt_op_rope(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_int(L, 3),
+                               bt_lua_check_int(L, 4), bt_lua_check_int(L, 5), (float)luaL_checknumber(L, 6),
+                               check_rope_style(L, 7)));
     return 0;
 }
 
 static int l_attention(lua_State *L) {
     bt_lua_check(L, bt_op_attention(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3),
                                     bt_lua_check_tensor(L, 4), bt_lua_check_tensor(L, 5), bt_lua_check_tensor(L, 6),
-                                    (int64_t)luaL_checknumber(L, 7), (int)luaL_checkinteger(L, 8),
+                                    bt_lua_check_int64(L, 7), bt_lua_check_int(L, 8),
                                     (float)luaL_checknumber(L, 9)));
     return 0;
 }
 
 static int l_gated(lua_State *L) {
-    bt_lua_check(L, bt_op_gated(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3), check_act(L, 4)));
+    bt_lua_check(L, bt_op_gated(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), bt_lua_check_tensor(L, 3), check_act(L, 4, "op_gated")));
     return 0;
 }
 
 static int l_activate(lua_State *L) {
-    bt_lua_check(L, bt_op_activate(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), check_act(L, 3)));
+    bt_lua_check(L, bt_op_activate(bt_lua_check_tensor(L, 1), bt_lua_check_tensor(L, 2), check_act(L, 3, "op_activate")));
     return 0;
 }
 
@@ -108,10 +131,26 @@ static int l_scale(lua_State *L) {
     return 0;
 }
 
+/* Sets field `key` of the table on top of the stack to the list of names name(0), name(1), ... */
+static void set_names(lua_State *L, const char *key, const char *(*name)(int)) {
+    lua_newtable(L);
+    for (int v = 0; name(v); v++) {
+        lua_pushstring(L, name(v));
+        lua_rawseti(L, -2, v + 1);
+    }
+    lua_setfield(L, -2, key);
+}
+
+static const char *activation_name(int v) { return bt_op_activation_name((bt_op_activation)v); }
+static const char *rope_style_name(int v) { return bt_op_rope_style_name((bt_op_rope_style)v); }
+
 void bt_lua_open_ops(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"op_get_rows", l_get_rows}, {"op_linear", l_linear}, {"op_linear_group", l_linear_group}, {"op_rmsnorm", l_rmsnorm}, {"op_layernorm", l_layernorm},
         {"op_rope", l_rope}, {"op_attention", l_attention}, {"op_gated", l_gated}, {"op_activate", l_activate},
-        {"op_add", l_add}, {"op_mul", l_mul}, {"op_scale", l_scale}, {NULL, NULL}};
+        {"op_add", l_add}, {"op_mul", l_mul}, {"op_scale", l_scale},
+        {"prepare_weight", l_prepare_weight}, {"weight_prepared", l_weight_prepared}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
+    set_names(L, "activations", activation_name);
+    set_names(L, "rope_styles", rope_style_name);
 }

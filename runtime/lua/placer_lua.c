@@ -10,14 +10,12 @@
  *   core.attention_unsupported(n_head, n_kv, head_dim, rot_dim, device) -> nil or why not
  *   core.op_scratch_bytes(device, max_rows, max_k, n_head, head_dim, ctx) -> device scratch of the ops
  * Layer numbers in plans are 1-based Lua indices; sizes are bytes. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include "binding.h"
 #include "runtime/ops.h"
 #include "runtime/placer.h"
-#ifdef BT_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.h"
-#endif
 
 static bt_device check_device(lua_State *L, int idx, const char *def) {
     bt_device d;
@@ -25,39 +23,11 @@ static bt_device check_device(lua_State *L, int idx, const char *def) {
     return d;
 }
 
-/* Why there is no usable device d, or NULL; fills free/total/name when there is one. */
-static const char *probe_device(bt_device d, size_t *free_b, size_t *total_b, char *name, size_t cap, char *why, size_t why_cap) {
-    if (d.type != BT_DEVICE_CUDA) return "not a CUDA device";
-    if (!bt_cuda_compiled()) return "this build has no CUDA support";
-#ifdef BT_HAVE_CUDA
-    int count = 0;
-    char err[BT_CUDA_ERR_CAP];
-    if (bt_cuda_count(&count, err) != 0) {
-        snprintf(why, why_cap, "%s", err);
-        return why;
-    }
-    if (count == 0) return "no CUDA device found";
-    if (d.index >= count) {
-        snprintf(why, why_cap, "cuda:%d: no such device (%d found)", d.index, count);
-        return why;
-    }
-    if (bt_device_memory(d, free_b, total_b) != BT_OK) {
-        snprintf(why, why_cap, "%s", bt_last_error());
-        return why;
-    }
-    if (bt_cuda_device_describe(d.index, name, cap, err) != 0) snprintf(name, cap, "cuda:%d", d.index);
-    return NULL;
-#else
-    (void)free_b, (void)total_b, (void)name, (void)cap, (void)why, (void)why_cap;
-    return "this build has no CUDA support";
-#endif
-}
-
 static int l_device_info(lua_State *L) {
     bt_device d = check_device(L, 1, "cuda:0");
     size_t free_b = 0, total_b = 0;
-    char name[256] = "", why[256];
-    const char *error = probe_device(d, &free_b, &total_b, name, sizeof name, why, sizeof why);
+    char name[256] = "";
+    const char *error = bt_device_probe(d, name, sizeof name, &free_b, &total_b) ? bt_last_error() : NULL;
     lua_newtable(L);
     lua_pushboolean(L, bt_cuda_compiled()); lua_setfield(L, -2, "compiled");
     lua_pushinteger(L, bt_cuda_device_count()); lua_setfield(L, -2, "devices");
@@ -77,7 +47,7 @@ static uint64_t field_bytes(lua_State *L, int idx, const char *key) {
     lua_getfield(L, idx, key);
     lua_Number v = lua_isnil(L, -1) ? 0 : luaL_checknumber(L, -1);
     lua_pop(L, 1);
-    if (v < 0) luaL_error(L, "place_plan: %s must be >= 0 bytes", key);
+    if (!(v >= 0 && v < 18446744073709551616.0)) luaL_error(L, "place_plan: %s must be from 0 to 2^64 bytes", key);
     return (uint64_t)v;
 }
 
@@ -93,7 +63,7 @@ static int field_request(lua_State *L, int idx) {
     lua_getfield(L, idx, "n_gpu_layers");
     int n;
     if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "auto") == 0) n = BT_PLACER_AUTO;
-    else if (lua_isnumber(L, -1) && lua_tonumber(L, -1) >= 0) n = (int)lua_tonumber(L, -1);
+    else if (lua_isnumber(L, -1)) n = (int)bt_lua_whole(L, lua_tonumber(L, -1), 0, INT_MAX, "place_plan: n_gpu_layers");
     else return luaL_error(L, "place_plan: n_gpu_layers must be a number >= 0 or \"auto\"");
     lua_pop(L, 1);
     return n;
@@ -164,15 +134,15 @@ static int l_linear_unsupported(lua_State *L) {
 
 static int l_attention_unsupported(lua_State *L) {
     char why[256];
-    return push_reason(L, bt_op_attention_unsupported((int)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2),
-                                                      (int)luaL_checkinteger(L, 3), (int)luaL_checkinteger(L, 4),
+    return push_reason(L, bt_op_attention_unsupported(bt_lua_check_int(L, 1), bt_lua_check_int(L, 2),
+                                                      bt_lua_check_int(L, 3), bt_lua_check_int(L, 4),
                                                       check_device(L, 5, NULL), why, sizeof why));
 }
 
 static int l_op_scratch_bytes(lua_State *L) {
-    lua_pushnumber(L, (lua_Number)bt_op_scratch_bytes(check_device(L, 1, NULL), (int64_t)luaL_checknumber(L, 2),
-                                                      (int64_t)luaL_checknumber(L, 3), (int)luaL_checkinteger(L, 4),
-                                                      (int)luaL_checkinteger(L, 5), (int64_t)luaL_checknumber(L, 6)));
+    lua_pushnumber(L, (lua_Number)bt_op_scratch_bytes(check_device(L, 1, NULL), bt_lua_check_int64(L, 2),
+                                                      bt_lua_check_int64(L, 3), bt_lua_check_int(L, 4),
+                                                      bt_lua_check_int(L, 5), bt_lua_check_int64(L, 6)));
     return 1;
 }
 

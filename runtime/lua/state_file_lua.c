@@ -120,7 +120,7 @@ static int l_hash64(lua_State *L) {
         n = bt_tensor_nbytes(t);
         if (!lua_isnoneornil(L, 3)) {
             lua_Number max = luaL_checknumber(L, 3);
-            if (max >= 0 && (size_t)max < n) n = (size_t)max;
+            if (max >= 0 && max < (lua_Number)n) n = (size_t)max;
         }
     }
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;   /* FNV prime */

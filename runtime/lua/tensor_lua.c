@@ -5,7 +5,10 @@
  * element. Methods live in the metatable's `methods` table, which the Lua
  * package (lua/bitttt/init.lua) extends.
  */
+#include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "binding.h"
@@ -15,14 +18,16 @@ typedef struct { bt_tensor *t; } tensor_box;
 /* ---- the collector nudge ----------------------------------------------- */
 /* Lua's GC cannot see C memory: when tensor bytes have grown by 64 MiB (and by
  * half again) since the last nudge, run a full collection (Torch7's heap tracking). */
-static size_t collect_mark = 64u << 20;
+/* Process-wide (the C API runs several Lua states on several threads): relaxed atomics. */
+static _Atomic size_t collect_mark = 64u << 20;
 
 static void nudge_collector(lua_State *L) {
     size_t now = bt_tensor_bytes_allocated();
-    if (now < collect_mark) return;
+    if (now < atomic_load_explicit(&collect_mark, memory_order_relaxed)) return;
     lua_gc(L, LUA_GCCOLLECT, 0);
     now = bt_tensor_bytes_allocated();
-    collect_mark = now + now / 2 > (64u << 20) ? now + now / 2 : (64u << 20);
+    atomic_store_explicit(&collect_mark, now + now / 2 > (64u << 20) ? now + now / 2 : (64u << 20),
+                          memory_order_relaxed);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -30,6 +35,25 @@ static void nudge_collector(lua_State *L) {
 void bt_lua_check(lua_State *L, bt_status st) {
     if (st != BT_OK) luaL_error(L, "%s", bt_last_error());
 }
+
+int64_t bt_lua_whole(lua_State *L, lua_Number x, int64_t lo, int64_t hi, const char *what) {
+    if (!(x >= (lua_Number)lo && x <= (lua_Number)hi) || x != floor(x)) {   /* NaN fails the first test */
+        char msg[160];   /* lua_pushfstring knows neither %g nor %lld */
+        snprintf(msg, sizeof msg, "%s: expected a whole number from %lld to %lld, got %.17g", what, (long long)lo,
+                 (long long)hi, (double)x);
+        luaL_error(L, "%s", msg);
+    }
+    return (int64_t)x;
+}
+
+int64_t bt_lua_check_whole(lua_State *L, int idx, int64_t lo, int64_t hi) {
+    char what[32];
+    snprintf(what, sizeof what, "bad argument #%d", idx);
+    return bt_lua_whole(L, luaL_checknumber(L, idx), lo, hi, what);
+}
+
+int bt_lua_check_int(lua_State *L, int idx) { return (int)bt_lua_check_whole(L, idx, INT_MIN, INT_MAX); }
+int64_t bt_lua_check_int64(lua_State *L, int idx) { return bt_lua_check_whole(L, idx, -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX); }
 
 void bt_lua_set_functions(lua_State *L, const luaL_Reg *fns) {
     for (; fns->name; fns++) {
@@ -47,6 +71,15 @@ bt_tensor *bt_lua_check_tensor(lua_State *L, int idx) {
     tensor_box *b = luaL_checkudata(L, idx, BT_LUA_TENSOR);
     if (!b->t) luaL_error(L, "bad argument #%d: tensor was freed", idx);
     return b->t;
+}
+
+bt_tensor *bt_lua_to_tensor(lua_State *L, int idx) {
+    tensor_box *b = lua_touserdata(L, idx);
+    if (!b || !lua_getmetatable(L, idx)) return NULL;
+    luaL_getmetatable(L, BT_LUA_TENSOR);
+    int is_tensor = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is_tensor ? b->t : NULL;
 }
 
 void bt_lua_push_tensor(lua_State *L, bt_tensor *t) {
@@ -72,15 +105,16 @@ static bt_device check_device(lua_State *L, int idx) {
     return d;
 }
 
-/* A shape from a Lua array {d1, d2, ...}; returns ndim. */
-static int check_shape(lua_State *L, int idx, int64_t *shape) {
-    luaL_checktype(L, idx, LUA_TTABLE);
+/* A shape from a Lua array {d1, d2, ...}; returns ndim. `fn` names the function in errors. */
+static int check_shape(lua_State *L, int idx, int64_t *shape, const char *fn) {
+    if (!lua_istable(L, idx))
+        luaL_error(L, "%s: the shape must be a table of sizes such as {3, 4}, got %s", fn, luaL_typename(L, idx));
     int n = (int)lua_objlen(L, idx);
     if (n > BT_MAX_DIMS) luaL_error(L, "shape has %d dims, at most %d are supported", n, BT_MAX_DIMS);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, idx, i + 1);
         if (!lua_isnumber(L, -1)) luaL_error(L, "shape[%d] is not a number", i + 1);
-        shape[i] = (int64_t)lua_tonumber(L, -1);
+        shape[i] = bt_lua_whole(L, lua_tonumber(L, -1), -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX, "shape");
         lua_pop(L, 1);
     }
     return n;
@@ -88,9 +122,17 @@ static int check_shape(lua_State *L, int idx, int64_t *shape) {
 
 /* 1-based Lua dim/index -> 0-based, with range errors. */
 static int check_dim(lua_State *L, const bt_tensor *t, int idx) {
-    int d = (int)luaL_checkinteger(L, idx);
+    int d = bt_lua_check_int(L, idx);
     if (d < 1 || d > t->ndim) luaL_error(L, "dim %d out of range 1..%d", d, t->ndim);
     return d - 1;
+}
+
+/* A 0-based position i along 0-based dim d, checked with the 1-based API's numbers;
+ * `fn` (or NULL) prefixes the message. */
+static void check_in_dim(lua_State *L, const bt_tensor *t, int d, int64_t i, const char *fn) {
+    if (i < 0 || i >= t->shape[d])
+        luaL_error(L, "%s%sindex %f out of range 1..%f for dim %d", fn ? fn : "", fn ? ": " : "", (double)(i + 1),
+                   (double)t->shape[d], d + 1);
 }
 
 /* ---- constructors -------------------------------------------------------- */
@@ -98,7 +140,7 @@ static int check_dim(lua_State *L, const bt_tensor *t, int idx) {
 /* empty(shape, dtype="f32", device="cpu") -> zero-filled tensor */
 static int l_empty(lua_State *L) {
     int64_t shape[BT_MAX_DIMS];
-    int n = check_shape(L, 1, shape);
+    int n = check_shape(L, 1, shape, "empty");
     bt_tensor *t;
     bt_lua_check(L, bt_tensor_new(&t, check_dtype(L, 2, BT_F32), n, shape, check_device(L, 3)));
     bt_lua_push_tensor(L, t);
@@ -197,14 +239,15 @@ static void check_index(lua_State *L, const bt_tensor *t, int first, int64_t *id
         if (n != t->ndim) luaL_error(L, "index has %d entries, the tensor has %d dims", n, t->ndim);
         for (int i = 0; i < n; i++) {
             lua_rawgeti(L, first, i + 1);
-            idx[i] = (int64_t)luaL_checknumber(L, -1) - 1;
+            idx[i] = bt_lua_whole(L, luaL_checknumber(L, -1), -BT_LUA_WHOLE_MAX, BT_LUA_WHOLE_MAX, "index") - 1;
             lua_pop(L, 1);
         }
     } else {
         n = lua_gettop(L) - first + 1;
         if (n != t->ndim) luaL_error(L, "got %d indices, the tensor has %d dims", n, t->ndim);
-        for (int i = 0; i < n; i++) idx[i] = (int64_t)luaL_checknumber(L, first + i) - 1;
+        for (int i = 0; i < n; i++) idx[i] = bt_lua_check_int64(L, first + i) - 1;
     }
+    for (int i = 0; i < n; i++) check_in_dim(L, t, i, idx[i], NULL);
 }
 
 /* t:get(i, j, ...) or t:get{i, j} */
@@ -271,11 +314,11 @@ static int l_reshape(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int64_t shape[BT_MAX_DIMS];
     int n;
-    if (lua_istable(L, 2)) n = check_shape(L, 2, shape);
+    if (lua_istable(L, 2)) n = check_shape(L, 2, shape, "reshape");
     else {
         n = lua_gettop(L) - 1;
         if (n > BT_MAX_DIMS) luaL_error(L, "reshape: at most %d dims", BT_MAX_DIMS);
-        for (int i = 0; i < n; i++) shape[i] = (int64_t)luaL_checknumber(L, i + 2);
+        for (int i = 0; i < n; i++) shape[i] = bt_lua_check_int64(L, i + 2);
     }
     bt_lua_check(L, bt_tensor_reshape(&out, t, n, shape));
     bt_lua_push_tensor(L, out);
@@ -286,7 +329,11 @@ static int l_reshape(lua_State *L) {
 static int l_narrow(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    bt_lua_check(L, bt_tensor_narrow(&out, t, d, (int64_t)luaL_checknumber(L, 3) - 1, (int64_t)luaL_checknumber(L, 4)));
+    int64_t start = bt_lua_check_int64(L, 3), len = bt_lua_check_int64(L, 4);
+    if (start < 1 || len < 0 || start - 1 + len > t->shape[d])
+        luaL_error(L, "narrow: elements %f..%f out of range 1..%f of dim %d", (double)start, (double)(start + len - 1),
+                   (double)t->shape[d], d + 1);
+    bt_lua_check(L, bt_tensor_narrow(&out, t, d, start - 1, len));
     bt_lua_push_tensor(L, out);
     return 1;
 }
@@ -295,7 +342,9 @@ static int l_narrow(lua_State *L) {
 static int l_select(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1), *out;
     int d = check_dim(L, t, 2);
-    bt_lua_check(L, bt_tensor_select(&out, t, d, (int64_t)luaL_checknumber(L, 3) - 1));
+    int64_t i = bt_lua_check_int64(L, 3) - 1;
+    check_in_dim(L, t, d, i, "select");
+    bt_lua_check(L, bt_tensor_select(&out, t, d, i));
     bt_lua_push_tensor(L, out);
     return 1;
 }
@@ -362,7 +411,7 @@ static uint64_t splitmix(uint64_t *s) {
 /* t:normal_(seed, std [, mean]) fills a contiguous CPU tensor with N(mean, std^2) values (in place) */
 static int l_normal(lua_State *L) {
     bt_tensor *t = bt_lua_check_tensor(L, 1);
-    uint64_t seed = (uint64_t)luaL_checknumber(L, 2);
+    uint64_t seed = (uint64_t)bt_lua_check_whole(L, 2, 0, BT_LUA_WHOLE_MAX);
     double std = luaL_checknumber(L, 3), mean = luaL_optnumber(L, 4, 0);
     if (!bt_tensor_is_contiguous(t) || bt_tensor_device(t).type != BT_DEVICE_CPU || t->storage->read_only ||
         (t->dtype != BT_F32 && t->dtype != BT_F16 && t->dtype != BT_BF16))
@@ -395,7 +444,7 @@ static int l_from_bytes(lua_State *L) {
     size_t len;
     const char *bytes = luaL_checklstring(L, 1, &len);
     int64_t shape[BT_MAX_DIMS];
-    int n = check_shape(L, 3, shape);
+    int n = check_shape(L, 3, shape, "from_bytes");
     bt_tensor *t;
     bt_lua_check(L, bt_tensor_new(&t, check_dtype(L, 2, BT_F32), n, shape, BT_CPU));
     bt_lua_push_tensor(L, t);
@@ -439,8 +488,9 @@ static int l_index(lua_State *L) {
     }
     bt_tensor *t = bt_lua_check_tensor(L, 1);
     if (lua_istable(L, 2)) { lua_settop(L, 2); return l_get(L); }
-    int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
+    int64_t i = bt_lua_check_int64(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
+    check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) {
         double v;
         bt_lua_check(L, bt_tensor_get(t, &i, &v));
@@ -464,8 +514,9 @@ static int l_newindex(lua_State *L) {
         bt_lua_check(L, bt_tensor_set(t, idx, v));
         return 0;
     }
-    int64_t i = (int64_t)luaL_checknumber(L, 2) - 1;
+    int64_t i = bt_lua_check_int64(L, 2) - 1;
     if (t->ndim == 0) luaL_error(L, "cannot index a 0-d tensor");
+    check_in_dim(L, t, 0, i, NULL);
     if (t->ndim == 1) { bt_lua_check(L, bt_tensor_set(t, &i, luaL_checknumber(L, 3))); return 0; }
     bt_tensor *row;
     bt_lua_check(L, bt_tensor_select(&row, t, 0, i));

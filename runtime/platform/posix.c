@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -16,7 +17,7 @@
 bt_status bt_map_file(bt_mapped_file *out, const char *path) {
     out->data = NULL;
     out->size = 0;
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);   /* a FIFO fails the check below instead of blocking */
     if (fd < 0) return bt_set_error(BT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -54,9 +55,35 @@ size_t bt_peak_rss_bytes(void) {
     return (size_t)ru.ru_maxrss * 1024;  /* Linux reports KiB */
 }
 
+uint64_t bt_memory_available_bytes(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kib = 0;
+        int found = 0;
+        while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+        fclose(f);
+        if (found) return (uint64_t)kib * 1024;
+    }
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+}
+
 int bt_cpu_count(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+const char *bt_path_kind(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return NULL;
+    if (S_ISREG(st.st_mode)) return "file";
+    if (S_ISDIR(st.st_mode)) return "directory";
+    if (S_ISFIFO(st.st_mode)) return "fifo";
+    if (S_ISSOCK(st.st_mode)) return "socket";
+    if (S_ISCHR(st.st_mode)) return "character device";
+    if (S_ISBLK(st.st_mode)) return "block device";
+    return "special file";
 }

@@ -26,6 +26,8 @@ def gguf_tensors(net):
                         (p + "ttt_norm.weight", mix.ln_weight), (p + "ttt_norm.bias", mix.ln_bias),
                         (p + "ttt_post_norm.weight", mix.post_norm.weight), (p + "ttt_post_norm.bias", mix.post_norm.bias),
                         (p + "ttt_w1", mix.W1), (p + "ttt_b1", mix.b1)]
+                if isinstance(mix, M.TTTMLP):
+                    out += [(p + "ttt_w2", mix.W2), (p + "ttt_b2", mix.b2)]
                 if mix.conv_q is not None:
                     out += [(p + "ttt_q_conv.weight", mix.conv_q.weight), (p + "ttt_q_conv.bias", mix.conv_q.bias),
                             (p + "ttt_k_conv.weight", mix.conv_k.weight), (p + "ttt_k_conv.bias", mix.conv_k.bias)]

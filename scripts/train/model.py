@@ -5,7 +5,8 @@
   s = mean|w|), activations int8 per token (scale 127 / max|x|, round half to
   even, clamp [-128, 127]), both with the straight-through estimator.
   RMSNorm, SwiGLU FFN, a mixer per layer: "ttt_linear" (TTT-Linear, dual form
-  over mini-batches, exactly as kernels/cpu/ttt_linear.h) or "attention"
+  over mini-batches, exactly as kernels/cpu/ttt_linear.h), "ttt_mlp" (TTT-MLP,
+  kernels/cpu/ttt_mlp.h) or "attention"
   (causal multi-head attention, RoPE on interleaved pairs at absolute positions).
   Tied embedding and head.
 
@@ -152,7 +153,8 @@ class TTTLinear(nn.Module):
         b, n, _ = x.shape
         return x.view(b, n, self.H, self.hd).transpose(1, 2)
 
-    def forward(self, h, pos0=0):
+    def inputs(self, h, pos0):
+        """XQ, XK (after convs and RoPE), XV [b, H, n, hd]; eta [b, H, n]; the position scales [B]."""
         b, n, d = h.shape
         H, hd, B = self.H, self.hd, self.B
         pos = (torch.arange(n) + pos0) % B
@@ -163,8 +165,19 @@ class TTTLinear(nn.Module):
         xk = rope_interleaved(self.heads(xk), pos, self.theta)
         xv = self.heads(self.v(h))
         eta = (self.base_lr * self.lr_mult / hd) * torch.sigmoid(h @ self.lr_weight.t() + self.lr_bias)   # [b, n, H]
-        eta = eta.transpose(1, 2)                                                                     # [b, H, n]
         scale = (1.0 / torch.arange(1, B + 1, dtype=torch.float32) + self.token_idx).clamp(min=0)     # [B]
+        return xq, xk, xv, eta.transpose(1, 2), scale
+
+    def forward(self, h, pos0=0):
+        b, n, d = h.shape
+        xq, xk, xv, eta, scale = self.inputs(h, pos0)
+        outs = self.inner(xq, xk, xv, eta, scale, b)
+        z = torch.cat(outs, dim=2).transpose(1, 2).reshape(b, n, self.H * self.hd)
+        return self.o(self.post_norm(z))
+
+    def inner(self, xq, xk, xv, eta, scale, b):
+        """The inner model's outputs XQ + LN(...) per mini-batch, [b, H, m, hd] each (dual form)."""
+        H, hd, B, n = self.H, self.hd, self.B, xq.shape[2]
         lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
         W0 = W = self.W1.expand(b, H, hd, hd)
         bias0 = bias = self.b1[None, :, None, :].expand(b, H, 1, hd)
@@ -185,8 +198,56 @@ class TTTLinear(nn.Module):
                 if self.forget < 1:   # decay toward the initial fast weights
                     W = W0 + self.forget * (W - W0)
                     bias = bias0 + self.forget * (bias - bias0)
-        z = torch.cat(outs, dim=2).transpose(1, 2).reshape(b, n, H * hd)
-        return self.o(self.post_norm(z))
+        return outs
+
+
+def gelu_tanh_grad(x):
+    """d/dx of F.gelu(x, approximate="tanh") (ttt-lm-pytorch's gelu_bwd)."""
+    t = torch.tanh(0.79788456 * x * (1 + 0.044715 * x * x))
+    return 0.5 * x * ((1 - t * t) * (0.79788456 + 0.1070322243 * x * x)) + 0.5 * (1 + t)
+
+
+class TTTMLP(TTTLinear):
+    """TTT-MLP (ttt-lm-pytorch's TTTMLP, mixers/ttt_mlp.lua): TTT-Linear's layer with a
+    two-layer MLP per head as the inner model, f(x) = gelu_tanh(x W1 + b1) W2 + b2,
+    W1 [hd, 4 hd], W2 [4 hd, hd]; dual form over each mini-batch."""
+
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False):
+        super().__init__(d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel, share_qk, 1.0)
+        hd = d // n_head
+        F_ = 4 * hd
+        self.W1 = nn.Parameter(torch.randn(n_head, hd, F_) * 0.02)
+        self.b1 = nn.Parameter(torch.zeros(n_head, F_))
+        self.W2 = nn.Parameter(torch.randn(n_head, F_, hd) * 0.02)
+        self.b2 = nn.Parameter(torch.zeros(n_head, hd))
+
+    def inner(self, xq, xk, xv, eta, scale, b):
+        H, B, n = self.H, self.B, xq.shape[2]
+        lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
+        W1, b1 = self.W1.expand(b, *self.W1.shape), self.b1[None, :, None, :]
+        W2, b2 = self.W2.expand(b, *self.W2.shape), self.b2[None, :, None, :]
+        outs = []
+        for t0 in range(0, n, B):
+            m = min(B, n - t0)
+            q, k, v = xq[:, :, t0:t0 + m], xk[:, :, t0:t0 + m], xv[:, :, t0:t0 + m]
+            e = eta[:, :, t0:t0 + m]
+            s = scale[:m]
+            z1 = k @ W1 + b1                                             # [b, H, m, F]
+            x2 = F.gelu(z1, approximate="tanh")
+            g2 = layer_norm_l2_grad(x2 @ W2 + b2, v - k, lnw, lnb, self.eps)       # [b, H, m, hd]
+            g1 = (g2 @ W2.transpose(-1, -2)) * gelu_tanh_grad(z1)                  # [b, H, m, F]
+            weights = e[:, :, None, :] * s[:, None]                                 # [b, H, m, m]: s_i eta_j
+            z1q = q @ W1 + b1 - (torch.tril(q @ k.transpose(-1, -2) + 1.0) * weights) @ g1
+            x2q = F.gelu(z1q, approximate="tanh")
+            z2q = x2q @ W2 + b2 - (torch.tril(x2q @ x2.transpose(-1, -2) + 1.0) * weights) @ g2
+            outs.append(q + layer_norm_rows(z2q, lnw, lnb, self.eps))
+            if m == B:
+                eg1, eg2 = e[..., None] * g1, e[..., None] * g2
+                W1 = W1 - s[-1] * (k.transpose(-1, -2) @ eg1)
+                b1 = b1 - s[-1] * eg1.sum(2, keepdim=True)
+                W2 = W2 - s[-1] * (x2.transpose(-1, -2) @ eg2)
+                b2 = b2 - s[-1] * eg2.sum(2, keepdim=True)
+        return outs
 
 
 class Attention(nn.Module):
@@ -217,6 +278,9 @@ class Block(nn.Module):
         if mixer == "ttt_linear":
             self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
                                    cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False), cfg.get("ttt_forget", 1.0))
+        elif mixer == "ttt_mlp":
+            self.mixer = TTTMLP(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
+                                cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False))
         else:
             self.mixer = Attention(d, cfg["heads"], cfg["rope_theta"])
         self.gate, self.up = BitLinear(d, cfg["ff"]), BitLinear(d, cfg["ff"])

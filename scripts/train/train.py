@@ -201,7 +201,7 @@ def main():
     ap.add_argument("--data", default="/tmp/bitttt-train/data", help="prepared corpus and tokenizer")
     ap.add_argument("--out", default="/tmp/bitttt-train/run", help="run directory (checkpoint, hand-off)")
     ap.add_argument("--name", default=None)
-    ap.add_argument("--mixer", default="ttt_linear", choices=["ttt_linear", "attention"])
+    ap.add_argument("--mixer", default="ttt_linear", choices=["ttt_linear", "ttt_mlp", "attention"])
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--dim", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
@@ -211,8 +211,9 @@ def main():
     ap.add_argument("--ttt-base-lr", type=float, default=1.0)
     ap.add_argument("--ttt-conv-kernel", type=int, default=4, help="causal conv on TTT queries and keys (0: none)")
     ap.add_argument("--ttt-share-qk", type=int, default=1, help="1: one projection for TTT queries and keys")
-    ap.add_argument("--ttt-forget", type=float, default=0.97,
-                    help="after each mini-batch the fast weights keep this fraction of their change (1: no decay)")
+    ap.add_argument("--ttt-forget", type=float, default=None,
+                    help="after each mini-batch the fast weights keep this fraction of their change (1: no decay; "
+                         "default 0.97 for ttt_linear, 1 for ttt_mlp, which has no forgetting)")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=2400)
@@ -226,6 +227,10 @@ def main():
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=50)
     args = ap.parse_args()
+    if args.ttt_forget is None:
+        args.ttt_forget = 1.0 if args.mixer == "ttt_mlp" else 0.97
+    if args.mixer == "ttt_mlp" and args.ttt_forget != 1.0:
+        ap.error("--ttt-forget: ttt_mlp layers have no forgetting (use 1)")
     {"prepare": prepare, "train": train, "handoff": handoff_from_checkpoint}[args.command](args)
 
 

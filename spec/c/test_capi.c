@@ -29,7 +29,7 @@ static bt_model *load_stories(bt_test_result *bt_result_, int *skip) {
 #define LOAD_OR_SKIP(m)                                                      \
     int skip_;                                                               \
     bt_model *m = load_stories(bt_result_, &skip_);                          \
-    if (skip_) BT_SKIP("test data not found (models/stories260K.bin)");      \
+    if (skip_) BT_CHECK(0, "test data missing (spec/data) (models/stories260K.bin)");      \
     if (!m) return
 
 static int greedy_text(bt_model *m, int n, char *out, size_t cap) {
@@ -61,7 +61,7 @@ BT_TEST(capi_greedy_matches_llama2c_run) {
     char ref_path[1024];
     if (!bt_readers_data_path(ref_path, sizeof ref_path, "reference/stories260K_t0_n200.txt")) {
         bt_model_free(m);
-        BT_SKIP("test data not found (reference/stories260K_t0_n200.txt)");
+        BT_CHECK(0, "test data missing (spec/data) (reference/stories260K_t0_n200.txt)");
     }
     size_t ref_len;
     char *ref = (char *)bt_readers_read_file(ref_path, &ref_len);
@@ -186,8 +186,8 @@ BT_TEST(capi_snapshot_and_state_file_restore_logits) {
     ok = ok && !bt_session_load_state(t, path) && bt_session_position(t) == 5 && !bt_session_feed(t, &next, 1);
     if (ok) memcpy(c, bt_session_logits(t), sizeof c);
     bt_session *other;
-    bt_session_options big = {.n_ctx = 65};
-    int refused = !bt_session_new(&other, m, &big) && bt_session_load_state(other, path) == BT_ERR_FORMAT &&
+    bt_session_options small = {.n_ctx = 4};   /* the state's position (5) does not fit */
+    int refused = !bt_session_new(&other, m, &small) && bt_session_load_state(other, path) == BT_ERR_FORMAT &&
                   strstr(bt_last_error(), "context");
     bt_session_free(other);
     int reset_ok = !bt_session_reset(t) && bt_session_position(t) == 0 && !bt_session_logits(t);
@@ -199,7 +199,7 @@ BT_TEST(capi_snapshot_and_state_file_restore_logits) {
     BT_CHECK(ok, "state calls: %s", bt_last_error());
     BT_CHECK(!memcmp(a, b, sizeof a), "restored snapshot gives other logits");
     BT_CHECK(!memcmp(a, c, sizeof a), "loaded state file gives other logits");
-    BT_CHECK(refused, "a state of another context size is refused");
+    BT_CHECK(refused, "a state whose position does not fit the context is refused");
     BT_CHECK(reset_ok, "reset");
 }
 
@@ -266,4 +266,71 @@ BT_TEST(capi_errors_name_the_problem) {
     BT_CHECK(no_logits == BT_ERR_ARG, "step before feed");
     BT_CHECK(full == BT_ERR_ARG, "context overflow");
     BT_CHECK(range == BT_ERR_ARG, "token id out of range");
+}
+
+/* Every pointer argument the header does not allow to be NULL gives BT_ERR_ARG, never a crash. */
+BT_TEST(capi_null_arguments_are_refused) {
+    LOAD_OR_SKIP(m);
+    bt_model_info info;
+    bt_model *other = NULL;
+    bt_session *s = NULL;
+    bt_text_stream *ts = NULL;
+    bt_sampler *smp = NULL;
+    bt_snapshot *snap = NULL;
+    int32_t id, ids[2] = {1, 2};
+    char buf[16];
+    size_t n;
+    const bt_sampling sp = bt_sampling_defaults();
+    const bt_status got[] = {
+        bt_model_load(NULL, "x", NULL), bt_model_load(&other, NULL, NULL),
+        bt_model_get_info(m, NULL), bt_model_get_info(NULL, &info),
+        bt_model_meta(NULL, "k", buf, sizeof buf, &n), bt_model_meta(m, NULL, buf, sizeof buf, &n),
+        bt_model_meta(m, "general.architecture", NULL, sizeof buf, &n),
+        bt_model_sampling(NULL, &(bt_sampling){0}), bt_model_sampling(m, NULL),
+        bt_tokenize(NULL, "a", 1, 0, ids, 2, &n), bt_tokenize(m, NULL, 3, 0, ids, 2, &n),
+        bt_detokenize(m, NULL, 3, buf, sizeof buf, &n), bt_detokenize(NULL, ids, 2, buf, sizeof buf, &n),
+        bt_detokenize(m, ids, 2, NULL, sizeof buf, &n),
+        bt_text_stream_new(NULL, m), bt_text_stream_new(&ts, NULL),
+        bt_text_stream_push(NULL, 1, buf, sizeof buf, &n), bt_text_stream_flush(NULL, buf, sizeof buf, &n),
+        bt_session_new(NULL, m, NULL), bt_session_new(&s, NULL, NULL),
+        bt_session_feed(NULL, ids, 2), bt_session_feed_all(NULL, ids, 2, NULL),
+        bt_session_set_sampling(NULL, &sp), bt_session_step(NULL, &id), bt_session_step_budget(NULL, 1, &id),
+        bt_session_finish(NULL), bt_session_reset(NULL), bt_session_set_ttt_lr(NULL, 1),
+        bt_session_set_ttt_schedule(NULL, "constant:1"), bt_session_set_ttt_schedule_lua(NULL, "return nil"),
+        bt_session_snapshot(NULL, &snap), bt_session_restore(NULL, NULL),
+        bt_session_save_state(NULL, "x"), bt_session_load_state(NULL, "x"),
+        bt_sampler_new(NULL, &sp), bt_sampler_new(&smp, NULL), bt_sampler_sample(NULL, NULL, 3, NULL, 0, &id),
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof got / sizeof got[0]; i++) {
+        if (got[i] != BT_ERR_ARG) {
+            fprintf(stderr, "  call %zu gave %s\n", i, bt_status_name(got[i]));
+            ok = 0;
+        }
+    }
+    int session_ok = !bt_session_new(&s, m, NULL);
+    const bt_status with_session[] = {
+        bt_session_feed(s, NULL, 2), bt_session_feed_all(s, ids, 2, NULL), bt_session_set_sampling(s, NULL),
+        bt_session_step(s, NULL), bt_session_step_budget(s, 1, NULL), bt_session_snapshot(s, NULL),
+        bt_session_restore(s, NULL), bt_session_save_state(s, NULL), bt_session_load_state(s, NULL),
+        bt_session_set_ttt_schedule_lua(s, NULL),
+    };
+    for (size_t i = 0; i < sizeof with_session / sizeof with_session[0]; i++) {
+        if (with_session[i] != BT_ERR_ARG) {
+            fprintf(stderr, "  session call %zu gave %s\n", i, bt_status_name(with_session[i]));
+            ok = 0;
+        }
+    }
+    bt_session_free(s);
+    bt_model_free(m);
+    /* NULL is fine for the frees and the queries */
+    bt_model_free(NULL);
+    bt_session_free(NULL);
+    bt_text_stream_free(NULL);
+    bt_sampler_free(NULL);
+    bt_snapshot_free(NULL);
+    BT_CHECK(bt_session_logits(NULL) == NULL && bt_session_position(NULL) == 0 && bt_model_layer_mixer(NULL, 0) == NULL,
+             "NULL queries");
+    BT_CHECK(session_ok, "session: %s", bt_last_error());
+    BT_CHECK(ok, "NULL arguments must give BT_ERR_ARG");
 }

@@ -47,21 +47,27 @@ static void *generate(void *arg) {
     return NULL;
 }
 
-static int run_model(bt_test_result *bt_result_, const char *rel, const char *tok_rel) {
+/* Loads a reference model (NULL when its data is missing; a failed load fails the test). */
+static bt_model *load(bt_test_result *bt_result_, const char *rel, const char *tok_rel) {
     char path[1024], tok[1024];
     if (!bt_readers_data_path(path, sizeof path, rel) || (tok_rel && !bt_readers_data_path(tok, sizeof tok, tok_rel)))
-        return 0;
+        return NULL;
     bt_model_options o = {.tokenizer_path = tok_rel ? tok : NULL};
     bt_model *m = NULL;
     if (bt_model_load(&m, path, &o)) {
         fprintf(stderr, "  load %s: %s\n", rel, bt_last_error());
         *bt_result_ = BT_TEST_FAIL;
-        return 1;
     }
+    return m;
+}
+
+/* N_THREADS jobs, thread i on models[i % n_models], against a single-threaded run of the same seeds. */
+static void run_models(bt_test_result *bt_result_, bt_model **models, int n_models, const char *rel) {
     uint64_t rs = bt_test_seed();
     job serial[N_THREADS], parallel[N_THREADS];
     pthread_t th[N_THREADS];
     for (int i = 0; i < N_THREADS; i++) {
+        bt_model *m = models[i % n_models];
         serial[i] = (job){.model = m, .seed = bt_readers_rand(&rs) % 1000000};
         parallel[i] = (job){.model = m, .seed = serial[i].seed};
         generate(&serial[i]);
@@ -80,8 +86,14 @@ static int run_model(bt_test_result *bt_result_, const char *rel, const char *to
             same = 0;
         }
     }
-    bt_model_free(m);
     if (!same) *bt_result_ = BT_TEST_FAIL;
+}
+
+static int run_model(bt_test_result *bt_result_, const char *rel, const char *tok_rel) {
+    bt_model *m = load(bt_result_, rel, tok_rel);
+    if (!m) return *bt_result_ == BT_TEST_FAIL;
+    run_models(bt_result_, &m, 1, rel);
+    bt_model_free(m);
     return 1;
 }
 
@@ -91,5 +103,19 @@ BT_TEST(capi_threads_sessions_share_a_model) {
     int ran = run_model(bt_result_, "models/stories260K.bin", "models/tok512.bin");
     if (*bt_result_ != BT_TEST_FAIL) ran += run_model(bt_result_, "reference/bitnet/bitnet-s4321-tq2_0.gguf", NULL);
     bt_set_threads(threads_before);
-    if (!ran) BT_SKIP("test data not found (models/stories260K.bin, reference/bitnet)");
+    if (!ran) BT_CHECK(0, "test data missing (spec/data) (models/stories260K.bin, reference/bitnet)");
+}
+
+/* Two models' private Lua states working at once, two sessions each. */
+BT_TEST(capi_threads_two_models_at_once) {
+    const int threads_before = bt_get_num_threads();
+    bt_set_threads(1);
+    bt_model *models[2] = {load(bt_result_, "models/stories260K.bin", "models/tok512.bin"),
+                           load(bt_result_, "reference/bitnet/bitnet-s4321-tq2_0.gguf", NULL)};
+    if (models[0] && models[1]) run_models(bt_result_, models, 2, "stories260K + bitnet");
+    bt_model_free(models[0]);
+    bt_model_free(models[1]);
+    bt_set_threads(threads_before);
+    if (*bt_result_ != BT_TEST_FAIL && (!models[0] || !models[1]))
+        BT_SKIP("test data not found (models/stories260K.bin, reference/bitnet)");
 }

@@ -7,7 +7,9 @@
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "test_cuda_util.h"
+#include "kernels/cpu/attention.h"
 
 static void random_floats(float *x, int64_t n, cu_rng *r, float lo, float hi) {
     for (int64_t i = 0; i < n; i++) x[i] = cu_uniform(r, lo, hi);
@@ -166,6 +168,82 @@ BT_TEST(cuda_attention) {
         const char *fail = attention_case(msg, sizeof msg, cases[i], &r);
         BT_CHECK(!fail, "%s", fail);
     }
+}
+
+/* f16 and Q8_0 caches: the GPU's kv_store writes the bytes the CPU's bt_kv_store_row
+ * writes (both round to nearest even), and attention over them agrees with the CPU
+ * kernel over the same bytes within the f32 bound above. */
+static const char *typed_case(char *msg, size_t cap, int type, acase c, cu_rng *r) {
+    cu_arena a;
+    cu_arena_init(&a);
+    const char *fail = NULL;
+    const bt_kv_type cpu_type = type == BT_CUDA_KV_F16 ? BT_KV_F16 : BT_KV_Q8_0;
+    const int q_ld = c.n_head * c.hd, kv_ld = c.n_kv * c.hd;
+    const size_t row_bytes = bt_kv_row_bytes(cpu_type, c.hd), cache_bytes = row_bytes * c.n_kv * c.ctx;
+    const size_t out_n = (size_t)c.m * c.n_head * c.hd;
+    float *q = malloc(sizeof(float) * c.m * q_ld), *k = malloc(sizeof(float) * c.m * kv_ld);
+    float *v = malloc(sizeof(float) * c.m * kv_ld), *out = malloc(sizeof(float) * out_n);
+    float *out_cpu = malloc(sizeof(float) * out_n);
+    uint8_t *kc = calloc(1, cache_bytes), *vc = calloc(1, cache_bytes), *kc_got = malloc(cache_bytes);
+    int32_t *pos = malloc(sizeof(int32_t) * c.m);
+    random_floats(q, (int64_t)c.m * q_ld, r, -1.0f, 1.0f);
+    random_floats(k, (int64_t)c.m * kv_ld, r, -1.0f, 1.0f);
+    random_floats(v, (int64_t)c.m * kv_ld, r, -2.0f, 2.0f);
+    for (int t = 0; t < c.m; t++) {
+        pos[t] = t;
+        for (int g = 0; g < c.n_kv; g++) {
+            bt_kv_store_row(cpu_type, kc + ((size_t)g * c.ctx + t) * row_bytes, k + (size_t)t * kv_ld + g * c.hd, c.hd);
+            bt_kv_store_row(cpu_type, vc + ((size_t)g * c.ctx + t) * row_bytes, v + (size_t)t * kv_ld + g * c.hd, c.hd);
+        }
+    }
+    const float scale = 1.0f / sqrtf((float)c.hd);
+    bt_attention_kv(out_cpu, q, kc, vc, cpu_type, c.m, 0, c.n_head, c.n_kv, c.hd, c.ctx, scale);
+    float *dq = cu_upload(&a, q, sizeof(float) * c.m * q_ld), *dk = cu_upload(&a, k, sizeof(float) * c.m * kv_ld);
+    float *dv = cu_upload(&a, v, sizeof(float) * c.m * kv_ld), *dout = cu_alloc(&a, sizeof(float) * out_n);
+    void *dkc = cu_alloc(&a, cache_bytes), *dvc = cu_alloc(&a, cache_bytes);
+    int32_t *dpos = cu_upload(&a, pos, sizeof(int32_t) * c.m);
+    size_t work_bytes = c.split ? bt_cuda_attention_work_bytes(c.m, c.n_head, c.hd, c.ctx) : 0;
+    void *work = work_bytes ? cu_alloc(&a, work_bytes) : NULL;
+    int rc = !dq || !dk || !dv || !dout || !dkc || !dvc || !dpos || (work_bytes && !work);
+    if (!rc) rc = bt_cuda_kv_store(dkc, dvc, type, dk, kv_ld, dv, kv_ld, dpos, c.m, c.n_kv, c.hd, c.ctx, a.q, a.err);
+    if (!rc) rc = bt_cuda_attention(dout, dq, q_ld, dkc, dvc, type, dpos, c.m, c.n_head, c.n_kv, c.hd, c.ctx, scale,
+                                    work, work_bytes, a.q, a.err);
+    if (!rc) rc = cu_download(&a, out, dout, sizeof(float) * out_n);
+    if (!rc) rc = cu_download(&a, kc_got, dkc, cache_bytes);
+    if (rc) {
+        snprintf(msg, cap, "type %d hd=%d: %s", type, c.hd, a.err);
+        fail = msg;
+    } else {
+        for (int g = 0; g < c.n_kv && !fail; g++)   /* the written rows: positions 0 .. m-1 of each kv head */
+            if (memcmp(kc + (size_t)g * c.ctx * row_bytes, kc_got + (size_t)g * c.ctx * row_bytes, row_bytes * c.m)) {
+                snprintf(msg, cap, "type %d hd=%d: kv_store's bytes differ from the CPU's", type, c.hd);
+                fail = msg;
+            }
+        for (size_t i = 0; i < out_n && !fail; i++)
+            if (fabsf(out[i] - out_cpu[i]) > 2e-6f + 2e-5f * 2.0f) {
+                snprintf(msg, cap, "type %d hd=%d m=%d: out[%zu] = %.9g, the CPU's %.9g", type, c.hd, c.m, i,
+                         (double)out[i], (double)out_cpu[i]);
+                fail = msg;
+            }
+    }
+    free(q), free(k), free(v), free(out), free(out_cpu), free(kc), free(vc), free(kc_got), free(pos);
+    cu_free_all(&a);
+    return fail;
+}
+
+BT_TEST(cuda_attention_f16_and_q8_0_caches) {
+    CU_REQUIRE_DEVICE();
+    cu_rng r = cu_rng_for("cuda_attention_f16_and_q8_0_caches");
+    const acase cases[] = {
+        /* m, n_head, n_kv, hd, ctx, first_pos (0: kv_store writes every row used), split */
+        {9, 8, 2, 64, 16, 0, 0}, {40, 4, 4, 128, 64, 0, 1}, {17, 6, 3, 96, 20, 0, 0}, {5, 2, 1, 32, 8, 0, 1},
+    };
+    char msg[320];
+    for (int type = BT_CUDA_KV_F16; type <= BT_CUDA_KV_Q8_0; type++)
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const char *fail = typed_case(msg, sizeof msg, type, cases[i], &r);
+            BT_CHECK(!fail, "%s", fail);
+        }
 }
 
 BT_TEST(cuda_attention_rejects_bad_shapes) {

@@ -6,7 +6,7 @@
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
 #include <stdlib.h>
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include "test_cuda_util.h"
 
 static void random_floats(float *x, int64_t n, cu_rng *r, float lo, float hi) {
@@ -199,7 +199,7 @@ BT_TEST(cuda_softmax) {
 /* ---- elementwise ------------------------------------------------------------------ */
 
 static double ref_act(double v, int act) {
-    if (act == BT_CUDA_ACT_SILU) return v / (1.0 + exp(-v));
+    if (act == BT_OP_SILU) return v / (1.0 + exp(-v));
     return v > 0 ? v * v : 0.0;
 }
 

@@ -117,7 +117,7 @@ static int run_chain(cu_arena *a, float *out, const float *x0, const float *norm
     for (int rep = 0; rep < 4; rep++) {   /* dependent launches back to back */
         if (bt_cuda_quantize_q8(qx, x, nw, 1e-5f, m, d, a->q, a->err) ||
             bt_cuda_ternary_matmul(h, qx, &up, m, 0, a->q, a->err) ||
-            bt_cuda_activate_f32(h, h, (int64_t)m * ff, BT_CUDA_ACT_RELU2, a->q, a->err) ||
+            bt_cuda_activate_f32(h, h, (int64_t)m * ff, BT_OP_RELU2, a->q, a->err) ||
             bt_cuda_quantize_q8(qh, h, NULL, 0.0f, m, ff, a->q, a->err) ||
             bt_cuda_ternary_matmul(x, qh, &down, m, 1, a->q, a->err))
             return -1;

@@ -6,9 +6,10 @@
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
 #include <stdlib.h>
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include "runtime/gguf.h"
 #include "test_cuda_ternary_ref.h"
+#include "test_readers_util.h"
 
 /* Compares rows [row0, row0+n) of a packed buffer with w and expected scales;
  * returns a message or NULL. */
@@ -156,13 +157,10 @@ BT_TEST(cuda_pack_rejects_bad_input) {
 /* The I2_S and TQ2_0 files of the reference model hold the same ternary values and
  * scales, so both must pack to identical bytes. */
 BT_TEST(cuda_pack_reference_model_formats_agree) {
-    const char *base = getenv("BITTTT_DATA");
     char p_tq[512], p_i2[512];
-    snprintf(p_tq, sizeof p_tq, "%s/reference/bitnet/bitnet-s4321-tq2_0.gguf", base ? base : "../shared/data");
-    snprintf(p_i2, sizeof p_i2, "%s/reference/bitnet/bitnet-s4321-i2_s.gguf", base ? base : "../shared/data");
-    FILE *probe = fopen(p_tq, "rb");
-    if (!probe) BT_SKIP("test data not found");
-    fclose(probe);
+    BT_CHECK(bt_readers_data_path(p_tq, sizeof p_tq, "reference/bitnet/bitnet-s4321-tq2_0.gguf") &&
+             bt_readers_data_path(p_i2, sizeof p_i2, "reference/bitnet/bitnet-s4321-i2_s.gguf"),
+             "test data missing: %s", p_tq);
     bt_gguf *tq = NULL, *i2 = NULL;
     BT_CHECK(bt_gguf_open(&tq, p_tq) == BT_OK, "%s", bt_last_error());
     BT_CHECK(bt_gguf_open(&i2, p_i2) == BT_OK, "%s", bt_last_error());

@@ -14,7 +14,7 @@
 #ifdef BT_HAVE_CUDA
 #include <stdio.h>
 #include <stdlib.h>
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include "test_cuda_ternary_ref.h"
 
 /* ---- activation quantization ------------------------------------------------ */

@@ -1,6 +1,6 @@
 /* test_cuda_ternary_ref.h - reference encoders of the GGUF ternary formats and a
  * reader of the CUDA backend's packed layout, written from the format
- * descriptions (shared/data/reference/bitnet/README.md and the comment in
+ * descriptions (spec/data/reference/bitnet/README.md and the comment in
  * kernels/cuda/ternary_layout.cuh), for the CUDA ternary tests. */
 #ifndef BT_TEST_CUDA_TERNARY_REF_H
 #define BT_TEST_CUDA_TERNARY_REF_H

@@ -201,3 +201,82 @@ BT_TEST(float_softmax_matches_double) {
     char why[768];
     BT_CHECK(test_at_every_simd_level(softmax_matches_double, NULL, why, sizeof why), "%s", why);
 }
+
+/* f16 and Q8_0 caches: the f32 caches go through the type and back (so the double
+ * reference sees the values the kernel reads), unused positions hold NaN bytes;
+ * bt_attention_kv over the typed caches then meets the same bound as f32. */
+static int typed_cache(bt_kv_type type, const float *src, int64_t rows, int64_t used_per_head, int64_t ctx,
+                       int head_dim, float *roundtrip, uint8_t **out) {
+    const size_t row_bytes = bt_kv_row_bytes(type, head_dim);
+    *out = malloc(row_bytes * (size_t)rows);
+    if (!*out) return 0;
+    memset(*out, 0xff, row_bytes * (size_t)rows);   /* f16 0xffff is NaN: a read past the positions shows */
+    for (int64_t i = 0; i < rows; i++) {
+        if (i % ctx >= used_per_head) continue;
+        bt_kv_store_row(type, *out + (size_t)i * row_bytes, src + i * head_dim, head_dim);
+        bt_kv_load_rows(type, roundtrip + i * head_dim, *out + (size_t)i * row_bytes, 1, head_dim);
+    }
+    return 1;
+}
+
+static int typed_attention_matches_double(void *ctx, char *why, size_t why_size) {
+    (void)ctx;
+    test_rng rng = test_rng_new(31);
+    const int heads[][3] = {{1, 1, 32}, {4, 2, 64}, {6, 3, 96}, {8, 2, 128}, {2, 2, 40}};
+    const int64_t spans[][2] = {{0, 1}, {0, 9}, {40, 1}, {250, 7}};   /* the typed tile is 4096 / head_dim rows */
+    int ok = 1;
+    for (int type = BT_KV_F16; type <= BT_KV_Q8_0 && ok; type++)
+        for (size_t hi = 0; hi < sizeof heads / sizeof heads[0] && ok; hi++) {
+            if (!bt_kv_row_bytes((bt_kv_type)type, heads[hi][2])) continue;   /* Q8_0: multiples of 32 only */
+            for (size_t si = 0; si < sizeof spans / sizeof spans[0] && ok; si++) {
+                attn_case c = attn_case_new(&rng, heads[hi][0], heads[hi][1], heads[hi][2], spans[si][0], spans[si][1]);
+                uint8_t *k = NULL, *v = NULL;
+                const int64_t rows = (int64_t)c.n_kv_head * c.ctx;
+                ok = typed_cache((bt_kv_type)type, c.k_cache, rows, c.pos0 + c.m, c.ctx, c.head_dim, c.k_cache, &k) &&
+                     typed_cache((bt_kv_type)type, c.v_cache, rows, c.pos0 + c.m, c.ctx, c.head_dim, c.v_cache, &v);
+                float *out = malloc(sizeof(float) * (size_t)(c.m * c.n_head * c.head_dim));
+                if (ok) {
+                    bt_attention_kv(out, c.q, k, v, (bt_kv_type)type, c.m, c.pos0, c.n_head, c.n_kv_head, c.head_dim,
+                                    c.ctx, 1.0f / sqrtf((float)c.head_dim));
+                    ok = attn_matches_double(&c, out, why, why_size);
+                    if (!ok) snprintf(why + strlen(why), why_size - strlen(why), " (%s cache)", type == BT_KV_F16 ? "f16" : "q8_0");
+                }
+                free(out), free(k), free(v);
+                attn_case_free(&c);
+            }
+        }
+    return ok;
+}
+
+BT_TEST(float_attention_f16_and_q8_0_caches_match_double) {
+    char why[800];
+    BT_CHECK(test_at_every_simd_level(typed_attention_matches_double, NULL, why, sizeof why), "%s", why);
+}
+
+/* A Q8_0 row keeps each value within half a step (max|x| / 254) of its block, plus the f16
+ * rounding of the step itself (|q| <= 127 steps of relative error 2^-11); f16 rounds to 11 bits. */
+BT_TEST(float_kv_rows_round_trip) {
+    test_rng rng = test_rng_new(32);
+    float x[96], back[96];
+    uint8_t row[256];
+    for (int i = 0; i < 96; i++) x[i] = test_rng_uniform(&rng, -3.0f, 3.0f);
+    x[5] = 0.0f;
+    BT_CHECK(bt_kv_row_bytes(BT_KV_Q8_0, 96) == 102 && bt_kv_row_bytes(BT_KV_Q8_0, 40) == 0 &&
+             bt_kv_row_bytes(BT_KV_F16, 40) == 80 && bt_kv_row_bytes(BT_KV_F32, 40) == 160, "row bytes");
+    bt_kv_store_row(BT_KV_Q8_0, row, x, 96);
+    bt_kv_load_rows(BT_KV_Q8_0, back, row, 1, 96);
+    for (int b = 0; b < 3; b++) {
+        float amax = 0.0f;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(x[32 * b + i]));
+        for (int i = 0; i < 32; i++)
+            BT_CHECK(fabsf(back[32 * b + i] - x[32 * b + i]) <= amax / 254.0f + amax * 0x1p-11f, "q8_0 value %d", 32 * b + i);
+    }
+    BT_CHECK(back[5] == 0.0f, "zero stays zero");
+    bt_kv_store_row(BT_KV_F16, row, x, 96);
+    bt_kv_load_rows(BT_KV_F16, back, row, 1, 96);
+    for (int i = 0; i < 96; i++) BT_CHECK(fabsf(back[i] - x[i]) <= fabsf(x[i]) * 0x1p-11, "f16 value %d", i);
+    const float zeros[32] = {0};
+    bt_kv_store_row(BT_KV_Q8_0, row, zeros, 32);   /* an all-zero block: scale 0, no division by it */
+    bt_kv_load_rows(BT_KV_Q8_0, back, row, 1, 32);
+    for (int i = 0; i < 32; i++) BT_CHECK(back[i] == 0.0f, "zero block %d", i);
+}

@@ -5,12 +5,12 @@
  * (the vector exp is within a few ulp) plus 1e-36 absolute for results that
  * underflow. add / mul / scale are single float operations, so they must equal
  * the double result rounded to float exactly; conversions must equal the scalar
- * runtime/dtype.h conversions bit for bit (NaN only as NaN, since hardware may
+ * base/dtype.h conversions bit for bit (NaN only as NaN, since hardware may
  * keep a payload the scalar code drops). */
 #include "check.h"
 #include "test_float_kernels.h"
 #include "kernels/cpu/elementwise.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,8 @@
 static const int64_t lengths[] = {1, 7, 67, 255, 1000, 70000};
 enum { N_LENGTHS = sizeof lengths / sizeof lengths[0] };
 
-static double act_double(double x, bt_activation act) {
-    if (act == BT_ACT_RELU2) return x > 0 ? x * x : 0.0;
+static double act_double(double x, bt_op_activation act) {
+    if (act == BT_OP_RELU2) return x > 0 ? x * x : 0.0;
     return x / (1.0 + exp(-x));
 }
 
@@ -36,20 +36,20 @@ static int activations_match_double(void *ctx, char *why, size_t why_size) {
     test_rng rng = test_rng_new(40);
     int ok = 1;
     for (int li = 0; li < N_LENGTHS && ok; li++)
-        for (int act = BT_ACT_SILU; act <= BT_ACT_RELU2 && ok; act++)
+        for (int act = BT_OP_SILU; act <= BT_OP_RELU2 && ok; act++)
             for (int gated = 0; gated <= 1 && ok; gated++) {
                 const int64_t n = lengths[li];
                 float *x = malloc(sizeof(float) * n), *up = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
                 fill_activation_input(&rng, x, n);
                 test_rng_fill(&rng, up, n, -3.0f, 3.0f);
-                if (gated) bt_gated_activate(out, x, up, n, (bt_activation)act);
-                else bt_activate(out, x, n, (bt_activation)act);
+                if (gated) bt_gated_activate(out, x, up, n, (bt_op_activation)act);
+                else bt_activate(out, x, n, (bt_op_activation)act);
                 for (int64_t i = 0; i < n && ok; i++) {
-                    const double ref = act_double(x[i], (bt_activation)act) * (gated ? up[i] : 1.0);
+                    const double ref = act_double(x[i], (bt_op_activation)act) * (gated ? up[i] : 1.0);
                     ok = fabs(out[i] - ref) <= 8 * 0x1p-24 * fabs(ref) + 1e-36;
                     if (!ok)
                         snprintf(why, why_size, "%s%s n=%lld: x=%.9g -> %.9g, expected %.9g",
-                                 act == BT_ACT_SILU ? "silu" : "relu2", gated ? " gated" : "", (long long)n, x[i],
+                                 act == BT_OP_SILU ? "silu" : "relu2", gated ? " gated" : "", (long long)n, x[i],
                                  out[i], ref);
                 }
                 free(x), free(up), free(out);

@@ -8,8 +8,8 @@
 #include "check.h"
 #include "test_float_kernels.h"
 #include "kernels/cpu/matmul_float.h"
-#include "runtime/dtype.h"
-#include "runtime/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

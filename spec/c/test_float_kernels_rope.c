@@ -15,7 +15,7 @@
 
 typedef struct rope_shape { int n_heads, head_dim, rot_dim; } rope_shape;
 
-static int rope_case(test_rng *rng, rope_shape shape, float theta, bt_rope_style style, char *why, size_t why_size) {
+static int rope_case(test_rng *rng, rope_shape shape, float theta, bt_op_rope_style style, char *why, size_t why_size) {
     const int64_t m = 6, width = (int64_t)shape.n_heads * shape.head_dim, stride = width + 3;
     float *x = malloc(sizeof(float) * m * stride), *x0 = malloc(sizeof(float) * m * stride);
     int32_t pos[6] = {0, 1, 7, (int32_t)(test_rng_next(rng) % 512), (int32_t)(test_rng_next(rng) % 8192), 8191};
@@ -33,8 +33,8 @@ static int rope_case(test_rng *rng, rope_shape shape, float theta, bt_rope_style
             for (int d = shape.rot_dim; d < shape.head_dim && ok; d++) ok = memcmp(&a0[d], &a1[d], 4) == 0;
             if (!ok) snprintf(why, why_size, "row %lld: a value past rot_dim or past the heads changed", (long long)r);
             for (int i = 0; i < half && ok; i++) {
-                const int ia = style == BT_ROPE_INTERLEAVED ? 2 * i : i;
-                const int ib = style == BT_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+                const int ia = style == BT_OP_ROPE_INTERLEAVED ? 2 * i : i;
+                const int ib = style == BT_OP_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
                 const double angle = pos[r] * pow((double)theta, -2.0 * i / shape.rot_dim);
                 const double a = a0[ia], b = a0[ib];
                 const double ref_a = a * cos(angle) - b * sin(angle), ref_b = a * sin(angle) + b * cos(angle);
@@ -44,7 +44,7 @@ static int rope_case(test_rng *rng, rope_shape shape, float theta, bt_rope_style
                     snprintf(why, why_size,
                              "%s heads=%d head_dim=%d rot_dim=%d theta=%g pos=%d head %d pair %d: (%.9g, %.9g), "
                              "expected (%.9g, %.9g), tol %.3g",
-                             style == BT_ROPE_INTERLEAVED ? "interleaved" : "neox", shape.n_heads, shape.head_dim,
+                             style == BT_OP_ROPE_INTERLEAVED ? "interleaved" : "neox", shape.n_heads, shape.head_dim,
                              shape.rot_dim, theta, pos[r], h, i, a1[ia], a1[ib], ref_a, ref_b, tol);
             }
         }
@@ -60,8 +60,8 @@ BT_TEST(float_rope_matches_double_both_styles) {
     char why[768];
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (int ti = 0; ti < 2; ti++)
-            for (int style = BT_ROPE_INTERLEAVED; style <= BT_ROPE_NEOX; style++)
-                BT_CHECK(rope_case(&rng, shapes[si], thetas[ti], (bt_rope_style)style, why, sizeof why), "%s", why);
+            for (int style = BT_OP_ROPE_INTERLEAVED; style <= BT_OP_ROPE_NEOX; style++)
+                BT_CHECK(rope_case(&rng, shapes[si], thetas[ti], (bt_op_rope_style)style, why, sizeof why), "%s", why);
 }
 
 /* llama2.c's run.c, for q and k of stories260K (8 heads of 8): the same float
@@ -83,7 +83,7 @@ BT_TEST(float_rope_interleaved_reproduces_llama2c) {
             expected[i + 1] = v0 * fci + v1 * fcr;
         }
         const int32_t p = pos;
-        bt_rope(x, &p, 1, DIM, DIM / HEAD_SIZE, HEAD_SIZE, HEAD_SIZE, 10000.0f, BT_ROPE_INTERLEAVED);
+        bt_rope(x, &p, 1, DIM, DIM / HEAD_SIZE, HEAD_SIZE, HEAD_SIZE, 10000.0f, BT_OP_ROPE_INTERLEAVED);
         for (int i = 0; i < DIM; i++)
             BT_CHECK(memcmp(&x[i], &expected[i], 4) == 0, "pos %d x[%d] = %.9g, llama2.c gives %.9g", pos, i, x[i],
                      expected[i]);

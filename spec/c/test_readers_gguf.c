@@ -52,7 +52,7 @@ static int check_string_array(const bt_gguf_value *arr, uint64_t *seed) {
 
 BT_TEST(readers_gguf_vocab_llama_spm) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, "tokenizers/ggml-vocab-llama-spm.gguf")) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, "tokenizers/ggml-vocab-llama-spm.gguf")) BT_CHECK(0, "test data missing (spec/data)");
     bt_gguf *g;
     BT_CHECK(bt_gguf_open(&g, path) == BT_OK, "%s", bt_last_error());
     uint64_t seed = bt_test_seed();
@@ -86,7 +86,7 @@ BT_TEST(readers_gguf_vocab_gpt2_and_llama_bpe) {
     char gpt2[1024], bpe[1024];
     if (!bt_readers_data_path(gpt2, sizeof gpt2, "tokenizers/ggml-vocab-gpt-2.gguf") ||
         !bt_readers_data_path(bpe, sizeof bpe, "tokenizers/ggml-vocab-llama-bpe.gguf"))
-        BT_SKIP("test data not found");
+        BT_CHECK(0, "test data missing (spec/data)");
     uint64_t seed = bt_test_seed();
     bt_gguf *g;
     bt_gguf_str s;
@@ -120,7 +120,7 @@ BT_TEST(readers_gguf_vocab_gpt2_and_llama_bpe) {
 
 BT_TEST(readers_gguf_getter_errors) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, "tokenizers/ggml-vocab-llama-spm.gguf")) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, "tokenizers/ggml-vocab-llama-spm.gguf")) BT_CHECK(0, "test data missing (spec/data)");
     bt_gguf *g;
     BT_CHECK(bt_gguf_open(&g, path) == BT_OK, "%s", bt_last_error());
     int64_t i;
@@ -228,7 +228,7 @@ BT_TEST(readers_gguf_bitnet_quantized_files) {
     };
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         char path[1024];
-        if (!bt_readers_data_path(path, sizeof path, files[f].file)) BT_SKIP("test data not found");
+        if (!bt_readers_data_path(path, sizeof path, files[f].file)) BT_CHECK(0, "test data missing (spec/data)");
         bt_gguf *g;
         BT_CHECK(bt_gguf_open(&g, path) == BT_OK, "%s", bt_last_error());
         const char *why = check_bitnet_file(g, files[f].arch, files[f].dtype, BT_F16, files[f].file_type);
@@ -262,7 +262,7 @@ BT_TEST(readers_gguf_bitnet_tensor_data_agrees) {
     if (!bt_readers_data_path(tq2, sizeof tq2, BITNET "bitnet-s4321-tq2_0.gguf") ||
         !bt_readers_data_path(i2s, sizeof i2s, BITNET "bitnet-s4321-i2_s.gguf") ||
         !bt_readers_data_path(gz, sizeof gz, BITNET "bitnet-s4321-f32.gguf.gz"))
-        BT_SKIP("test data not found");
+        BT_CHECK(0, "test data missing (spec/data)");
     BT_CHECK(bt_readers_scratch_new(scratch, sizeof scratch), "scratch dir");
     snprintf(f32, sizeof f32, "%s/bitnet-s4321-f32.gguf", scratch);
     int unzipped = bt_readers_gunzip(gz, f32);
@@ -317,7 +317,7 @@ BT_TEST(readers_gguf_i2_s_scales_match_reference) {
     char i2s[1024], scales_path[1024];
     if (!bt_readers_data_path(i2s, sizeof i2s, BITNET "bitnet-s4321-i2_s.gguf") ||
         !bt_readers_data_path(scales_path, sizeof scales_path, BITNET "bitnet-s4321-scales.txt"))
-        BT_SKIP("test data not found");
+        BT_CHECK(0, "test data missing (spec/data)");
     size_t len;
     uint8_t *text = bt_readers_read_file(scales_path, &len);
     bt_gguf *g;

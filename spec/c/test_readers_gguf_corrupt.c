@@ -81,7 +81,7 @@ static info_at tensor_at(const fixture *f, const char *name) {
 
 BT_TEST(readers_gguf_corrupt_header) {
     fixture f;
-    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_SKIP("test data not found"); }
+    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_CHECK(0, "test data missing (spec/data)"); }
     BT_CHECK(open_bytes(&f, fresh(&f), f.size) == BT_OK, "the unbroken copy must open: %s", bt_last_error());
     memcpy(fresh(&f), "GGUX", 4);
     BROKEN(&f, f.buf, f.size, "not a GGUF file", "GGUX");
@@ -103,7 +103,7 @@ BT_TEST(readers_gguf_corrupt_header) {
 
 BT_TEST(readers_gguf_corrupt_metadata) {
     fixture f;
-    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_SKIP("test data not found"); }
+    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_CHECK(0, "test data missing (spec/data)"); }
     bt_readers_put_u64(fresh(&f) + key_at(&f, "general.architecture"), 1ull << 63);
     BROKEN(&f, f.buf, f.size, "metadata entry 0", "key length");
     bt_readers_put_u64(fresh(&f) + value_at(&f, "general.name"), f.size);
@@ -126,7 +126,7 @@ BT_TEST(readers_gguf_corrupt_metadata) {
 
 BT_TEST(readers_gguf_corrupt_tensor_infos) {
     fixture f;
-    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_SKIP("test data not found"); }
+    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_CHECK(0, "test data missing (spec/data)"); }
     info_at q = tensor_at(&f, "blk.0.attn_q.weight"), norm = tensor_at(&f, "output_norm.weight");
     const bt_gguf_tensor_info *tq = bt_gguf_find_tensor(f.g, "blk.0.attn_q.weight");
     uint64_t data_size = f.size - f.g->data_offset;
@@ -159,12 +159,22 @@ BT_TEST(readers_gguf_corrupt_tensor_infos) {
     info_at q1 = tensor_at(&f, "blk.1.attn_q.weight");
     fresh(&f)[q1.name + 4] = '0';   /* blk.1.attn_q -> blk.0.attn_q */
     BROKEN(&f, f.buf, f.size, "duplicate", "blk.0.attn_q.weight");
+    /* overlapping data: q moved onto k (the smaller, so sorted first), then every tensor at offset 0 */
+    bt_readers_put_u64(fresh(&f) + q.offset, bt_gguf_find_tensor(f.g, "blk.0.attn_k.weight")->offset);
+    BROKEN(&f, f.buf, f.size, "tensor 'blk.0.attn_q.weight'", "overlaps tensor 'blk.0.attn_k.weight'");
+    fresh(&f);
+    for (uint64_t i = 0; i < f.g->n_tensors; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)f.g->tensors[i].name.len, f.g->tensors[i].name.ptr);
+        bt_readers_put_u64(f.buf + tensor_at(&f, name).offset, 0);
+    }
+    BROKEN(&f, f.buf, f.size, "overlaps tensor");
     fixture_close(&f);
 }
 
 BT_TEST(readers_gguf_truncated_anywhere) {
     fixture f;
-    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_SKIP("test data not found"); }
+    if (!fixture_open(&f, TQ2)) { fixture_close(&f); BT_CHECK(0, "test data missing (spec/data)"); }
     uint64_t needed = 0, seed = bt_test_seed();
     for (uint64_t i = 0; i < f.g->n_tensors; i++) {
         uint64_t end = f.g->data_offset + f.g->tensors[i].offset + f.g->tensors[i].nbytes;

@@ -177,7 +177,7 @@ BT_TEST(readers_gguf_write_round_trip) {
  * the nested-array file through bt_gguf_writer_add_value reproduces them. */
 BT_TEST(readers_gguf_write_copies_metadata) {
     char src[1024], dir[1024], path[1100], nested_path[1100];
-    if (!bt_readers_data_path(src, sizeof src, "tokenizers/ggml-vocab-llama-bpe.gguf")) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(src, sizeof src, "tokenizers/ggml-vocab-llama-bpe.gguf")) BT_CHECK(0, "test data missing (spec/data)");
     BT_CHECK(bt_readers_scratch_new(dir, sizeof dir), "scratch dir");
     snprintf(path, sizeof path, "%s/copy.gguf", dir);
     snprintf(nested_path, sizeof nested_path, "%s/nested.gguf", dir);

@@ -12,7 +12,7 @@
 
 BT_TEST(readers_llama2c_stories260k) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, STORIES)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, STORIES)) BT_CHECK(0, "test data missing (spec/data)");
     bt_llama2c *m;
     BT_CHECK(bt_llama2c_open(&m, path) == BT_OK, "%s", bt_last_error());
     const bt_llama2c_config *c = &m->config;
@@ -80,7 +80,7 @@ static void export_v1(uint8_t *b) { memcpy(b, "24ka", 4); bt_readers_put_u32(b +
 
 BT_TEST(readers_llama2c_bad_files) {
     char path[1024], dir[1024], variant[1100];
-    if (!bt_readers_data_path(path, sizeof path, STORIES)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, STORIES)) BT_CHECK(0, "test data missing (spec/data)");
     size_t size;
     uint8_t *orig = bt_readers_read_file(path, &size);
     BT_CHECK(orig && bt_readers_scratch_new(dir, sizeof dir), "setup");

@@ -3,6 +3,7 @@
  * files made here with one thing wrong each; truncations of the real file. */
 #include "check.h"
 #include "test_readers_util.h"
+#include "runtime/model_file.h"
 #include "runtime/safetensors.h"
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static const struct { const char *name; int n_dims; int64_t shape[3]; } ttt_laye
 
 BT_TEST(readers_safetensors_ttt_checkpoint) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     bt_safetensors *st;
     BT_CHECK(bt_safetensors_open(&st, path) == BT_OK, "%s", bt_last_error());
     size_t per_layer = sizeof ttt_layer_tensors / sizeof ttt_layer_tensors[0];
@@ -61,7 +62,7 @@ BT_TEST(readers_safetensors_ttt_checkpoint) {
 
 BT_TEST(readers_safetensors_ttt_config) {
     char path[1024];
-    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(path, sizeof path, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     bt_json_doc *doc;
     BT_CHECK(bt_safetensors_load_config(&doc, path) == BT_OK, "%s", bt_last_error());
     const bt_json *c = bt_json_root(doc);
@@ -165,7 +166,7 @@ BT_TEST(readers_safetensors_small_files) {
 
 BT_TEST(readers_safetensors_truncated) {
     char src[1024], dir[1024], path[1100];
-    if (!bt_readers_data_path(src, sizeof src, TTT)) BT_SKIP("test data not found");
+    if (!bt_readers_data_path(src, sizeof src, TTT)) BT_CHECK(0, "test data missing (spec/data)");
     size_t size;
     uint8_t *bytes = bt_readers_read_file(src, &size);
     BT_CHECK(bytes && bt_readers_scratch_new(dir, sizeof dir), "setup");
@@ -179,5 +180,73 @@ BT_TEST(readers_safetensors_truncated) {
         BT_CHECK(bt_readers_format_error(bt_safetensors_open(&st, path), path, NULL), "cut at %zu: %s", n, bt_last_error());
     }
     free(bytes);
+    bt_readers_scratch_remove(dir);
+}
+
+/* Zero-byte tensors at a neighbour's offset (before and after it in the file, and
+ * inside it) overlap nothing; two non-empty tensors at one offset do, in either order.
+ * The overlap check must not depend on qsort keeping equal offsets in file order. */
+BT_TEST(readers_safetensors_overlap_ties) {
+    char dir[1024], path[1100];
+    BT_CHECK(bt_readers_scratch_new(dir, sizeof dir), "scratch dir");
+    snprintf(path, sizeof path, "%s/ties.safetensors", dir);
+    uint8_t data[32] = {0};
+    static const char *fine[] = {
+        "{" E("z", "F32", "[0]", 8, 8) "," E("a", "F32", "[2]", 8, 16) "," E("b", "F32", "[2]", 0, 8) "}",
+        "{" E("a", "F32", "[2]", 8, 16) "," E("z", "F32", "[0]", 8, 8) "," E("b", "F32", "[2]", 0, 8) "}",
+        "{" E("a", "F32", "[4]", 0, 16) "," E("z", "F32", "[0]", 4, 4) "," E("y", "U8", "[0]", 0, 0) "}",
+        "{" E("a", "F32", "[4]", 0, 16) "," E("z", "F32", "[0]", 16, 16) "," E("b", "F32", "[2]", 16, 24) "}",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        bt_safetensors *st = NULL;
+        BT_CHECK(write_st(path, fine[i], data, sizeof data), "write");
+        BT_CHECK(bt_safetensors_open(&st, path) == BT_OK, "case %zu: %s", i, bt_last_error());
+        bt_safetensors_close(st);
+    }
+    static const char *overlapping[] = {
+        "{" E("a", "F32", "[2]", 8, 16) "," E("b", "F32", "[1]", 8, 12) "}",
+        "{" E("b", "F32", "[1]", 8, 12) "," E("a", "F32", "[2]", 8, 16) "}",
+        "{" E("a", "F32", "[8]", 0, 32) "," E("z", "F32", "[0]", 4, 4) "," E("b", "F32", "[1]", 24, 28) "}",
+    };
+    for (size_t i = 0; i < sizeof overlapping / sizeof overlapping[0]; i++) {
+        bt_safetensors *st;
+        BT_CHECK(write_st(path, overlapping[i], data, sizeof data), "write");
+        BT_CHECK(bt_readers_format_error(bt_safetensors_open(&st, path), path, "overlap", NULL), "case %zu: %s", i,
+                 bt_last_error());
+    }
+    bt_readers_scratch_remove(dir);
+}
+
+/* A header whose length is not a multiple of 4 puts the data at an odd address:
+ * the model file hands out aligned (copied) tensors with the same values. */
+BT_TEST(readers_safetensors_misaligned_data) {
+    char dir[1024], path[1100];
+    BT_CHECK(bt_readers_scratch_new(dir, sizeof dir), "scratch dir");
+    snprintf(path, sizeof path, "%s/odd.safetensors", dir);
+    const char *header = "{" E("w", "F32", "[3]", 0, 12) "," E("h", "F16", "[1]", 12, 14) "} ";   /* odd length */
+    const float w[3] = {1.5f, -2.25f, 3e-3f};
+    bt_readers_bytes b = {0};
+    bt_readers_bytes_u64(&b, strlen(header));
+    bt_readers_bytes_put(&b, header, strlen(header));
+    bt_readers_bytes_put(&b, w, sizeof w);
+    bt_readers_bytes_put(&b, "\x00\x3c", 2);   /* f16 1.0 */
+    BT_CHECK(strlen(header) % 2 == 1 && bt_readers_write_file(path, b.data, b.len), "write");
+    free(b.data);
+    bt_model_file *mf;
+    BT_CHECK(bt_model_file_open(&mf, path) == BT_OK, "%s", bt_last_error());
+    bt_tensor *t, *h;
+    BT_CHECK(bt_model_file_tensor(&t, mf, "w") == BT_OK && bt_model_file_tensor(&h, mf, "h") == BT_OK, "%s", bt_last_error());
+    BT_CHECK((uintptr_t)bt_tensor_data(t) % 4 == 0 && (uintptr_t)bt_tensor_data(h) % 2 == 0, "aligned copies");
+    BT_CHECK(t->storage->read_only && h->storage->read_only, "read-only like mapped weights");
+    for (int64_t i = 0; i < 3; i++) {
+        double v;
+        BT_CHECK(bt_tensor_get(t, &i, &v) == BT_OK && v == w[i], "w[%d]", (int)i);
+    }
+    double one;
+    const int64_t zero = 0;
+    BT_CHECK(bt_tensor_get(h, &zero, &one) == BT_OK && one == 1.0, "h");
+    bt_tensor_free(t);
+    bt_tensor_free(h);
+    bt_model_file_close(mf);
     bt_readers_scratch_remove(dir);
 }

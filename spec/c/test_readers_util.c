@@ -9,7 +9,7 @@
 
 int bt_readers_data_path(char *out, size_t cap, const char *rel) {
     const char *dir = getenv("BITTTT_DATA");
-    snprintf(out, cap, "%s/%s", dir && *dir ? dir : "../shared/data", rel);
+    snprintf(out, cap, "%s/%s", dir && *dir ? dir : BT_TEST_DATA_DIR, rel);
     return access(out, R_OK) == 0;
 }
 

@@ -1,13 +1,17 @@
 /* test_readers_util.h - helpers for the model-file reader tests (test_readers_*.c):
- * finding the shared test data (env BITTTT_DATA, else ../shared/data), a
+ * finding the test data (env BITTTT_DATA, else BT_TEST_DATA_DIR), a
  * scratch directory for files made at test time, whole-file reads and writes,
  * a seeded random stream, and a byte builder for hand-made GGUF files. */
 #ifndef BT_TEST_READERS_UTIL_H
 #define BT_TEST_READERS_UTIL_H
 #include <stddef.h>
 #include <stdint.h>
-#include "runtime/error.h"
+#include "base/error.h"
 #include "runtime/gguf.h"
+
+/* The reference fixtures in the repository (spec/data/README.md), relative to the
+ * repository root, where the C tests run. The one place the tests name that folder. */
+#define BT_TEST_DATA_DIR "spec/data"
 
 /* The path of data file `rel` in out[cap]; 1 if the file exists, else 0. */
 int bt_readers_data_path(char *out, size_t cap, const char *rel);

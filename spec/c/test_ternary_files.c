@@ -59,7 +59,7 @@ static bt_status prepare_tensor(bt_ternary_matrix *m, const bt_gguf *g, const ch
 BT_TEST(ternary_files_dequantize_to_the_f32_source) {
     reference_files r;
     const int opened = open_files(&r);
-    if (opened == 0) { close_files(&r); BT_SKIP("test data not found"); }
+    if (opened == 0) { close_files(&r); BT_CHECK(0, "test data missing (spec/data)"); }
     BT_CHECK(opened == 1, "opening the reference files: %s", bt_last_error());
     for (int t = 0; t < N_TENSORS; t++) {
         char name[64];
@@ -87,7 +87,7 @@ BT_TEST(ternary_files_dequantize_to_the_f32_source) {
 BT_TEST(ternary_files_packing_the_f32_source_gives_the_file_bytes) {
     reference_files r;
     const int opened = open_files(&r);
-    if (opened == 0) { close_files(&r); BT_SKIP("test data not found"); }
+    if (opened == 0) { close_files(&r); BT_CHECK(0, "test data missing (spec/data)"); }
     BT_CHECK(opened == 1, "opening the reference files: %s", bt_last_error());
     for (int t = 0; t < N_TENSORS; t++) {
         char name[64];
@@ -118,7 +118,7 @@ BT_TEST(ternary_files_packing_the_f32_source_gives_the_file_bytes) {
 BT_TEST(ternary_files_matmul_agrees_across_formats) {
     reference_files r;
     const int opened = open_files(&r);
-    if (opened == 0) { close_files(&r); BT_SKIP("test data not found"); }
+    if (opened == 0) { close_files(&r); BT_CHECK(0, "test data missing (spec/data)"); }
     BT_CHECK(opened == 1, "opening the reference files: %s", bt_last_error());
     const char *name = "blk.2.ffn_down.weight";   /* [256, 768] */
     bt_ternary_matrix m[N_FORMATS];

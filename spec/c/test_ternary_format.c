@@ -8,7 +8,7 @@
 #include <string.h>
 #include "kernels/cpu/ternary.h"
 #include "kernels/cpu/ternary_quantize.h"
-#include "runtime/dtype.h"
+#include "base/dtype.h"
 
 static uint64_t next(uint64_t *s) {   /* xorshift64* */
     *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;

@@ -54,14 +54,14 @@ static int check_cases(const bt_tokenizer *tok, const bt_vocab_cases *vc, char *
         char why_[1024] = "";                                                          \
         bt_vocab_cases vc_;                                                            \
         int loaded_ = bt_vocab_cases_load(&vc_, cases_name, why_, sizeof why_);        \
-        if (loaded_ == 0) BT_SKIP("test data not found");                              \
+        if (loaded_ == 0) BT_CHECK(0, "test data missing (spec/data)");                              \
         BT_CHECK(loaded_ == 1, "%s", why_);                                            \
         BT_CHECK(vc_.n == 46, "%zu cases, expected llama.cpp's 46", vc_.n);           \
         bt_tokenizer *tok_ = NULL;                                                     \
         bt_status st_ = BT_OK;                                                         \
         if (!open_data_tokenizer(&tok_, rel, vocab_size, &st_)) {                      \
             bt_vocab_cases_free(&vc_);                                                 \
-            BT_SKIP("test data not found");                                            \
+            BT_CHECK(0, "test data missing (spec/data)");                                            \
         }                                                                              \
         int ok_ = st_ == BT_OK && check_cases(tok_, &vc_, why_, sizeof why_);          \
         if (st_ != BT_OK) snprintf(why_, sizeof why_, "open: %s", bt_last_error());    \
@@ -112,7 +112,7 @@ BT_TEST(tokenizer_reports_vocabulary_metadata) {
         const expected_vocab *e = &vocabs[i];
         bt_tokenizer *tok = NULL;
         bt_status st;
-        if (!open_data_tokenizer(&tok, e->rel, 0, &st)) BT_SKIP("test data not found");
+        if (!open_data_tokenizer(&tok, e->rel, 0, &st)) BT_CHECK(0, "test data missing (spec/data)");
         BT_CHECK(st == BT_OK, "%s: %s", e->rel, bt_last_error());
         int ok = bt_tokenizer_kind_of(tok) == e->kind && bt_tokenizer_vocab_size(tok) == e->n_vocab &&
                  bt_tokenizer_bos(tok) == e->bos && bt_tokenizer_eos(tok) == e->eos && bt_tokenizer_add_bos(tok) == e->add_bos &&
@@ -141,7 +141,7 @@ BT_TEST(tokenizer_pieces_are_the_bytes_tokens_stand_for) {
     if (!open_data_tokenizer(&spm, "tokenizers/ggml-vocab-llama-spm.gguf", 0, &st1) ||
         !open_data_tokenizer(&gpt2, "tokenizers/ggml-vocab-gpt-2.gguf", 0, &st2)) {
         bt_tokenizer_free(spm);
-        BT_SKIP("test data not found");
+        BT_CHECK(0, "test data missing (spec/data)");
     }
     int ok = st1 == BT_OK && st2 == BT_OK &&
              text_is(spm, 15043, "\xE2\x96\x81Hello") && piece_is(spm, 15043, " Hello") &&
@@ -165,7 +165,7 @@ static int ids_are(const bt_token_ids *ids, const int32_t *want, size_t n) {
 BT_TEST(tokenizer_adds_bos_and_eos_on_request) {
     bt_tokenizer *tok = NULL;
     bt_status st;
-    if (!open_data_tokenizer(&tok, "tokenizers/ggml-vocab-llama-spm.gguf", 0, &st)) BT_SKIP("test data not found");
+    if (!open_data_tokenizer(&tok, "tokenizers/ggml-vocab-llama-spm.gguf", 0, &st)) BT_CHECK(0, "test data missing (spec/data)");
     BT_CHECK(st == BT_OK, "%s", bt_last_error());
     bt_token_ids ids = {0};
     static const int32_t hello_bos[] = {1, 15043, 3186}, hello_both[] = {1, 15043, 3186, 2}, bos_only[] = {1};
@@ -185,7 +185,7 @@ BT_TEST(tokenizer_parses_special_tokens_only_when_asked) {
     if (!open_data_tokenizer(&llama3, "tokenizers/ggml-vocab-llama-bpe.gguf", 0, &st1) ||
         !open_data_tokenizer(&spm, "tokenizers/ggml-vocab-llama-spm.gguf", 0, &st2)) {
         bt_tokenizer_free(llama3);
-        BT_SKIP("test data not found");
+        BT_CHECK(0, "test data missing (spec/data)");
     }
     BT_CHECK(st1 == BT_OK && st2 == BT_OK, "%s", bt_last_error());
     const char *chat = "<|begin_of_text|>Hello<|eot_id|>";

@@ -1,16 +1,12 @@
 /* test_tokenizer_data.c - reading the tokenizer reference data (see test_tokenizer_data.h). */
 #include "test_tokenizer_data.h"
+#include "test_readers_util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int bt_test_data_path(char *out, size_t cap, const char *rel) {
-    const char *dir = getenv("BITTTT_DATA");
-    snprintf(out, cap, "%s/%s", dir && *dir ? dir : "../shared/data", rel);
-    FILE *f = fopen(out, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
+    return bt_readers_data_path(out, cap, rel);
 }
 
 char *bt_test_read_file(const char *path, size_t *len) {

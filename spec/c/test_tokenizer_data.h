@@ -1,6 +1,6 @@
 /* test_tokenizer_data.h - reference data for the tokenizer tests
- * (test_tokenizer*.c): locating files under the shared data folder
- * (env BITTTT_DATA, else ../shared/data) and reading llama.cpp's vocabulary
+ * (test_tokenizer*.c): locating files under the test data folder
+ * (bt_readers_data_path: env BITTTT_DATA, else spec/data) and reading llama.cpp's vocabulary
  * test cases (<vocab>.gguf.inp: strings, each followed by a line
  * "__ggml_vocab_test__"; <vocab>.gguf.out: one line of ids per string). */
 #ifndef BT_TEST_TOKENIZER_DATA_H

@@ -124,7 +124,7 @@ BT_TEST(tokenizer_random_bytes_round_trip) {
         bt_tokenizer *tok = NULL;
         char why[2048] = "";
         int opened = open_data(&tok, all_vocabs[v], why, sizeof why);
-        if (opened == 0) BT_SKIP("test data not found");
+        if (opened == 0) BT_CHECK(0, "test data missing (spec/data)");
         int ok = opened > 0 && round_trips(tok, &r, 200, why, sizeof why);
         bt_tokenizer_free(tok);
         BT_CHECK(ok, "%s: %s", all_vocabs[v], why);
@@ -239,7 +239,7 @@ BT_TEST(tokenizer_spm_matches_llama2c_reference) {
         char why[2048] = "";
         bt_tokenizer *tok = NULL;
         int opened = open_data(&tok, vocabs[v].rel, why, sizeof why);
-        if (opened == 0) BT_SKIP("test data not found");
+        if (opened == 0) BT_CHECK(0, "test data missing (spec/data)");
         BT_CHECK(opened > 0, "%s", why);
         int32_t n = bt_tokenizer_vocab_size(tok);
         sorted_vocab sv = {tok, malloc((size_t)n * sizeof(int32_t))};
@@ -305,7 +305,7 @@ BT_TEST(tokenizer_stream_holds_back_partial_characters) {
         bt_tokenizer *tok = NULL;
         char why[2048] = "";
         int opened = open_data(&tok, all_vocabs[v], why, sizeof why);
-        if (opened == 0) BT_SKIP("test data not found");
+        if (opened == 0) BT_CHECK(0, "test data missing (spec/data)");
         int ok = opened > 0 && stream_round_trips(tok, &r, 0, why, sizeof why) && stream_round_trips(tok, &r, 1, why, sizeof why);
         bt_tokenizer_free(tok);
         BT_CHECK(ok, "%s: %s", all_vocabs[v], why);
@@ -316,7 +316,7 @@ BT_TEST(tokenizer_stream_joins_a_character_split_over_byte_tokens) {
     bt_tokenizer *tok = NULL;
     char why[256] = "";
     int opened = open_data(&tok, "tokenizers/ggml-vocab-llama-spm.gguf", why, sizeof why);
-    if (opened == 0) BT_SKIP("test data not found");
+    if (opened == 0) BT_CHECK(0, "test data missing (spec/data)");
     BT_CHECK(opened > 0, "%s", why);
     /* U+1F600 has no token in Llama 2: four byte tokens <0xF0> <0x9F> <0x98> <0x80>.
      * "▁" right after BOS loses its space (llama2.c's rule), leaving nothing. */
@@ -338,7 +338,7 @@ BT_TEST(tokenizer_stream_joins_a_character_split_over_byte_tokens) {
 
 BT_TEST(tokenizer_round_trips_100k_of_text) {
     char path[1024];
-    if (!bt_test_data_path(path, sizeof path, "text/tinystories_sample.txt")) BT_SKIP("test data not found");
+    if (!bt_test_data_path(path, sizeof path, "text/tinystories_sample.txt")) BT_CHECK(0, "test data missing (spec/data)");
     size_t sample_len;
     char *sample = bt_test_read_file(path, &sample_len);
     BT_CHECK(sample && sample_len > 0, "%s: unreadable", path);
@@ -349,7 +349,7 @@ BT_TEST(tokenizer_round_trips_100k_of_text) {
         bt_tokenizer *tok = NULL;
         char why[1024] = "";
         int opened = open_data(&tok, all_vocabs[v], why, sizeof why);
-        if (opened == 0) BT_SKIP("test data not found");
+        if (opened == 0) BT_CHECK(0, "test data missing (spec/data)");
         bt_token_ids ids = {0};
         int ok = opened > 0 && bt_tokenizer_encode(tok, &ids, text.bytes, text.len, BT_ENCODE_BOS) == BT_OK &&
                  ids.n > text.len / 8 && ids.n < text.len &&

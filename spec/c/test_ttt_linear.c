@@ -18,6 +18,7 @@
 #include "kernels/cpu/ttt_fastweight.h"
 #include "kernels/cpu/ttt_linear.h"
 #include "runtime/ops_ttt.h"
+#include "test_ttt_ref.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,33 +53,6 @@ static void random_case(ttt_case *c, test_rng *rng, int n_head, int d, int B, in
 }
 
 /* ---- the double reference --------------------------------------------- */
-
-static void layernorm_double(double *y /* [d] */, double *xhat /* [d] */, double *std, const double *z, const float *w,
-                             const float *b, int d, double eps) {
-    double mean = 0.0, var = 0.0;
-    for (int c = 0; c < d; c++) mean += z[c];
-    mean /= d;
-    for (int c = 0; c < d; c++) var += (z[c] - mean) * (z[c] - mean);
-    *std = sqrt(var / d + eps);
-    for (int c = 0; c < d; c++) {
-        xhat[c] = (z[c] - mean) / *std;
-        y[c] = w[c] * xhat[c] + b[c];
-    }
-}
-
-/* g = J^T (LN(z) - t) with J[c][k] = dLN(z)_c / dz_k = w_c (delta_ck - 1/d - xhat_c xhat_k / d) / std */
-static void inner_gradient_double(double *g /* [d] */, const double *z, const double *t, const float *w,
-                                  const float *b, int d, double eps) {
-    double y[MAX_D], xhat[MAX_D], std;
-    layernorm_double(y, xhat, &std, z, w, b, d, eps);
-    for (int k = 0; k < d; k++) {
-        g[k] = 0.0;
-        for (int c = 0; c < d; c++) {
-            const double jac = w[c] * ((c == k) - 1.0 / d - xhat[c] * xhat[k] / d) / std;
-            g[k] += (y[c] - t[c]) * jac;
-        }
-    }
-}
 
 /* out [n, n_head * d], and the state after the last token: W [n_head, d+1, d] at the
  * start of the unfinished mini-batch and G its gradient sum. */
@@ -120,14 +94,7 @@ static void reference(double *out, double *W_end, double *G_end, const ttt_case 
 
 /* ---- running the op ------------------------------------------------------ */
 
-static bt_tensor *tensor_of(int ndim, const int64_t *shape, const float *values) {
-    bt_tensor *t = NULL;
-    if (bt_tensor_new(&t, BT_F32, ndim, shape, BT_CPU) != BT_OK) return NULL;
-    if (values) memcpy(bt_tensor_data(t), values, bt_tensor_nbytes(t));
-    return t;
-}
-
-static int close_enough(double got, double ref) { return fabs(got - ref) <= TOLERANCE * (1.0 + fabs(ref)); }
+static int close_enough(double got, double ref) { return close_to(got, ref, TOLERANCE); }
 
 /* Feeds the case to bt_op_ttt_linear in chunks of 1..max_chunk tokens (random) in
  * `form`; compares outputs and the final state with the reference. */
@@ -210,7 +177,7 @@ BT_TEST(ttt_linear_matches_double_reference_in_every_form) {
 
 /* 1/2 || LN(z) - t ||^2 in double */
 static double inner_loss(const double *z, const double *t, const float *w, const float *b, int d, double eps) {
-    double y[MAX_D], xhat[MAX_D], std, loss = 0.0;
+    double y[TTT_REF_MAX_D], xhat[TTT_REF_MAX_D], std, loss = 0.0;
     layernorm_double(y, xhat, &std, z, w, b, d, eps);
     for (int c = 0; c < d; c++) loss += 0.5 * (y[c] - t[c]) * (y[c] - t[c]);
     return loss;

@@ -15,8 +15,8 @@ function M.hparams(file, meta, prefix)
         n_head = W.meta_int(file, meta, prefix .. "attention.head_count"),
         n_ff = W.meta_int(file, meta, prefix .. "feed_forward_length"),
         n_ctx_train = W.meta_int(file, meta, prefix .. "context_length"),
-        rms_eps = W.meta(file, meta, prefix .. "attention.layer_norm_rms_epsilon", 1e-5),
-        rope_theta = W.meta(file, meta, prefix .. "rope.freq_base", 10000),
+        rms_eps = W.meta_positive(file, meta, prefix .. "attention.layer_norm_rms_epsilon", 1e-5),
+        rope_theta = W.meta_positive(file, meta, prefix .. "rope.freq_base", 10000),
     }
     hp.n_head_kv = W.meta_int(file, meta, prefix .. "attention.head_count_kv", hp.n_head)
     if hp.n_embd % hp.n_head ~= 0 or hp.n_head % hp.n_head_kv ~= 0 then

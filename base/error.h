@@ -1,0 +1,29 @@
+/* error.h - status codes and the thread-local error message.
+ *
+ * The C core never aborts on bad input: a function that can fail returns a
+ * bt_status and, on failure, sets a message with bt_set_error() saying what was
+ * wrong (file, field, expected, found). Callers read it with bt_last_error().
+ */
+#ifndef BT_ERROR_H
+#define BT_ERROR_H
+#include "export.h"
+
+typedef enum bt_status {
+    BT_OK = 0,
+    BT_ERR_ARG,      /* bad argument: shape, dtype, range */
+    BT_ERR_NOMEM,    /* allocation failed */
+    BT_ERR_IO,       /* open/read/mmap failed */
+    BT_ERR_FORMAT,   /* a file's contents are malformed */
+    BT_ERR_DEVICE,   /* device unavailable or a device call failed */
+    BT_ERR_UNSUPPORTED,
+    BT_ERR_INTERRUPTED
+} bt_status;
+
+/* printf-style; always returns `st` so callers can write `return bt_set_error(...)`. */
+BT_API bt_status bt_set_error(bt_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+BT_API const char *bt_last_error(void);   /* "" when no error was set on this thread */
+BT_API void bt_clear_error(void);
+BT_API const char *bt_status_name(bt_status st);
+
+#endif
