@@ -23,13 +23,24 @@
 ---------------------------------------------------------------- premake4 prelude
 if not workspace then
     workspace = solution
-    -- premake5 filters used here: {} and "configurations:NAME".
-    function filter(f)
-        if type(f) == "table" and #f == 0 then return configuration {} end
-        local name = type(f) == "string" and f:match("^configurations:(.+)$")
+    -- premake5 filters used here: {}, "configurations:NAME", "system:OS", "system:not OS"
+    -- and lists of them (all must hold). premake4 matches its OS names (windows, linux,
+    -- macosx) as configuration keywords.
+    local function term(f)
+        local name = f:match("^configurations:(.+)$") or f:match("^system:(.+)$")
         if not name then error("premake4 prelude: unsupported filter " .. tostring(f)) end
-        configuration(name)
+        return name
     end
+    function filter(f)
+        local terms = {}
+        for _, t in ipairs(type(f) == "table" and f or { f }) do table.insert(terms, term(t)) end
+        configuration(terms)
+    end
+    -- Visual Studio settings only (premake4 here makes Linux makefiles).
+    function architecture() end
+    function toolset() end
+    function removedefines() end
+    os.istarget = os.is
     function optimize(level) if level == "Speed" then flags { "OptimizeSpeed" } elseif level ~= "Off" then flags { "Optimize" } end end
     function symbols(on) if on == "On" then flags { "Symbols" } end end
     function warnings(level) if level == "Extra" then flags { "ExtraWarnings" } end end
@@ -73,7 +84,7 @@ if cuda_mode == "on" and not nvcc_dir then
 end
 local with_cuda = nvcc_dir ~= nil
 
-local luajit_include = "/usr/include/luajit-2.1"
+local luajit_include = os.istarget("windows") and (os.getenv("LUAJIT_DIR") or "$(LUAJIT_DIR)") .. "/include" or "/usr/include/luajit-2.1"
 
 ---------------------------------------------------------------- workspace
 workspace "bitttt"
@@ -86,7 +97,26 @@ workspace "bitttt"
     warnings "Extra"
     includedirs { ".", luajit_include }
     defines { "_GNU_SOURCE" }
-    buildoptions { "-Wall", "-fvisibility=hidden" }
+    filter "system:not windows"
+        buildoptions { "-Wall", "-fvisibility=hidden" }
+        linkoptions { "-fopenmp" }   -- premake5's openmp "On" gives the compile flag only (libgomp)
+    -- ---- Windows, Visual Studio (issue 19): x64, the ClangCL toolset (clang-cl accepts
+    -- our GNU C: statement expressions, __attribute__, vector extensions) and LLVM's
+    -- OpenMP (libomp; MSVC's own /openmp is OpenMP 2.0, without `omp atomic write`).
+    -- Dependencies from vcpkg or built by hand: set PCRE2_DIR, ZLIB_DIR, LUAJIT_DIR
+    -- (each with include/ and lib/) and LLVM_DIR (libomp.lib in lib/).
+    filter "system:windows"
+        architecture "x86_64"
+        toolset "clang"
+        warnings "High"   -- Level4 (clang-cl -W4); "Extra" would be /Wall, clang's -Weverything
+        openmp "Off"      -- on: MSVC's /openmp (2.0)
+        buildoptions { "/openmp" }
+        defines { "BT_STATIC", "PCRE2_STATIC", "_CRT_SECURE_NO_WARNINGS" }
+        for _, dep in ipairs({ "PCRE2_DIR", "ZLIB_DIR", "LUAJIT_DIR", "LLVM_DIR" }) do
+            local dir = os.getenv(dep)
+            if dir then includedirs { dir .. "/include" } libdirs { dir .. "/lib" } end
+        end
+    filter {}
 
     filter "configurations:release"
         optimize "Speed"
@@ -96,10 +126,6 @@ workspace "bitttt"
     filter "configurations:sanitize"
         optimize "Debug"
         symbols "On"
-        -- float-cast-overflow is not part of "undefined" in GCC: it catches (int)NaN, (int64_t)1e300
-        buildoptions { "-O1", "-fsanitize=address,undefined,float-cast-overflow", "-fno-omit-frame-pointer",
-                       "-fno-sanitize-recover=undefined,float-cast-overflow" }
-        linkoptions { "-fsanitize=address,undefined,float-cast-overflow" }
         targetdir "bin/asan"
         objdir "build/obj/sanitize"
     -- No SIMD code at all: what a port to another CPU starts from.
@@ -108,6 +134,13 @@ workspace "bitttt"
         defines { "BT_NO_SIMD" }
         targetdir "bin/scalar"
         objdir "build/obj/scalar"
+    filter { "configurations:sanitize", "system:not windows" }
+        -- float-cast-overflow is not part of "undefined" in GCC: it catches (int)NaN, (int64_t)1e300
+        buildoptions { "-O1", "-fsanitize=address,undefined,float-cast-overflow", "-fno-omit-frame-pointer",
+                       "-fno-sanitize-recover=undefined,float-cast-overflow" }
+        linkoptions { "-fsanitize=address,undefined,float-cast-overflow" }
+    filter { "configurations:sanitize", "system:windows" }
+        buildoptions { "/fsanitize=address" }   -- clang-cl: ASan only (no UBSan runtime for MSVC)
     filter {}
 
 -- The CUDA archive (built by kernels/cuda/cuda.mk) links with the static CUDA runtime:
@@ -119,13 +152,24 @@ local function link_runtime_deps()
         libdirs { "build/cuda", cudart_dir }
         links { "bitttt_cuda", "cudart_static", "rt", "pthread", "dl", "stdc++" }
     end
-    links { "luajit-5.1", "pcre2-8", "m", "pthread" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
+    links { "pcre2-8" }   -- pcre2: Unicode-aware pre-tokenizer regexes (byte-level BPE)
+    filter "system:not windows"
+        links { "luajit-5.1", "m", "pthread" }
+    filter "system:windows"
+        links { "lua51", "libomp" }   -- LuaJIT's DLL (LUAJIT_DIR); LLVM's OpenMP runtime, for clang-cl's /openmp
+    filter {}
 end
 
 local function runtime_sources()
     files { "base/**.c", "base/**.h", "runtime/**.c", "runtime/**.h", "kernels/cpu/**.c", "kernels/cpu/**.h",
             "build/gen/lua_modules.c" }
     excludes { "runtime/host/**", "runtime/lua_module/**" }
+    -- ---- platform layer (issue 19): one OS file per build
+    filter "system:windows"
+        excludes { "runtime/platform/posix.c" }
+    filter "system:not windows"
+        excludes { "runtime/platform/windows.c" }
+    filter {}
     if with_cuda then
         defines { "BT_HAVE_CUDA" }
         -- Both library projects run this step, possibly at once (make -j): flock lets one
@@ -154,7 +198,12 @@ project "bitttt_shared"
     -- nodelete: the library (and so libgomp) stays mapped after dlclose; a host that
     -- unloads it (lua_close, ffi) would otherwise pull code from under idle OpenMP workers.
     -- exclude-libs: nothing of the static archives it pulls in (CUDA runtime) is exported.
-    linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete", "-Wl,--exclude-libs,ALL" }
+    filter "system:linux"
+        linkoptions { "-Wl,-soname,libbitttt.so.1", "-Wl,-z,nodelete", "-Wl,--exclude-libs,ALL" }
+    filter "system:windows"
+        defines { "BT_BUILDING_DLL" }   -- base/export.h: BT_API is dllexport
+        removedefines { "BT_STATIC" }
+    filter {}
     link_runtime_deps()
 
 ---------------------------------------------------------------- Lua module bitttt.core
@@ -164,8 +213,12 @@ project "bitttt_core"
     targetname "core"
     targetprefix ""
     files { "runtime/lua_module/**.c" }
-    linkoptions { "-Wl,-z,nodelete", "-Wl,-rpath,'$$ORIGIN/..'" }   -- nodelete: see bitttt_shared
     links { "bitttt_shared" }
+    filter "system:linux"
+        linkoptions { "-Wl,-z,nodelete", "-Wl,-rpath,'$$ORIGIN/..'" }   -- nodelete: see bitttt_shared
+    filter "system:windows"
+        removedefines { "BT_STATIC" }   -- BT_API: dllimport from bitttt.dll
+    filter {}
     filter "configurations:release"
         targetdir "bin/bitttt"
     filter "configurations:sanitize"
@@ -175,11 +228,14 @@ project "bitttt_core"
     filter {}
 
 ---------------------------------------------------------------- the host
+-- Not for Windows yet: its REPL's terminal code is POSIX (README, "Windows").
+if not os.istarget("windows") then
 project "bitttt-lua"
     kind "ConsoleApp"
     files { "runtime/host/**.c", "runtime/host/**.h" }
     links { "bitttt_shared", "luajit-5.1", "dl" }
     linkoptions { "-Wl,-rpath,'$$ORIGIN'" }
+end
 
 ---------------------------------------------------------------- C tests
 project "test-c"
@@ -187,6 +243,11 @@ project "test-c"
     files { "spec/c/**.c", "spec/c/**.h" }
     links { "bitttt_static" }
     link_runtime_deps()
+    filter "system:not windows"
+        links { "z" }      -- zlib: the tests' .gz fixtures
+    filter "system:windows"
+        links { "zlib" }   -- vcpkg's name
+    filter {}
 
 -- N load/free cycles through the C API (spec/capi_leaks_spec.lua runs the ASan build's, LeakSanitizer on)
 project "capi-cycles"

@@ -8,6 +8,17 @@
 #define BT_ERROR_H
 #include "export.h"
 
+/* BT_PRINTF_FORMAT(fmt, args): checks printf-style calls. MinGW's `printf` format
+ * means the Microsoft dialect (warnings on %zu, %lld); the runtime formats with the
+ * C99 dialect, which MinGW's gcc calls gnu_printf. Other compilers: nothing. */
+#if defined(__MINGW32__)
+#define BT_PRINTF_FORMAT(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define BT_PRINTF_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define BT_PRINTF_FORMAT(fmt, args)
+#endif
+
 typedef enum bt_status {
     BT_OK = 0,
     BT_ERR_ARG,      /* bad argument: shape, dtype, range */
@@ -21,7 +32,7 @@ typedef enum bt_status {
 
 /* printf-style; always returns `st` so callers can write `return bt_set_error(...)`. */
 BT_API bt_status bt_set_error(bt_status st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    BT_PRINTF_FORMAT(2, 3);
 BT_API const char *bt_last_error(void);   /* "" when no error was set on this thread */
 BT_API void bt_clear_error(void);
 BT_API const char *bt_status_name(bt_status st);

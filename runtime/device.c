@@ -1,5 +1,6 @@
 /* device.c - device naming, CPU/CUDA memory and cross-device copies. */
 #include "device.h"
+#include "platform/platform.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ bt_status bt_device_alloc(bt_device d, size_t nbytes, void **out) {
     *out = NULL;
     if (d.type == BT_DEVICE_CPU) {
         size_t rounded = (nbytes + 63) & ~(size_t)63;
-        *out = aligned_alloc(64, rounded ? rounded : 64);
+        *out = bt_aligned_alloc(64, rounded ? rounded : 64);
         if (!*out) return bt_set_error(BT_ERR_NOMEM, "cpu: cannot allocate %zu bytes", nbytes);
         return BT_OK;
     }
@@ -114,7 +115,7 @@ bt_status bt_device_alloc(bt_device d, size_t nbytes, void **out) {
 
 void bt_device_free(bt_device d, void *p) {
     if (!p) return;
-    if (d.type == BT_DEVICE_CPU) { free(p); return; }
+    if (d.type == BT_DEVICE_CPU) { bt_aligned_free(p); return; }
 #ifdef BT_HAVE_CUDA
     char err[BT_CUDA_ERR_CAP];
     bt_cuda_free(d.index, p, err);

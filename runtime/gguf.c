@@ -124,7 +124,7 @@ typedef struct parser {
     bt_gguf_lookup *lookup;
 } parser;
 
-static bt_status fail(const parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bt_status fail(const parser *p, const char *fmt, ...) BT_PRINTF_FORMAT(2, 3);
 static bt_status fail(const parser *p, const char *fmt, ...) {
     char msg[640];
     va_list ap;

@@ -66,7 +66,7 @@ void bt_json_free(bt_json_doc *doc) {
 
 /* ---------------------------------------------------------------- errors */
 
-static bt_status fail_at(const parser *p, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bt_status fail_at(const parser *p, size_t pos, const char *fmt, ...) BT_PRINTF_FORMAT(3, 4);
 static bt_status fail_at(const parser *p, size_t pos, const char *fmt, ...) {
     size_t line = 1, line_start = 0;
     for (size_t i = 0; i < pos && i < p->len; i++)

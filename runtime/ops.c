@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <string.h>
 #include <stdlib.h>
-#include <threads.h>
 #include "kernels/cpu/act_quant.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
@@ -19,6 +18,7 @@
 #include "interrupt.h"
 #include "ops_cuda.h"
 #include "threads.h"
+#include "platform/platform.h"
 
 /* ---- devices ------------------------------------------------------------ */
 
@@ -146,32 +146,29 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
 }
 
 /* One growing scratch buffer per thread and slot (quantized activations, dequantized
- * activations): decoding allocates nothing after the first token. Held in C11
- * thread-specific storage, so a thread's buffers are freed when the thread ends. */
+ * activations): decoding allocates nothing after the first token. Held in a per-thread
+ * slot, so a thread's buffers are freed when the thread ends. */
 enum { SCRATCH_ACT_I8, SCRATCH_ACT_F32, SCRATCH_SLOTS };
 typedef struct { void *p[SCRATCH_SLOTS]; size_t cap[SCRATCH_SLOTS]; } thread_scratch;
-static tss_t scratch_key;
-static once_flag scratch_once = ONCE_FLAG_INIT;
 
 static void scratch_release(void *p) {
     thread_scratch *s = p;
-    for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->p[i]);
+    for (int i = 0; i < SCRATCH_SLOTS; i++) bt_aligned_free(s->p[i]);
     free(s);
 }
 
-static void scratch_key_create(void) { tss_create(&scratch_key, scratch_release); }
+static bt_thread_slot scratch_slot = BT_THREAD_SLOT_INIT(scratch_release);
 
 static void *scratch_get(int slot, size_t bytes) {
-    call_once(&scratch_once, scratch_key_create);
-    thread_scratch *s = tss_get(scratch_key);
+    thread_scratch *s = bt_thread_slot_get(&scratch_slot);
     if (!s) {
         if (!(s = calloc(1, sizeof *s))) return NULL;
-        if (tss_set(scratch_key, s) != thrd_success) { free(s); return NULL; }
+        if (bt_thread_slot_set(&scratch_slot, s) != 0) { free(s); return NULL; }
     }
     if (s->cap[slot] < bytes) {
-        free(s->p[slot]);
+        bt_aligned_free(s->p[slot]);
         size_t cap = (bytes + 4095) & ~(size_t)4095;
-        s->p[slot] = aligned_alloc(64, cap);
+        s->p[slot] = bt_aligned_alloc(64, cap);
         s->cap[slot] = s->p[slot] ? cap : 0;
     }
     return s->p[slot];

@@ -23,7 +23,7 @@ const char *bt_placer_format_bytes(uint64_t bytes, char *buf, int cap) {
 
 typedef struct text { char *buf; size_t len, cap; } text;
 
-static void say(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(text *t, const char *fmt, ...) BT_PRINTF_FORMAT(2, 3);
 static void say(text *t, const char *fmt, ...) {
     if (t->len + 1 >= t->cap) return;
     va_list ap;

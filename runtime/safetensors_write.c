@@ -27,7 +27,7 @@ static void text_add(text *t, const char *s, size_t n) {
     t->s[t->len] = '\0';
 }
 
-static void text_printf(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_printf(text *t, const char *fmt, ...) BT_PRINTF_FORMAT(2, 3);
 static void text_printf(text *t, const char *fmt, ...) {
     char buf[128];
     va_list ap;

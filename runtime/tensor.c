@@ -404,7 +404,7 @@ bt_status bt_tensor_fill(bt_tensor *t, double value) {
 
 typedef struct { char *buf; size_t len, cap; } strbuf;
 
-static void sb_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(strbuf *sb, const char *fmt, ...) BT_PRINTF_FORMAT(2, 3);
 static void sb_printf(strbuf *sb, const char *fmt, ...) {
     va_list ap;
     for (;;) {

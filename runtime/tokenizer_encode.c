@@ -2,6 +2,7 @@
  * the text when asked (as llama.cpp's tokenizer_st_partition: longest spelling
  * first), and the text between them handed to the vocabulary's BPE. */
 #include "tokenizer_internal.h"
+#include "platform/platform.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,7 @@ static bt_status cut_special(const bt_tokenizer *tok, int32_t id, const char *te
         }
         size_t at = f.off, end = f.off + f.len;
         const char *hit;
-        while (st == BT_OK && (hit = memmem(text + at, end - at, special, special_len))) {
+        while (st == BT_OK && (hit = bt_memmem(text + at, end - at, special, special_len))) {
             size_t hit_at = (size_t)(hit - text);
             if (hit_at > at) st = fragment_push(out, (fragment){-1, at, hit_at - at});
             if (st == BT_OK) st = fragment_push(out, (fragment){id, 0, 0});

@@ -7,6 +7,7 @@
  * final symbol that is no token becomes one <0xXX> byte token per byte.
  */
 #include "tokenizer_internal.h"
+#include "platform/platform.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ bt_status bt_spm_prepare(bt_tokenizer *tok) {
 static bt_status append_replacing(bt_text *out, const char *text, size_t len,
                                   const char *from, size_t from_len, const char *to, size_t to_len) {
     for (size_t i = 0; i < len;) {
-        const char *hit = memmem(text + i, len - i, from, from_len);
+        const char *hit = bt_memmem(text + i, len - i, from, from_len);
         size_t run_end = hit ? (size_t)(hit - text) : len;
         bt_status st = bt_text_append(out, text + i, run_end - i);
         if (st == BT_OK && hit) st = bt_text_append(out, to, to_len);

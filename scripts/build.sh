@@ -18,12 +18,13 @@ for a in "$@"; do
 done
 
 # Debian packages: compiler, LuaJIT (shared library + headers), PUC Lua 5.1 (for the
-# module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers),
+# module-compatibility spec), premake4, busted, pcre2 (byte-level BPE pre-tokenizers), zlib (the C tests read .gz fixtures),
 # tmux (the REPL spec's pseudo-terminal), python3 (the ctypes wrapper's test), pkg-config (install test),
 # lua-http + lua-cjson (serve.lua), nginx-light and chromium (the server's load-balancer and browser tests),
 # luarocks (the rockspec's lint), love + xvfb: a LÖVE host (its own LuaJIT) loading the module and the C API,
-# headless (one_runtime_spec), clang with its libFuzzer runtime (libclang-rt-dev: -fsanitize=fuzzer; spec/fuzz).
-packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev tmux
+# headless (one_runtime_spec), clang with its libFuzzer runtime (libclang-rt-dev: -fsanitize=fuzzer; spec/fuzz),
+# zlib (the C tests read the .gz fixtures).
+packages=(build-essential premake4 luajit libluajit-5.1-dev lua5.1 liblua5.1-0-dev lua-busted libpcre2-dev zlib1g-dev tmux
           python3 pkg-config lua-http lua-cqueues lua-cjson nginx-light chromium luarocks love xvfb clang libclang-rt-dev)
 missing=()
 for p in "${packages[@]}"; do
@@ -41,7 +42,7 @@ fi
 # when flags may have changed (premake5.lua or the CUDA choice), rebuild everything.
 flags_stamp=build/.flags-stamp files_stamp=build/.files-stamp
 flags="$(cat premake5.lua; echo "cuda=$cuda")"
-files="$(find runtime kernels spec/c -name '*.[ch]' -o -name '*.cu' | sort)"
+files="$(find base runtime kernels spec/c examples -name '*.[ch]' -o -name '*.cu' | sort)"
 if [ "$(cat "$flags_stamp" 2>/dev/null)" != "$flags" ]; then
     rm -rf build/obj build/lib build/cuda
 fi

@@ -75,11 +75,13 @@ run_fuzzers() {
 }
 
 busted_args=(-o plainTerminal --pattern=_spec spec "$@")
+if ./scripts/check-portable.sh; then add_counts "portable sources" 1 0 0; else add_counts "portable sources" 0 1 0; fi
 if ./scripts/check-includes.sh; then add_counts "include arrows" 1 0 0; else add_counts "include arrows" 0 1 0; fi
 run_c_tests "C tests" bin/test-c
 run_specs "specs (LuaJIT)" busted --lua=luajit "${busted_args[@]}"
 run_c_tests "C tests (scalar build, no SIMD code)" bin/scalar/test-c
 run_c_tests "C API threads (TSan)" ./scripts/test-tsan.sh
+BITTTT_WINDOWS_BUILD=1 run_c_tests "Windows build (MinGW-w64 under wine)" ./scripts/test-windows.sh
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_c_tests "C tests (ASan+UBSan+LSan)" bin/asan/test-c
 run_fuzzers
 BITTTT_HOST="$root/bin/asan/bitttt-lua" run_specs "specs (ASan+UBSan host)" \

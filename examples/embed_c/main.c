@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 #include "runtime/bitttt.h"
+#include "frame_clock.h"
+#include "self_path.h"
 
 #define FRAME_HZ 60
 
@@ -27,19 +27,6 @@ typedef struct options {
     int max_tokens, max_frames, fast;
     unsigned long long seed;
 } options;
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void sleep_until(double t) {
-    double left = t - now_seconds();
-    if (left <= 0) return;
-    struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-    nanosleep(&ts, NULL);
-}
 
 /* models/default.gguf under $BITTTT_HOME, else in the first folder above this program that
  * has one (bin/embed_c in the project, share/bitttt/bin/embed_c when installed). */
@@ -51,13 +38,12 @@ static const char *default_model(void) {
         return path;
     }
     char dir[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n > 0) {
-        dir[n] = 0;
-        for (char *slash; (slash = strrchr(dir, '/')) != NULL;) {
-            *slash = 0;
+    if (self_path(dir, sizeof dir) == 0) {
+        for (char *sep; (sep = last_separator(dir)) != NULL;) {
+            *sep = 0;
             snprintf(path, sizeof path, "%s/models/default.gguf", dir);
-            if (access(path, R_OK) == 0) return path;
+            FILE *f = fopen(path, "rb");
+            if (f) { fclose(f); return path; }
         }
     }
     return "models/default.gguf";

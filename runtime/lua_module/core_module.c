@@ -4,4 +4,11 @@
  * setting and device pools). */
 #include "runtime/lua/open_core.h"
 
-BT_API int luaopen_bitttt_core(lua_State *L) { return bt_lua_open_core(L); }
+/* This module's own export (BT_API means libbitttt's: dllimport here on Windows). */
+#if defined(_WIN32)
+#define MODULE_API __declspec(dllexport)
+#else
+#define MODULE_API BT_API
+#endif
+
+MODULE_API int luaopen_bitttt_core(lua_State *L) { return bt_lua_open_core(L); }

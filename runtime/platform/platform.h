@@ -1,5 +1,9 @@
 /* platform.h - the few OS services the runtime needs: read-only file mapping,
- * a monotonic clock, peak RSS. One implementation file per OS (posix.c now). */
+ * a monotonic clock, peak RSS, the usable CPU count, aligned memory, per-thread
+ * pointers. One implementation file per OS, chosen by the build: posix.c (Linux,
+ * macOS, BSD) or windows.c. portable.c holds what needs no OS call.
+ * No file outside runtime/platform/ calls an OS-specific API (scripts/test.sh
+ * checks with scripts/check-portable.sh). */
 #ifndef BT_PLATFORM_H
 #define BT_PLATFORM_H
 #include <stddef.h>
@@ -23,5 +27,25 @@ int bt_cpu_count(void);              /* online logical CPUs usable by this proce
  * or NULL when path does not exist. Callers refuse what is not a file before opening it:
  * opening a FIFO for reading blocks until a writer comes. */
 const char *bt_path_kind(const char *path);
+
+/* size bytes aligned to `alignment` (a power of two, at most 4096); NULL when out of
+ * memory. Free with bt_aligned_free only (Windows cannot free() them). */
+void *bt_aligned_alloc(size_t alignment, size_t size);
+void bt_aligned_free(void *p);
+
+/* A pointer per thread, created on first use; `release` runs on a thread's non-NULL
+ * value when that thread ends. Declare static with BT_THREAD_SLOT_INIT(release). */
+typedef struct bt_thread_slot {
+    void (*release)(void *);
+    volatile int state;     /* 0 new, 1 being created, 2 ready, 3 failed (atomic builtins) */
+    uintptr_t key;          /* pthread_key_t / FLS index */
+} bt_thread_slot;
+#define BT_THREAD_SLOT_INIT(release) { (release), 0, 0 }
+void *bt_thread_slot_get(bt_thread_slot *s);               /* NULL when unset */
+int bt_thread_slot_set(bt_thread_slot *s, void *value);    /* 0 on success */
+
+/* memmem: the first occurrence of needle[nlen] in hay[hlen], or NULL (an empty
+ * needle is found at hay). Portable C (portable.c). */
+const void *bt_memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);
 
 #endif

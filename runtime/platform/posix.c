@@ -1,8 +1,11 @@
-/* posix.c - platform.h for Linux and other POSIX systems. */
+/* posix.c - platform.h for Linux and other POSIX systems (macOS: see README, "macOS"). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "platform.h"
+#include "platform_os.h"
+#include <pthread.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -75,6 +78,24 @@ int bt_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
 }
+
+void *bt_aligned_alloc(size_t alignment, size_t size) {
+    size = (size + alignment - 1) & ~(alignment - 1);   /* aligned_alloc wants a multiple */
+    return aligned_alloc(alignment, size ? size : alignment);
+}
+
+void bt_aligned_free(void *p) { free(p); }
+
+int bt_os_tls_create(uintptr_t *key, void (*release)(void *)) {
+    pthread_key_t k;
+    if (pthread_key_create(&k, release) != 0) return -1;
+    *key = (uintptr_t)k;
+    return 0;
+}
+
+void *bt_os_tls_get(uintptr_t key) { return pthread_getspecific((pthread_key_t)key); }
+
+int bt_os_tls_set(uintptr_t key, void *value) { return pthread_setspecific((pthread_key_t)key, value) == 0 ? 0 : -1; }
 
 const char *bt_path_kind(const char *path) {
     struct stat st;

@@ -25,7 +25,7 @@ void bt_readers_scratch_remove(const char *dir);
 uint8_t *bt_readers_read_file(const char *path, size_t *size);
 int bt_readers_write_file(const char *path, const void *data, size_t size);   /* 1 on success */
 
-/* Decompresses a .gz file with gzip(1) into out_path; 1 on success. */
+/* Decompresses a .gz file (zlib) into out_path; 1 on success. */
 int bt_readers_gunzip(const char *gz_path, const char *out_path);
 
 uint64_t bt_readers_rand(uint64_t *state);   /* splitmix64 */

@@ -1,6 +1,7 @@
 /* test_tokenizer_data.c - reading the tokenizer reference data (see test_tokenizer_data.h). */
 #include "test_tokenizer_data.h"
 #include "test_readers_util.h"
+#include "runtime/platform/platform.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static const char separator[] = "\n__ggml_vocab_test__\n";
 static int split_inputs(bt_vocab_cases *vc, size_t len) {
     size_t sep_len = sizeof separator - 1, cap = 0;
     for (size_t at = 0; at < len;) {
-        const char *hit = memmem(vc->inp + at, len - at, separator, sep_len);
+        const char *hit = bt_memmem(vc->inp + at, len - at, separator, sep_len);
         if (!hit) return 0;   /* every string, the last included, is followed by the separator */
         if (vc->n == cap) {
             cap = cap ? 2 * cap : 64;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "test_platform.h"
 
 /* ------------------------------------------------------------ a GGUF writer */
 
@@ -62,17 +62,15 @@ static void kv_i32s(gguf_writer *w, const char *k, const int32_t *v, size_t n) {
 
 /* Writes header + key/values (no tensors) to a fresh temporary file; its path in path[cap]. */
 static int write_gguf(const gguf_writer *w, char *path, size_t cap) {
-    snprintf(path, cap, "/tmp/bt_tokenizer_test_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
+    FILE *f = bt_test_temp_file(path, cap, "bt_tokenizer_test");
+    if (!f) return 0;
     unsigned char header[24] = {'G', 'G', 'U', 'F', 3, 0, 0, 0};
     memcpy(header + 16, &w->n_kv, 8);
     unsigned char pad[32] = {0};
     size_t pad_len = (32 - (sizeof header + w->len) % 32) % 32;   /* the (empty) data section is aligned */
-    int ok = write(fd, header, sizeof header) == (ssize_t)sizeof header && write(fd, w->bytes, w->len) == (ssize_t)w->len &&
-             write(fd, pad, pad_len) == (ssize_t)pad_len;
-    close(fd);
-    return ok;
+    int ok = fwrite(header, 1, sizeof header, f) == sizeof header && fwrite(w->bytes, 1, w->len, f) == w->len &&
+             fwrite(pad, 1, pad_len, f) == pad_len;
+    return fclose(f) == 0 && ok;
 }
 
 /* ------------------------------------------------------------ tiny vocabularies */
@@ -132,7 +130,7 @@ static bt_status open_written(write_keys_fn write_keys, const char *broken, bt_t
     snprintf(why, why_cap, "%s", st == BT_OK ? "" : bt_last_error());
     /* The message must name the file. */
     if (st != BT_OK && !strstr(why, path)) snprintf(why, why_cap, "message without the file name: %s", bt_last_error());
-    unlink(path);
+    remove(path);
     return st;
 }
 
@@ -202,9 +200,8 @@ BT_TEST(tokenizer_rejects_broken_gguf_vocabularies) {
 
 /* Writes max_token_length and `n` records (score 0, the given spellings). */
 static int write_llama2c(char *path, size_t cap, int32_t max_len, const char *const *tokens, int n, size_t cut) {
-    snprintf(path, cap, "/tmp/bt_tokenizer_test_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) return 0;
+    FILE *f = bt_test_temp_file(path, cap, "bt_tokenizer_test");
+    if (!f) return 0;
     unsigned char buf[1024];
     size_t len = 0;
     memcpy(buf, &max_len, 4);
@@ -217,9 +214,8 @@ static int write_llama2c(char *path, size_t cap, int32_t max_len, const char *co
         memcpy(buf + len + 8, tokens[i], (size_t)tl);
         len += 8 + (size_t)tl;
     }
-    int ok = write(fd, buf, len - cut) == (ssize_t)(len - cut);
-    close(fd);
-    return ok;
+    int ok = fwrite(buf, 1, len - cut, f) == len - cut;
+    return fclose(f) == 0 && ok;
 }
 
 typedef struct llama2c_case {
@@ -255,7 +251,7 @@ BT_TEST(tokenizer_reads_and_checks_llama2c_files) {
                                       bt_tokenizer_token_type(tok, 6) == BT_TOKEN_BYTE && bt_tokenizer_vocab_size(tok) == 7);
         bt_token_ids_free(&ids);
         bt_tokenizer_free(tok);
-        unlink(path);
+        remove(path);
         BT_CHECK(st == c->status && strstr(why, c->field) && (st == BT_OK || strstr(why, path)),
                  "case %zu: status %s, message \"%s\"", i, bt_status_name(st), why);
         BT_CHECK(encodes, "case %zu: \"a b\" encodes wrong", i);

@@ -4,6 +4,7 @@
  * streaming decoder never splitting a UTF-8 character, and a 100 KB text. */
 #include "check.h"
 #include "runtime/tokenizer.h"
+#include "runtime/platform/platform.h"
 #include "test_tokenizer_data.h"
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static void random_text(rng *r, const bt_tokenizer *tok, int raw_bytes, bt_text 
 }
 
 /* U+2581 in the text decodes as ' ' in SentencePiece GGUF vocabularies: not a round trip. */
-static int has_escaped_space(const bt_text *t) { return t->len && memmem(t->bytes, t->len, "\xE2\x96\x81", 3) != NULL; }
+static int has_escaped_space(const bt_text *t) { return t->len && bt_memmem(t->bytes, t->len, "\xE2\x96\x81", 3) != NULL; }
 
 static int open_data(bt_tokenizer **tok, const char *rel, char *why, size_t why_cap) {
     char path[1024];
