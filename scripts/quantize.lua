@@ -12,7 +12,8 @@ local bt = require "bitttt"
 local cli = require "bitttt.cli"
 
 local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]"
-local o, pos = cli.parse(arg, { cli.head_option }, usage)
+local o, pos = cli.parse(arg, { { nil, "--head", key = "head", type = "string", metavar = "q8_0",
+    help = "also write the output head as q8_0 (output.weight; from token_embd when the head is tied)" } }, usage)
 local src, dst, format = pos[1], pos[2], pos[3] or "tq2_0"
 if not (src and dst) or #pos > 3 then cli.usage_error("expected IN.gguf OUT.gguf [tq2_0|tq1_0] (see --help)") end
 local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or cli.usage_error("format must be tq2_0 or tq1_0, got " .. format)
