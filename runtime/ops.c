@@ -12,6 +12,7 @@
 #include "kernels/cpu/kv_cache.h"
 #include "kernels/cpu/matmul_float.h"
 #include "kernels/cpu/norm.h"
+#include "kernels/cpu/quant_q8_0.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/ternary.h"
 #include "interrupt.h"
@@ -135,6 +136,7 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
         case BT_F32: memcpy(o + i * d, row, (size_t)d * sizeof(float)); break;
         case BT_F16: bt_convert_f16_to_f32(o + i * d, row, d); break;
         case BT_BF16: bt_convert_bf16_to_f32(o + i * d, row, d); break;
+        case BT_Q8_0: bt_q8_0_dequantize_row(o + i * d, row, d); break;
         default:
             return bt_set_error(BT_ERR_UNSUPPORTED, "%s: embedding tables of type %s are not supported", op,
                                 bt_dtype_get_info(table->dtype)->name);
@@ -172,7 +174,13 @@ static void *scratch_get(int slot, size_t bytes) {
     return s->p[slot];
 }
 
-/* The ternary layout of w, validated once and cached on the tensor handle. */
+static void ternary_prepared_free(void *prepared) {
+    bt_ternary_release(prepared);
+    free(prepared);
+}
+
+/* The ternary layout of w, validated once and cached on the tensor handle
+ * (TQ1_0 repacked as TQ2_0: see bt_ternary_repack). */
 static bt_status ternary_prepared(const char *op, bt_tensor *w, bt_ternary_format format, const bt_ternary_matrix **out) {
     if (!w->prepared) {
         if (!bt_tensor_is_contiguous(w)) return bt_set_error(BT_ERR_ARG, "%s: ternary weights must be contiguous", op);
@@ -180,9 +188,10 @@ static bt_status ternary_prepared(const char *op, bt_tensor *w, bt_ternary_forma
         if (!m) return bt_set_error(BT_ERR_NOMEM, "%s: out of memory", op);
         size_t avail = w->storage->nbytes - w->offset;   /* I2_S keeps its scale after the rows */
         bt_status st = bt_ternary_prepare(m, format, bt_tensor_data(w), avail, w->shape[0], w->shape[1]);
+        if (!st) st = bt_ternary_repack(m);
         if (st) { free(m); return st; }
         w->prepared = m;
-        w->prepared_free = free;
+        w->prepared_free = ternary_prepared_free;
     }
     *out = w->prepared;
     return BT_OK;

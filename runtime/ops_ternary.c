@@ -4,6 +4,8 @@
 #include "kernels/cpu/ternary.h"
 #include "kernels/cpu/ternary_format.h"
 #include "kernels/cpu/ternary_quantize.h"
+#include "kernels/cpu/quant_q8_0.h"
+#include "kernels/cpu/elementwise.h"
 
 static const char *dtype_name(bt_dtype d) {
     const bt_dtype_info *info = bt_dtype_get_info(d);
@@ -121,5 +123,42 @@ bt_status bt_op_ternary_to_hf(bt_tensor **out, float *scale, const bt_tensor *w)
         return bt_set_error(BT_ERR_ARG, "ternary_to_hf: out_features %lld is not a multiple of 4", (long long)w->shape[0]);
     st = new_matrix(out, BT_U8, w->shape[0] / 4, w->shape[1]);
     if (!st) st = bt_ternary_hf_pack(bt_tensor_data(*out), scale, bt_tensor_data(w), w->shape[0], w->shape[1]);
+    return keep_if_ok(out, st);
+}
+
+bt_status bt_op_quantize_q8_0(bt_tensor **out, const bt_tensor *w) {
+    const char *op = "quantize_q8_0";
+    *out = NULL;
+    if (!w || w->ndim != 2 || !bt_tensor_is_contiguous(w) || bt_tensor_device(w).type != BT_DEVICE_CPU ||
+        !(w->dtype == BT_F32 || w->dtype == BT_F16 || w->dtype == BT_BF16))
+        return bt_set_error(BT_ERR_ARG, "%s: expected a contiguous 2-d f32, f16 or bf16 CPU tensor, got %s", op,
+                            w ? dtype_name(w->dtype) : "nothing");
+    const int64_t n = w->shape[0], k = w->shape[1];
+    if (k % BT_Q8_0_COLS)
+        return bt_set_error(BT_ERR_ARG, "%s: rows of %lld values; q8_0 needs a multiple of %d", op, (long long)k,
+                            BT_Q8_0_COLS);
+    bt_status st = new_matrix(out, BT_Q8_0, n, k);
+    if (st) return keep_if_ok(out, st);
+    const uint8_t *src = bt_tensor_data(w);
+    uint8_t *dst = bt_tensor_data(*out);
+    const bt_dtype dtype = w->dtype;
+    const size_t src_row = (size_t)k * bt_dtype_get_info(dtype)->block_bytes;
+    const size_t dst_row = (size_t)k / BT_Q8_0_COLS * BT_Q8_0_BYTES;
+    int failed = 0;
+#pragma omp parallel reduction(|| : failed)
+    {
+        float *row = dtype == BT_F32 ? NULL : malloc((size_t)k * sizeof(float));   /* this thread's f32 row */
+        failed = dtype != BT_F32 && !row;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            const void *r = src + (size_t)i * src_row;
+            if (failed) continue;
+            if (dtype == BT_F16) bt_convert_f16_to_f32(row, r, k);
+            if (dtype == BT_BF16) bt_convert_bf16_to_f32(row, r, k);
+            bt_q8_0_quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
+        }
+        free(row);
+    }
+    if (failed) st = bt_set_error(BT_ERR_NOMEM, "%s: out of memory for the f32 rows", op);
     return keep_if_ok(out, st);
 }

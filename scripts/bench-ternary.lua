@@ -1,6 +1,7 @@
 -- bench-ternary.lua - ternary matmul and end-to-end speed on the BitNet b1.58 2B4T shapes.
 --
 --   bitttt-lua bench-ternary.lua [--threads 1,2] [--reps 5] [--format tq2_0] [--no-e2e] [--model FILE]
+--   bitttt-lua bench-ternary.lua --bandwidth-only [--threads 1,2] [--reps 5]   (the 1 GiB probe alone)
 --
 -- Part 1, kernels: every projection of all 30 layers (523.7 MB as TQ2_0, twice
 -- this CPU's 260 MiB last-level cache) is multiplied in layer order, one token
@@ -21,6 +22,7 @@ local o = cli.parse(arg, {
     { nil, "--format", key = "format", type = "string", default = "tq2_0", help = "tq2_0 or tq1_0" },
     { nil, "--no-e2e", key = "no_e2e", type = "flag", help = "skip the end-to-end part" },
     { nil, "--model", key = "model", type = "string", metavar = "FILE", help = "2B4T-shaped model for part 2" },
+    { nil, "--bandwidth-only", key = "bandwidth_only", type = "flag", help = "print only the read bandwidth probe" },
     { nil, "--gen", key = "gen", type = "number", default = 32, help = "tokens to generate in part 2" },
 }, "usage: bitttt-lua bench-ternary.lua [options]")
 
@@ -33,6 +35,28 @@ local shapes = {
 }
 local threads = {}
 for t in o.threads:gmatch("%d+") do threads[#threads + 1] = tonumber(t) end
+
+local function time(fn)
+    local t0 = bt.clock()
+    fn()
+    return bt.clock() - t0
+end
+
+local probe = bt.zeros({ 1024 * 1024 * 256 }, "f32"):fill(1)     -- 1 GiB
+local function read_bandwidth()   -- bytes/s of one read of the probe with the current threads
+    return probe:nbytes() / time(function() bt.read_all(probe) end)
+end
+
+if o.bandwidth_only then
+    for _, nt in ipairs(threads) do
+        bt.set_threads(nt)
+        read_bandwidth()   -- warm-up
+        local bw = {}
+        for r = 1, o.reps do bw[r] = read_bandwidth() end
+        print(("threads %d: read bandwidth %.2f GB/s (median of %d, 1 GiB buffer)"):format(nt, median(bw) / 1e9, o.reps))
+    end
+    return
+end
 
 io.stderr:write("building 30 layers of random ternary weights ...\n")
 local layers, total_bytes, shape_bytes, seed = {}, 0, { 0, 0, 0, 0 }, 1
@@ -49,15 +73,8 @@ for l = 1, n_layer do
     end
 end
 local head = bt.zeros({ vocab, d }, "f16"):normal_(7, 0.02)
-local probe = bt.zeros({ 1024 * 1024 * 256 }, "f32"):fill(1)     -- 1 GiB
 local x = { [d] = bt.zeros({ 1, d }):normal_(3, 1), [ff] = bt.zeros({ 1, ff }):normal_(4, 1) }
 local y = { [d] = bt.zeros({ 1, d }), [kv] = bt.zeros({ 1, kv }), [ff] = bt.zeros({ 1, ff }), [vocab] = bt.zeros({ 1, vocab }) }
-
-local function time(fn)
-    local t0 = bt.clock()
-    fn()
-    return bt.clock() - t0
-end
 
 local function rotation()   -- seconds per shape for one pass over all layers
     local per = { 0, 0, 0, 0 }
@@ -74,10 +91,11 @@ print(("bench-ternary: %s, %s weights (%.1f MB over %d layers), simd %s"):format
     bt.info().version, o.format, total_bytes / 1e6, n_layer, bt.info().simd))
 for _, nt in ipairs(threads) do
     bt.set_threads(nt)
-    rotation()   -- warm-up: page in, let the prepared layouts be built
+    local first = time(rotation)   -- warm-up: page in, let the prepared layouts be built (TQ1_0: repacked)
+    if nt == threads[1] then print(("first pass (layouts prepared%s): %.3f s"):format(o.format == "tq1_0" and ", repacked as tq2_0" or "", first)) end
     local bw, per, head_t = {}, { {}, {}, {}, {} }, {}
     for r = 1, o.reps do
-        bw[r] = probe:nbytes() / time(function() bt.read_all(probe) end)
+        bw[r] = read_bandwidth()
         local p = rotation()
         for si = 1, 4 do per[si][r] = p[si] end
         head_t[r] = time(function() bt.op_linear(y[vocab], head, x[d]) end)

@@ -8,8 +8,8 @@
 #   front-ends   runtime/lua, runtime/lua_module, runtime/host, runtime/capi (+ runtime/bitttt.h), scripts/, examples/, python/
 #                (anything below, but kernels/ only by way of runtime/ops*.h and runtime/device.h)
 #
-# and no two files include each other. Tests (spec/) and the CUDA kernel benchmark
-# (scripts/cuda/) measure a layer directly and may include any of them.
+# and no two files include each other. Tests (spec/) and the kernel benchmarks
+# (scripts/cuda/, scripts/bench-ternary-peak.c) measure a layer directly and may include any of them.
 # Only quoted includes are checked; "x.h" resolves next to the including file, then
 # from the root (the build's include path). An include that resolves nowhere fails too.
 # Prints each wrong include as FILE:LINE: what is wrong; exits 1 if there is any.
@@ -27,7 +27,7 @@ layer() {
         runtime/lua/* | runtime/lua_module/* | runtime/host/* | runtime/capi/* | runtime/bitttt.h) echo front-end ;;
         runtime/ops* | runtime/device.*) echo gateway ;;
         runtime/*) echo runtime ;;
-        spec/* | scripts/cuda/*) echo harness ;;
+        spec/* | scripts/cuda/* | scripts/bench-ternary-peak.c) echo harness ;;
         *) echo front-end ;;
     esac
 }

@@ -3,16 +3,22 @@
 --   per-tensor scale = mean|W|, W_q = clamp(round(W / scale), -1, 1), W ~ W_q * scale.
 -- Projections are the 2-d weights blk.N.{attn_q,attn_k,attn_v,attn_output,
 -- ffn_gate,ffn_up,ffn_down}.weight; everything else (embedding, norms, head) and
--- all metadata are copied as they are.
+-- all metadata are copied as they are. --head q8_0 also writes the output head as
+-- Q8_0 (llama.cpp's layout and rounding): output.weight if the file has one, else a
+-- new output.weight quantized from the tied token_embd (which stays as it is).
 --
---   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]
+--   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
 
-local _, pos = cli.parse(arg, {}, "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0]")
+local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]"
+local o, pos = cli.parse(arg, { { nil, "--head", key = "head", type = "string", metavar = "q8_0",
+    help = "also write the output head as q8_0 (output.weight; from token_embd when the head is tied)" } }, usage)
 local src, dst, format = pos[1], pos[2], pos[3] or "tq2_0"
 if not (src and dst) or #pos > 3 then cli.usage_error("expected IN.gguf OUT.gguf [tq2_0|tq1_0] (see --help)") end
 local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or cli.usage_error("format must be tq2_0 or tq1_0, got " .. format)
+if o.head and o.head ~= "q8_0" then cli.usage_error(("--head: expected q8_0, got '%s'"):format(o.head)) end
+local head = o.head
 
 require("bitttt.file_kind").check(src, "model")
 local file = bt.model_open(src)
@@ -45,5 +51,22 @@ for _, name in ipairs(file:tensor_names()) do
     end
     tensors[#tensors + 1] = { name, t }
 end
+
+local function float_head(name, t)
+    if t:dim() ~= 2 or not (t:dtype() == "f32" or t:dtype() == "f16" or t:dtype() == "bf16") then
+        error(("%s: --head q8_0: tensor '%s' is %s; expected a 2-d float matrix"):format(src, name, t:dtype()), 0)
+    end
+    return bt.quantize_q8_0(t)
+end
+if head then
+    local index
+    for n, entry in ipairs(tensors) do if entry[1] == "output.weight" then index = n end end
+    if index then
+        tensors[index][2] = float_head("output.weight", tensors[index][2])
+    else
+        tensors[#tensors + 1] = { "output.weight", float_head("token_embd.weight", file:tensor("token_embd.weight")) }
+    end
+end
 bt.gguf_write(dst, meta, tensors)
-io.stderr:write(("wrote %s: %d of %d tensors as %s\n"):format(dst, n_quantized, #tensors, format))
+io.stderr:write(("wrote %s: %d of %d tensors as %s%s\n"):format(dst, n_quantized, #tensors, format,
+    head and ", the head as " .. head or ""))

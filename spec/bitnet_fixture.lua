@@ -23,6 +23,20 @@ function M.max_diff(rows, ref)
     return worst
 end
 
+--- n greedy token ids after prompt (argmax of each step's logits).
+function M.greedy(model, prompt, n)
+    local s = model:new_session { n_ctx = 64 }
+    local logits = s:forward(prompt, "last")
+    local out = {}
+    for _ = 1, n do
+        local best, id = -math.huge, 0
+        for j = 1, logits:size(1) do if logits[j] > best then best, id = logits[j], j - 1 end end
+        out[#out + 1] = id
+        logits = s:forward({ id }, "last")
+    end
+    return out
+end
+
 local f32_path
 --- The F32 GGUF, decompressed once per process into a temporary file.
 function M.f32_file()

@@ -13,18 +13,7 @@ local f32_greedy = { 319, 187, 386, 15, 138, 338, 82, 389, 88, 81, 176, 67, 14, 
 local quantized_files = { "bitnet-s4321-tq2_0.gguf", "bitnet-s4321-tq1_0.gguf", "bitnet-s4321-i2_s.gguf",
     "bitnet-s4321-tq2_0-arch-bitnet-b1.58.gguf" }
 
-local function greedy(model, prompt, n)
-    local s = model:new_session { n_ctx = 64 }
-    local logits = s:forward(prompt, "last")
-    local out = {}
-    for _ = 1, n do
-        local best, id = -math.huge, 0
-        for j = 1, logits:size(1) do if logits[j] > best then best, id = logits[j], j - 1 end end
-        out[#out + 1] = id
-        logits = s:forward({ id }, "last")
-    end
-    return out
-end
+local greedy = fixture.greedy
 
 describe("BitNet b1.58 reference fixture", function()
     teardown(fixture.cleanup)

@@ -59,7 +59,32 @@ INLINE two_bit_layout make_layout(const int shift[4], size_t pair_bytes) {
 
 INLINE size_t group_offset(int64_t g, size_t pair_bytes) { return (size_t)(g >> 1) * pair_bytes + (size_t)(g & 1) * 32; }
 
-/* raw[t * raw_stride + r] for NR rows (row_bytes apart) and NT tokens over groups [g0, g1) */
+/* One group (128 columns) of NR rows at q (rows row_bytes apart) times NT tokens of x (x_stride apart). */
+INLINE void two_bit_group(const int NR, const int NT, __m512i lo[TILE_ROWS][TILE_TOKENS], __m512i hi[TILE_ROWS][TILE_TOKENS],
+                          const uint8_t *q, size_t row_bytes, const int8_t *x, int64_t x_stride, const two_bit_layout *L) {
+    __m512i code_lo[TILE_ROWS], code_hi[TILE_ROWS];
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++) {
+        const __m512i b = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(q + r * row_bytes)));
+        code_lo[r] = _mm512_and_si512(b, L->lo_mask);
+        code_hi[r] = _mm512_and_si512(b, L->hi_mask);
+    }
+#pragma GCC unroll 2
+    for (int t = 0; t < NT; t++) {
+        const __m512i x_lo = _mm512_loadu_si512(x + t * x_stride);
+        const __m512i x_hi = _mm512_loadu_si512(x + t * x_stride + 64);
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            lo[r][t] = dpbusd(lo[r][t], code_lo[r], x_lo);
+            hi[r][t] = dpbusd(hi[r][t], code_hi[r], x_hi);
+        }
+    }
+}
+
+/* raw[t * raw_stride + r] for NR rows (row_bytes apart) and NT tokens over groups [g0, g1).
+ * The groups are walked in pairs by pointer (a pair is a TQ2_0 block; g0 is even
+ * there), with one prefetch per row and pair: few scalar instructions per vector one,
+ * as the decoding GEMV is bound by the core's issue width in cache. */
 INLINE void two_bit_block(const int NR, const int NT, int32_t *raw, int64_t raw_stride, const uint8_t *row,
                           size_t row_bytes, const int8_t *x, int64_t x_stride, int64_t g0, int64_t g1,
                           const two_bit_layout *L, const char *prefetch, size_t prefetch_step) {
@@ -68,28 +93,18 @@ INLINE void two_bit_block(const int NR, const int NT, int32_t *raw, int64_t raw_
     for (int r = 0; r < NR; r++)
 #pragma GCC unroll 2
         for (int t = 0; t < NT; t++) lo[r][t] = hi[r][t] = _mm512_setzero_si512();
-    for (int64_t g = g0; g < g1; g++) {
-        const size_t off = group_offset(g, L->pair_bytes);
-        _mm_prefetch(prefetch, _MM_HINT_T1);
+    const uint8_t *q = row + group_offset(g0, L->pair_bytes);
+    const int8_t *xg = x + g0 * BT_TERNARY_GROUP;
+    for (int64_t pairs = (g1 - g0) / 2; pairs > 0; pairs--) {
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) _mm_prefetch(prefetch + r * row_bytes, _MM_HINT_T1);
         prefetch += prefetch_step;
-        __m512i code_lo[TILE_ROWS], code_hi[TILE_ROWS];
-#pragma GCC unroll 4
-        for (int r = 0; r < NR; r++) {
-            const __m512i q = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(row + r * row_bytes + off)));
-            code_lo[r] = _mm512_and_si512(q, L->lo_mask);
-            code_hi[r] = _mm512_and_si512(q, L->hi_mask);
-        }
-#pragma GCC unroll 2
-        for (int t = 0; t < NT; t++) {
-            const __m512i x_lo = _mm512_loadu_si512(x + t * x_stride + g * BT_TERNARY_GROUP);
-            const __m512i x_hi = _mm512_loadu_si512(x + t * x_stride + g * BT_TERNARY_GROUP + 64);
-#pragma GCC unroll 4
-            for (int r = 0; r < NR; r++) {
-                lo[r][t] = dpbusd(lo[r][t], code_lo[r], x_lo);
-                hi[r][t] = dpbusd(hi[r][t], code_hi[r], x_hi);
-            }
-        }
+        two_bit_group(NR, NT, lo, hi, q, row_bytes, xg, x_stride, L);
+        two_bit_group(NR, NT, lo, hi, q + 32, row_bytes, xg + BT_TERNARY_GROUP, x_stride, L);
+        q += L->pair_bytes;
+        xg += 2 * BT_TERNARY_GROUP;
     }
+    if ((g1 - g0) & 1) two_bit_group(NR, NT, lo, hi, q, row_bytes, xg, x_stride, L);
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
 #pragma GCC unroll 2
@@ -101,8 +116,7 @@ INLINE void two_bit_block(const int NR, const int NT, int32_t *raw, int64_t raw_
 static BT_TARGET_AVX512 void two_bit_tile(const bt_ternary_tile *tile, const two_bit_layout *L) {
     const bt_ternary_matrix *w = tile->w;
     const size_t row_bytes = w->row_bytes;
-    /* bytes per row and group: the prefetch walks the rows of a pair at the pace they are read */
-    const size_t group_bytes = row_bytes / (size_t)((w->k + BT_TERNARY_GROUP - 1) / BT_TERNARY_GROUP);
+    /* each row is prefetched BT_TERNARY_PREFETCH_BYTES ahead of where it is read, a pair at a time */
     const size_t start = group_offset(tile->g0, L->pair_bytes);
     const int rows = tile->n_tok == 1 ? GEMV_ROWS : TILE_ROWS;
     for (int64_t t = 0; t < tile->n_tok; t += TILE_TOKENS) {
@@ -113,7 +127,7 @@ static BT_TARGET_AVX512 void two_bit_tile(const bt_ternary_tile *tile, const two
             const uint8_t *row = w->data + (size_t)i * row_bytes;
             int32_t *raw = tile->raw + t * tile->raw_stride + (i - tile->row0);
             const char *prefetch = (const char *)row + start + BT_TERNARY_PREFETCH_BYTES;
-            const size_t step = (size_t)nr * group_bytes;
+            const size_t step = L->pair_bytes;
 #define TWO_BIT_CASE(NR, NT) \
     case NR * 8 + NT: \
         two_bit_block(NR, NT, raw, tile->raw_stride, row, row_bytes, x, tile->x_stride, tile->g0, tile->g1, L, prefetch, step); \

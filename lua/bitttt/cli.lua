@@ -117,6 +117,9 @@ cli.ttt_lr_option = { nil, "--ttt-lr", key = "ttt_lr", type = "number", min = 0,
     help = "TTT inner base learning rate; 0 freezes the fast weights (default: the model's)" }
 cli.ttt_schedule_option = { nil, "--ttt-schedule", key = "ttt_schedule", type = "string", metavar = "NAME|FILE.lua",
     help = "TTT learning-rate schedule: constant[:M], warmup:N, cosine:N[,MIN], inv_sqrt:N, piecewise:P=M,..., FILE.lua" }
+--- --head: quantize a float output head at load (model.lua's opts.head).
+cli.head_option = { nil, "--head", key = "head", type = "string", metavar = "q8_0",
+    help = "quantize a float (f16/bf16/f32) output head to q8_0 at load: about half the bytes read per token" }
 
 --- -b/--batch-size (also spelled --batch) with the script's default.
 function cli.batch_option(default)
@@ -146,6 +149,7 @@ function cli.prepare(o)
     if o.tokenizer then FileKind.check(o.tokenizer, "tokenizer") end
     if o.file then FileKind.check(o.file, "file") end
     if o.n_gpu_layers then o.gpu_layers = cli.gpu_layers(o.n_gpu_layers) end
+    if o.head and o.head ~= "q8_0" then cli.usage_error(("--head: expected q8_0, got '%s'"):format(o.head)) end
     if o.ttt_schedule then
         local Schedules = require "bitttt.schedules"
         if o.ttt_schedule:match("%.lua$") then   -- the user's file: its own errors, with its positions

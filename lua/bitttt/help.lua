@@ -174,6 +174,8 @@ Help.topics = {
         { "bitttt.ternary_quantize", "bitttt.ternary_quantize(w) -> wq, scale; ternary_pack(w, fmt); ternary_dequantize(w)",
           "BitNet absmean quantization, packing to tq2_0/tq1_0 and back", also = { "bitttt.ternary_pack", "bitttt.ternary_dequantize" } },
         { "bitttt.ternary_random", "bitttt.ternary_random({n, k}, fmt, seed, scale) -> w", "random packed ternary weights (synthetic models)" },
+        { "bitttt.quantize_q8_0", "bitttt.quantize_q8_0(w) -> q",
+          "a 2-d f32/f16/bf16 matrix (rows a multiple of 32) as q8_0, llama.cpp's layout and rounding (output heads)" },
         { "bitttt.ternary_from_hf", "bitttt.ternary_from_hf(packed, scale, rule) -> w; bitttt.ternary_to_hf(w) -> packed, s",
           "Hugging Face packed BitNet weights", also = { "bitttt.ternary_to_hf" } },
     } },

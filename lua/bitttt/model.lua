@@ -62,6 +62,19 @@ end
 --- The types a KV cache may hold (opts.kv_type, --kv-type); f16 is the default.
 M.kv_types = { f16 = true, f32 = true, q8_0 = true }
 
+--- Replaces a float head by its Q8_0 copy (llama.cpp's rule, 34 bytes per 32
+-- weights: 53% of F16). A tied head keeps the float embedding for the lookup of
+-- input tokens; its head pages are then no longer read and can leave the page cache.
+local function quantize_head(model, kind, path)
+    if kind ~= "q8_0" then error(("--head: expected q8_0, got '%s'"):format(tostring(kind)), 0) end
+    local dtype = model.w.output:dtype()
+    if dtype == "q8_0" then return end
+    if dtype ~= "f16" and dtype ~= "bf16" and dtype ~= "f32" then
+        error(("%s: --head q8_0: the output head is %s; only a float head (f16, bf16, f32) is quantized"):format(path, dtype), 0)
+    end
+    model.w.output = core.quantize_q8_0(model.w.output)
+end
+
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
 -- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
 -- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
@@ -69,6 +82,7 @@ M.kv_types = { f16 = true, f32 = true, q8_0 = true }
 -- hold ("f16" default, "f32", "q8_0"; sessions may override); without a GPU it says so
 -- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
 -- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
+-- opts.head = "q8_0" quantizes a float output head in memory (see quantize_head).
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end
@@ -95,6 +109,7 @@ function M.load(path, opts)
     model.cfg.kv_type = opts.kv_type or "f16"
     model.meta, model.file, model.arch, model.path = meta, file, arch, path
     model.stop_at_bos = file:format() == "llama2c"
+    if opts.head then quantize_head(model, opts.head, path) end
     core.suggest_threads(Threads.for_model(model))   -- unless the user chose a count
     if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then
         model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve }

@@ -3,7 +3,8 @@
  *   core.gguf_write(path, meta, tensors)
  *     meta:    array of { key, type, value }, type one of u32 i32 u64 f32 bool str,
  *              or "[str]", "[f32]", "[i32]", "[u32]", "[u8]" for arrays (value: a Lua array),
- *              or { key, "from", path }: the key's value copied, type and all, from the GGUF at path
+ *              or { key, "from", path [, source_key] }: the value of source_key (default: key)
+ *              copied, type and all, from the GGUF at path
  *     tensors: array of { name, tensor } (any dtype; CPU, contiguous), written in this order
  */
 #include <stdint.h>
@@ -38,20 +39,21 @@ static void put_i32(void *d, lua_Number v) { *(int32_t *)d = (int32_t)v; }
 static void put_u32(void *d, lua_Number v) { *(uint32_t *)d = (uint32_t)v; }
 static void put_u8(void *d, lua_Number v) { *(uint8_t *)d = (uint8_t)v; }
 
-/* Copies one metadata value (any type, arrays included) from another GGUF file. */
-static bt_status copy_entry(bt_gguf_writer *w, const char *key, const char *path) {
+/* Copies one metadata value (any type, arrays included) from another GGUF file,
+ * where it is named source_key. */
+static bt_status copy_entry(bt_gguf_writer *w, const char *key, const char *path, const char *source_key) {
     bt_gguf *g;
     bt_status st = bt_gguf_open(&g, path);
     if (st) return st;
-    const bt_gguf_kv *kv = bt_gguf_find(g, key);
+    const bt_gguf_kv *kv = bt_gguf_find(g, source_key);
     st = kv ? bt_gguf_writer_add_value(w, key, &kv->value)
-            : bt_set_error(BT_ERR_ARG, "gguf_write: %s has no key '%s' to copy", path, key);
+            : bt_set_error(BT_ERR_ARG, "gguf_write: %s has no key '%s' to copy", path, source_key);
     bt_gguf_close(g);
     return st;
 }
 
 static bt_status add_entry(lua_State *L, bt_gguf_writer *w, const char *key, const char *type, int vi) {
-    if (strcmp(type, "from") == 0) return copy_entry(w, key, luaL_checkstring(L, vi));
+    if (strcmp(type, "from") == 0) return copy_entry(w, key, luaL_checkstring(L, vi), luaL_optstring(L, vi + 1, key));
     if (strcmp(type, "str") == 0) return bt_gguf_writer_add_str(w, key, luaL_checkstring(L, vi));
     if (strcmp(type, "bool") == 0) return bt_gguf_writer_add_bool(w, key, lua_toboolean(L, vi));
     if (strcmp(type, "u32") == 0) return bt_gguf_writer_add_u32(w, key, (uint32_t)bt_lua_check_whole(L, vi, 0, UINT32_MAX));
@@ -104,6 +106,7 @@ static int l_gguf_write(lua_State *L) {
         lua_rawgeti(L, e, 1);
         lua_rawgeti(L, e, 2);
         lua_rawgeti(L, e, 3);
+        lua_rawgeti(L, e, 4);
         const char *key = luaL_checkstring(L, e + 1), *type = luaL_checkstring(L, e + 2);
         bt_lua_check(L, add_entry(L, *w, key, type, e + 3));
         lua_settop(L, top);

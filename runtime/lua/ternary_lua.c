@@ -3,7 +3,8 @@
  *   core.ternary_pack(w, "tq2_0"|"tq1_0") -> packed tensor of that dtype ([n, k] ternary-valued f32 in)
  *   core.ternary_dequantize(w)          -> f32 tensor of a packed ternary weight's values
  *   core.ternary_random({n, k}, fmt, seed, scale) -> packed tensor with random codes (1/3 each),
- *       generated in C so that 2B-parameter synthetic models take seconds, not hours */
+ *       generated in C so that 2B-parameter synthetic models take seconds, not hours
+ *   core.quantize_q8_0(w)               -> q8_0 tensor [n, k] of a 2-d f32 / f16 / bf16 matrix (an output head) */
 #include "binding.h"
 #include "runtime/ops_ternary.h"
 
@@ -53,8 +54,16 @@ static int l_dequantize(lua_State *L) {
     return 1;
 }
 
+static int l_quantize_q8_0(lua_State *L) {
+    bt_tensor *out;
+    bt_lua_check(L, bt_op_quantize_q8_0(&out, bt_lua_check_tensor(L, 1)));
+    bt_lua_push_tensor(L, out);
+    return 1;
+}
+
 void bt_lua_open_ternary(lua_State *L) {
     static const luaL_Reg fns[] = {{"ternary_quantize", l_quantize}, {"ternary_pack", l_pack},
-                                   {"ternary_random", l_random}, {"ternary_dequantize", l_dequantize}, {NULL, NULL}};
+                                   {"ternary_random", l_random}, {"ternary_dequantize", l_dequantize},
+                                   {"quantize_q8_0", l_quantize_q8_0}, {NULL, NULL}};
     bt_lua_set_functions(L, fns);
 }

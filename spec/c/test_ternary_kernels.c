@@ -250,3 +250,56 @@ BT_TEST(ternary_matmul_refuses_bad_arguments) {
     free(x.buf);
     free(w.bytes);
 }
+
+/* bt_ternary_repack: TQ1_0 as a TQ2_0 copy gives the same integers at every
+ * level, the same y and the same dequantized rows; other formats stay put. */
+BT_TEST(ternary_repack_tq1_0_keeps_every_integer_and_value) {
+    uint64_t s = bt_test_seed() | 1;
+    for (int per_block = 0; per_block <= 1; per_block++) {
+        const int64_t n = 1 + (int64_t)(next(&s) % 70), k = random_k(&s, BT_TERNARY_TQ1_0), m = 1 + (int64_t)(next(&s) % 5);
+        test_matrix w;
+        test_act x;
+        BT_CHECK(make_matrix(&w, &s, BT_TERNARY_TQ1_0, n, k, per_block) == BT_OK, "%s", bt_last_error());
+        make_act(&x, &s, m, k);
+        bt_ternary_matrix r = w.m;
+        BT_CHECK(bt_ternary_repack(&r) == BT_OK, "%s", bt_last_error());
+        BT_CHECK(r.format == BT_TERNARY_TQ2_0 && r.owned && r.data == r.owned, "repacked matrix is not a TQ2_0 copy");
+        BT_CHECK(r.per_block_scales == w.m.per_block_scales && r.scale == w.m.scale, "scales changed");
+        const int64_t nb = w.m.n_blocks;
+        int32_t *ref = malloc(sizeof(int32_t) * (size_t)(m * n * nb)), *got = malloc(sizeof(int32_t) * (size_t)(m * n * nb));
+        BT_CHECK(bt_ternary_dot_rows(ref, &w.m, &x.a, BT_SIMD_SCALAR) == BT_OK, "%s", bt_last_error());
+        for (int level = BT_SIMD_SCALAR; level <= (int)bt_simd_level_get(); level++) {
+            BT_CHECK(bt_ternary_dot_rows(got, &r, &x.a, (bt_simd_level)level) == BT_OK, "%s", bt_last_error());
+            BT_CHECK(memcmp(got, ref, sizeof(int32_t) * (size_t)(m * n)) == 0, "dot_rows at %s differs after repack",
+                     bt_simd_level_name((bt_simd_level)level));
+        }
+        BT_CHECK(bt_ternary_dot_blocks(ref, &w.m, &x.a, BT_SIMD_SCALAR) == BT_OK, "%s", bt_last_error());
+        for (int level = BT_SIMD_SCALAR; level <= (int)bt_simd_level_get(); level++) {
+            BT_CHECK(bt_ternary_dot_blocks(got, &r, &x.a, (bt_simd_level)level) == BT_OK, "%s", bt_last_error());
+            BT_CHECK(memcmp(got, ref, sizeof(int32_t) * (size_t)(m * n * nb)) == 0, "dot_blocks at %s differs after repack",
+                     bt_simd_level_name((bt_simd_level)level));
+        }
+        float *y0 = malloc(sizeof(float) * (size_t)(m * n + k)), *y1 = malloc(sizeof(float) * (size_t)(m * n + k));
+        BT_CHECK(bt_ternary_matmul(y0, &w.m, &x.a) == BT_OK && bt_ternary_matmul(y1, &r, &x.a) == BT_OK, "%s", bt_last_error());
+        BT_CHECK(memcmp(y0, y1, sizeof(float) * (size_t)(m * n)) == 0, "y differs after repack");
+        for (int64_t i = 0; i < n; i++) {
+            bt_ternary_dequantize_row(y0, &w.m, i);
+            bt_ternary_dequantize_row(y1, &r, i);
+            BT_CHECK(memcmp(y0, y1, sizeof(float) * (size_t)k) == 0, "row %lld dequantizes differently", (long long)i);
+        }
+        bt_ternary_release(&r);
+        BT_CHECK(r.owned == NULL, "release left the copy");
+        free(y0);
+        free(y1);
+        free(got);
+        free(ref);
+        free(x.buf);
+        free(w.bytes);
+    }
+    test_matrix w;
+    BT_CHECK(make_matrix(&w, &s, BT_TERNARY_TQ2_0, 3, 256, 0) == BT_OK, "%s", bt_last_error());
+    bt_ternary_matrix r = w.m;
+    BT_CHECK(bt_ternary_repack(&r) == BT_OK && r.data == w.m.data && !r.owned && r.format == BT_TERNARY_TQ2_0,
+             "TQ2_0 was repacked");
+    free(w.bytes);
+}
