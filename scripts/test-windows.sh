@@ -34,6 +34,7 @@ count() {   # LABEL PASSED FAILED SKIPPED
 "$wine" $win/test-c.exe >"$log/c.txt" 2>&1
 rc=$?
 grep -E '^FAIL|check failed' "$log/c.txt"
+tr -d '\r' <"$log/c.txt" | grep -E '^  skipped: ' | sed 's/^  skipped: /  skipped: (under wine) /'   # test.sh counts the reasons
 line=$(tr -d '\r' <"$log/c.txt" | grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1)
 if [ -z "$line" ]; then tail -n 20 "$log/c.txt"; count "C tests under wine" 0 1 0
 else
