@@ -102,6 +102,13 @@ static bt_status check_scratch(const char *op, const bt_tensor *scratch, const b
     return BT_OK;
 }
 
+/* Both TTT ops take auto, dual or primal; anything else is refused, never run as one of them. */
+static bt_status check_form(const char *op, bt_ttt_form form) {
+    if (form == BT_TTT_FORM_AUTO || form == BT_TTT_FORM_DUAL || form == BT_TTT_FORM_PRIMAL) return BT_OK;
+    return bt_set_error(BT_ERR_ARG, "%s: unknown form %d (expected auto %d, dual %d or primal %d)", op, (int)form,
+                        (int)BT_TTT_FORM_AUTO, (int)BT_TTT_FORM_DUAL, (int)BT_TTT_FORM_PRIMAL);
+}
+
 /* The span of n tokens `done` tokens into the call (in-batch index first). */
 static bt_ttt_linear_span span_of(const bt_tensor *xq, const bt_tensor *xk, const bt_tensor *xv, const bt_tensor *eta,
                                   const bt_tensor *token_scale, int64_t done, int64_t first, int64_t n,
@@ -121,10 +128,7 @@ bt_status bt_op_ttt_linear(bt_tensor *out, bt_tensor *weights, bt_tensor *grads,
     const char *op = "ttt_linear";
     int64_t numel = 0, mini_batch = 0;
     bt_status st;
-    if (form != BT_TTT_FORM_AUTO && form != BT_TTT_FORM_DUAL && form != BT_TTT_FORM_PRIMAL)
-        return bt_set_error(BT_ERR_ARG, "%s: unknown form %d (expected auto %d, dual %d or primal %d)", op, (int)form,
-                            (int)BT_TTT_FORM_AUTO, (int)BT_TTT_FORM_DUAL, (int)BT_TTT_FORM_PRIMAL);
-    if ((st = check_f32(op, weights, "fast weights", &numel))) return st;
+    if ((st = check_form(op, form)) || (st = check_f32(op, weights, "fast weights", &numel))) return st;
     if (weights->ndim != 3 || weights->shape[1] != weights->shape[2] + 1)
         return bt_set_error(BT_ERR_ARG, "%s: fast weights must be [n_head, head_dim + 1, head_dim]", op);
     const int64_t n_head = weights->shape[0], d = weights->shape[2], width = n_head * d;
@@ -176,7 +180,7 @@ bt_status bt_op_ttt_mlp(bt_tensor *out, bt_tensor *weights, bt_tensor *grads, co
     const char *op = "ttt_mlp";
     int64_t numel = 0, mini_batch = 0;
     bt_status st;
-    if ((st = check_f32(op, weights, "fast weights", &numel))) return st;
+    if ((st = check_form(op, form)) || (st = check_f32(op, weights, "fast weights", &numel))) return st;
     if (weights->ndim != 2 || weights->shape[0] < 1 || hidden < 1)
         return bt_set_error(BT_ERR_ARG, "%s: fast weights must be [n_head, (d + 1) * F + (F + 1) * d] (F = %d)", op,
                             hidden);
