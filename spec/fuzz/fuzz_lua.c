@@ -27,7 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     L = luaL_newstate();
     luaL_openlibs(L);
     lua_getglobal(L, "package");
-    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/fuzz/targets/?.lua", root, root, root);
+    lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/fuzz/targets/?.lua;%s/spec/?.lua", root, root, root, root);
     lua_setfield(L, -2, "path");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, bt_lua_open_core);

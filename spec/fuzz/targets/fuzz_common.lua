@@ -1,19 +1,15 @@
 -- fuzz_common.lua - what the Lua fuzz targets share: writing an input to a scratch file
 -- and running a loaded model for a token (small context: the harness looks for memory
 -- errors in the build and the first step, not for how much a large context costs).
+local helper = require "helper"   -- spec/helper.lua: the specs' file helpers
+
 local M = {}
 
-function M.read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-end
+M.read = helper.read_file
 
+--- Writes bytes to path; returns path.
 function M.write(path, bytes)
-    local f = assert(io.open(path, "wb"))
-    f:write(bytes)
-    f:close()
+    helper.write_file(path, bytes)
     return path
 end
 

@@ -15,18 +15,17 @@ local at = assert(ttt:find("\n--\n", 1, true))
 common.write(ttt_dir .. "/config.json", ttt:sub(1, at - 1))
 common.write(ttt_dir .. "/model.safetensors", ttt:sub(at + 4))
 
-local sessions = {
-    Model.load(corpus .. "model_gguf/llama.gguf"):new_session { n_ctx = 8 },
-    Model.load(ttt_dir .. "/model.safetensors"):new_session { n_ctx = 8 },
-}
+local models = { Model.load(corpus .. "model_gguf/llama.gguf"), Model.load(ttt_dir .. "/model.safetensors") }
 os.remove(ttt_dir .. "/config.json")
 os.remove(ttt_dir .. "/model.safetensors")
 os.remove(ttt_dir)
 
 return function(data, dir)
     local path = common.write(dir .. "/state.safetensors", data)
-    for _, s in ipairs(sessions) do
-        s:reset()
+    -- A session of its own per input: a state that loads may replace the session's caches,
+    -- and what one input leaves must not outlive it (the harness checks for leaks per input).
+    for _, model in ipairs(models) do
+        local s = model:new_session { n_ctx = 8 }
         if pcall(s.load_state, s, path) and s.pos < s.n_ctx then s:forward({ 1 }, "last") end
     end
 end
