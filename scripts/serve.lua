@@ -16,31 +16,25 @@ local o = cli.parse(arg, {
     { "-m", "--model", key = "model", type = "string", metavar = "FILE", help = "model file", default = bt.default_model },
     { "-a", "--alias", key = "alias", type = "string", help = "the model's name in the API (default: the file's name)" },
     { nil, "--host", key = "host", type = "string", default = "127.0.0.1", help = "address to listen on" },
-    { nil, "--port", key = "port", type = "number", default = 8080, help = "port to listen on (0: any free port)" },
-    { "-np", "--parallel", key = "parallel", type = "number", default = 1, help = "parallel slots (sessions)" },
-    { nil, "--queue", key = "queue", type = "number", default = 64, help = "requests that may wait for a slot; more get 503" },
-    { "-c", "--ctx-size", key = "ctx", type = "number", help = "context per slot (default: the file's, at most 4096, with attention; no limit without)" },
-    { "-to", "--timeout", key = "timeout", type = "number", default = 600, help = "seconds a request may run" },
+    { nil, "--port", key = "port", type = "number", whole = true, min = 0, max = 65535, default = 8080,
+      help = "port to listen on (0: any free port)" },
+    { "-np", "--parallel", key = "parallel", type = "number", whole = true, min = 1, default = 1, help = "parallel slots (sessions)" },
+    { nil, "--queue", key = "queue", type = "number", whole = true, min = 0, default = 64,
+      help = "requests that may wait for a slot; more get 503" },
+    cli.ctx_option,
+    { "-to", "--timeout", key = "timeout", type = "number", above = 0, default = 600, help = "seconds a request may run" },
     { nil, "--api-key", key = "api_key", type = "string", help = "require 'Authorization: Bearer KEY'" },
     { nil, "--memory-dir", key = "memory_dir", type = "string", default = "memories",
       help = "folder of TTT memories (shared by server processes)" },
     { nil, "--chat-template", key = "template", type = "string", help = "chat template (default: the model's)" },
-    { nil, "--max-body", key = "max_body", type = "number", default = 1048576, help = "largest request body in bytes" },
-    { "-t", "--threads", key = "threads", type = "number", help = "CPU threads" },
-    { "-b", "--batch-size", key = "batch", type = "number", default = 64, help = "prompt tokens per forward chunk" },
+    { nil, "--max-body", key = "max_body", type = "number", whole = true, min = 1, default = 1048576,
+      help = "largest request body in bytes" },
+    cli.threads_option,
+    cli.batch_option(64),
     cli.gpu_layers_option,
 }, "usage: bitttt-lua serve.lua [-m MODEL] [--host H] [--port P] [-np N] [-c CTX] [--api-key KEY] [options]")
 
 if not o.model then error("no model: give -m MODEL", 0) end
-local function whole(name, v, min)
-    if v ~= math.floor(v) or v < min then error(("%s must be a whole number >= %d, got %s"):format(name, min, v), 0) end
-end
-whole("--port", o.port, 0)
-if o.port > 65535 then error("--port must be <= 65535", 0) end
-whole("-np", o.parallel, 1)
-whole("--queue", o.queue, 0)
-whole("--max-body", o.max_body, 1)
-if o.timeout <= 0 then error("--timeout must be > 0", 0) end
 if o.threads then bt.set_threads(o.threads) end
 
 local model = Model.load(o.model, { max_batch = o.batch, n_gpu_layers = cli.gpu_layers(o.n_gpu_layers), n_ctx = o.ctx })

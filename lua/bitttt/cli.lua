@@ -176,13 +176,4 @@ end
 cli.kv_type_option = { nil, "--kv-type", key = "kv_type", type = "string", metavar = "f16|f32|q8_0", default = "f16",
     help = "KV cache element type (f32: exact, as the reference logits; q8_0: half of f16's memory)" }
 
---- value when it is a whole number from lo to hi, else an error naming the option
--- (a C cast of 1e12 or NaN to int would be undefined behaviour).
-function cli.whole(value, option, lo, hi)
-    if value ~= nil and (value ~= math.floor(value) or not (value >= lo and value <= hi)) then
-        error(("%s needs a whole number from %d to %d, got %s"):format(option, lo, hi, tostring(value)), 0)
-    end
-    return value
-end
-
 return cli
