@@ -228,14 +228,20 @@ project "bitttt_core"
     filter {}
 
 ---------------------------------------------------------------- the host
--- Not for Windows yet: its REPL's terminal code is POSIX (README, "Windows").
-if not os.istarget("windows") then
+-- Its OS file (host_os.h) is chosen like the library's: os_posix.c or os_windows.c.
 project "bitttt-lua"
     kind "ConsoleApp"
     files { "runtime/host/**.c", "runtime/host/**.h" }
-    links { "bitttt_shared", "luajit-5.1", "dl" }
-    linkoptions { "-Wl,-rpath,'$$ORIGIN'" }
-end
+    links { "bitttt_shared" }
+    filter "system:not windows"
+        excludes { "runtime/host/os_windows.c" }
+        links { "luajit-5.1", "dl" }
+        linkoptions { "-Wl,-rpath,'$$ORIGIN'" }
+    filter "system:windows"
+        excludes { "runtime/host/os_posix.c" }
+        links { "lua51", "shell32" }    -- shell32: CommandLineToArgvW
+        removedefines { "BT_STATIC" }   -- BT_API: dllimport from bitttt.dll
+    filter {}
 
 ---------------------------------------------------------------- C tests
 project "test-c"

@@ -116,9 +116,10 @@ LIB_SRC := $(filter-out runtime/host/% runtime/lua_module/% runtime/platform/pos
 TEST_SRC := $(call find_c,spec/c)
 EMBED_SRC := $(call find_c,examples/embed_c)
 MODULE_SRC := $(call find_c,runtime/lua_module)
+HOST_SRC := $(filter-out runtime/host/os_posix.c,$(call find_c,runtime/host))
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
-all: $(OUT)/libbitttt.a $(OUT)/bitttt.dll $(OUT)/test-c.exe $(OUT)/embed_c.exe $(OUT)/bitttt/core.dll
+all: $(OUT)/libbitttt.a $(OUT)/bitttt.dll $(OUT)/test-c.exe $(OUT)/embed_c.exe $(OUT)/bitttt/core.dll $(OUT)/bitttt-lua.exe
 
 # base/export.h: BT_API is dllexport in the library's objects (also archived into
 # libbitttt.a: harmless there), nothing for the C tests (they link libbitttt.a),
@@ -146,6 +147,10 @@ $(OUT)/embed_c.exe: $(call obj,$(EMBED_SRC)) $(OUT)/bitttt.dll
 $(OUT)/bitttt/core.dll: $(call obj,$(MODULE_SRC)) $(OUT)/bitttt.dll
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $(call obj,$(MODULE_SRC)) -L$(OUT) -lbitttt -L$(DEPS)/bin -llua51 $(LDFLAGS)
+
+# The host, on bitttt.dll and lua51.dll as on Linux (its OS file: runtime/host/os_windows.c).
+$(OUT)/bitttt-lua.exe: $(call obj,$(HOST_SRC)) $(OUT)/bitttt.dll
+	$(CC) -o $@ $(call obj,$(HOST_SRC)) -L$(OUT) -lbitttt -L$(DEPS)/bin -llua51 -lshell32 $(LDFLAGS)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 MAKE

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-portable.sh - no POSIX-only (or glibc-only) call outside the platform layer:
-# runtime/platform/{posix,windows}.c and the tests' spec/c/test_platform.c are the
-# only C files that may use them (Windows builds: scripts/build-windows.sh).
+# runtime/platform/{posix,windows}.c (the library's), runtime/host/os_{posix,windows}.c
+# (the bitttt-lua host's) and the tests' spec/c/test_platform.c are the only C files
+# that may use them (Windows builds: scripts/build-windows.sh).
 # Prints each use as FILE:LINE:text; exits 1 if there is any.
 #
 #   ./scripts/check-portable.sh [ROOT]
@@ -10,19 +11,20 @@ cd "${1:-$(dirname "$0")/..}" || exit 2
 
 # Headers and calls that MinGW-w64 or MSVC lack (or, for aligned_alloc, cannot free).
 pattern='#include <(unistd|pthread|threads|dirent|dlfcn|termios|sched|sys/(mman|resource|ioctl|wait|time))\.h>'
-pattern+='|\b(mmap|munmap|clock_gettime|getrusage|sched_getaffinity|sysconf|aligned_alloc|memmem|mkdtemp|mkstemp|popen|fork|nanosleep|usleep|sigaction|getline|strndup|fdopen|unlink|rmdir)\('
+pattern+='|\b(mmap|munmap|clock_gettime|getrusage|sched_getaffinity|sysconf|aligned_alloc|memmem|mkdtemp|mkstemp|popen|fork|nanosleep|usleep|sigaction|getline|strndup|fdopen|unlink|rmdir|readlink|realpath|isatty|tcgetattr|tcsetattr|ioctl|mkdir)\('
 pattern+='|\bsystem\(|"/tmp/'
 
 # Allowed: the platform files, and what is not ported yet (each with its reason).
 allowed=(
     runtime/platform/posix.c
     runtime/platform/windows.c
+    runtime/host/os_posix.c
+    runtime/host/os_windows.c
     spec/c/test_platform.c
     examples/embed_c/frame_clock.c
     examples/embed_c/self_path.c
     spec/c/test_capi_threads.c   # pthreads: MinGW-w64 has winpthreads (MSVC would need a port)
     'runtime/capi/*'             # the C API's model locks: pthread mutexes, as above
-    'runtime/host/*'             # the REPL's terminal code: POSIX only so far (bitttt-lua is not built for Windows)
 )
 
 found=$(git ls-files 'runtime/*.c' 'runtime/*.h' 'kernels/*.c' 'kernels/*.h' 'spec/c/*.c' 'spec/c/*.h' 'examples/*.c' 'examples/*.h' |

@@ -7,11 +7,12 @@
  *   ed:read("> ")                        -> text | nil, "eof" | nil, "cancelled" (Ctrl-C)
  *   ed:add_history(text)                 -- entered lines are added by read already
  *
- * History files live beside the REPL's ($XDG_STATE_HOME/bitttt/, repl_history.h). */
+ * History files live beside the REPL's (host_os.h, bt_host_state_path). */
 #include <lauxlib.h>
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
+#include "host_os.h"
 #include "repl_history.h"
 #include "repl_line.h"
 
@@ -35,15 +36,15 @@ static int l_new(lua_State *L) {
         luaL_checktype(L, 1, LUA_TTABLE);
         lua_getfield(L, 1, "history");
         name = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
-        if (name && (!*name || strchr(name, '/')))
-            return luaL_error(L, "bitttt.line.new: history must be a file name without '/', got '%s'", name);
+        if (name && (!*name || strpbrk(name, "/\\")))
+            return luaL_error(L, "bitttt.line.new: history must be a file name without '/' or '\\', got '%s'", name);
         lua_pop(L, 1);   /* name stays valid: the options table holds the string */
     }
     line_editor *e = lua_newuserdata(L, sizeof *e);
     memset(e, 0, sizeof *e);
     luaL_getmetatable(L, EDITOR_META);
     lua_setmetatable(L, -2);
-    if (name && bt_repl_history_path(e->history_path, sizeof e->history_path, name) == 0)
+    if (name && bt_host_state_path(e->history_path, sizeof e->history_path, name) == 0)
         bt_repl_history_load(&e->ed, e->history_path);
     else
         e->history_path[0] = 0;

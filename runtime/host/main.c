@@ -10,17 +10,15 @@
  * libbitttt.so (the one runtime of the process, which also serves the C API);
  * LuaJIT is Debian's shared libluajit-5.1.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <luajit.h>
 #include "host.h"
+#include "host_os.h"
 #include "repl_interrupt.h"
 #include "script_run.h"
 #include "runtime/lua/open_core.h"
@@ -39,25 +37,21 @@ static const char *usage =
     "Errors are one line; --verbose (after the script) or BITTTT_DEBUG=1 adds the stack traceback.\n"
     "Environment: BITTTT_HOME (project folder with lua/ and scripts/), BITTTT_THREADS, BITTTT_CPU, BITTTT_DEBUG.\n";
 
-static int file_exists(const char *p) { return access(p, R_OK) == 0; }
-
 /* The project home: $BITTTT_HOME, else <dir of executable>/.. when it holds lua/bitttt. */
 static void find_home(char *home, size_t cap) {
     const char *env = getenv("BITTTT_HOME");
     if (env && *env) { snprintf(home, cap, "%s", env); return; }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char exe[BT_HOST_PATH_MAX];
     home[0] = 0;
-    if (n <= 0) return;
-    exe[n] = 0;
-    /* Strip the file name, then walk up (bin/ or bin/asan/) until lua/bitttt/init.lua appears. */
+    if (bt_host_exe_path(exe, sizeof exe) != 0) return;
+    /* Strip the file name, then walk up (bin/, bin/asan/ or bin/windows/) until lua/bitttt/init.lua appears. */
     for (int up = 0; up < 4; up++) {
-        char *slash = strrchr(exe, '/');
+        char *slash = (char *)bt_host_last_separator(exe);
         if (!slash) return;
         *slash = 0;
-        char probe[PATH_MAX + 32];
+        char probe[BT_HOST_PATH_MAX + 32];
         snprintf(probe, sizeof probe, "%s/lua/bitttt/init.lua", exe);
-        if (file_exists(probe)) { snprintf(home, cap, "%s", exe); return; }
+        if (bt_host_readable_file(probe)) { snprintf(home, cap, "%s", exe); return; }
     }
 }
 
@@ -124,18 +118,12 @@ static int print_version(lua_State *L) {
     return bt_host_call(L, 0, 0) ? 1 : 0;
 }
 
-/* A readable regular file (a FIFO would block the load). */
-static int script_file(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, R_OK) == 0;
-}
-
 /* Resolves the script name: as given, else <home>/scripts/<name>. */
 static int resolve_script(const char *name, const char *home, char *out, size_t cap) {
-    if (script_file(name)) { snprintf(out, cap, "%s", name); return 1; }
-    if (*home && !strchr(name, '/')) {
+    if (bt_host_readable_file(name)) { snprintf(out, cap, "%s", name); return 1; }
+    if (*home && !bt_host_last_separator(name)) {
         snprintf(out, cap, "%s/scripts/%s", home, name);
-        if (script_file(out)) return 1;
+        if (bt_host_readable_file(out)) return 1;
     }
     return 0;
 }
@@ -151,6 +139,7 @@ static void set_arg_table(lua_State *L, int argc, char **argv, int script_at) {
 }
 
 int main(int argc, char **argv) {
+    bt_host_os_init(&argc, &argv);
     int interactive = 0, script_at = argc, n_chunks = 0;
     const char *chunks[64];
     for (int i = 1; i < argc; i++) {
@@ -171,7 +160,7 @@ int main(int argc, char **argv) {
     lua_State *L = luaL_newstate();
     if (!L) { fprintf(stderr, "bitttt-lua: cannot create a Lua state\n"); return 1; }
     luaL_openlibs(L);
-    char home[PATH_MAX];
+    char home[BT_HOST_PATH_MAX];
     find_home(home, sizeof home);
     set_paths(L, home);
     preload_core(L);
@@ -192,9 +181,9 @@ int main(int argc, char **argv) {
         }
     }
     if (rc == 0 && script_at < argc) {
-        char path[PATH_MAX + 64];
+        char path[BT_HOST_PATH_MAX + 64];
         int from_stdin = strcmp(argv[script_at], "-") == 0;   /* `-`: the script is stdin */
-        const char *slash = strrchr(argv[script_at], '/');
+        const char *slash = bt_host_last_separator(argv[script_at]);
         const char *name = from_stdin ? "stdin" : slash ? slash + 1 : argv[script_at];
         if (from_stdin) snprintf(path, sizeof path, "-");
         if (!from_stdin && !resolve_script(argv[script_at], home, path, sizeof path)) {

@@ -1,9 +1,11 @@
 /* repl.c - the interactive loop: reads a chunk (continuing lines until it
  * parses), runs it with Ctrl-C armed, prints the values of expressions through
  * lua/bitttt/repl.lua. On a terminal it edits lines with repl_line.c (history
- * in repl_history.c, completion from repl.lua) and keeps going after errors; on
- * piped input it reads plain lines without prompts and, as luajit does, stops at
- * the first error (an unfinished chunk at the end included) with status 1. */
+ * in repl_history.c, completion from repl.lua), or where that has no raw mode
+ * (Windows, host_os.h) reads the terminal's lines with prompts and history, and
+ * keeps going after errors; on piped input it reads plain lines without prompts
+ * and, as luajit does, stops at the first error (an unfinished chunk at the end
+ * included) with status 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include <lua.h>
 #include <luajit.h>
 #include "host.h"
+#include "host_os.h"
+#include "read_line.h"
 #include "repl_history.h"
 #include "repl_interrupt.h"
 #include "repl_line.h"
@@ -20,7 +24,8 @@
 typedef struct repl {
     lua_State *L;
     int module_ref;          /* registry ref of bitttt.repl; LUA_NOREF when it did not load */
-    int on_terminal;         /* line editing on; else plain reads */
+    int interactive;         /* on a terminal: prompts, history, going on after errors */
+    int editing;             /* interactive with the line editor; else plain line reads */
     bt_line_editor editor;
     char history_path[4096]; /* "" when there is no history file */
 } repl;
@@ -78,20 +83,18 @@ static char **complete_with_lua(void *ctx, const char *before, size_t *word_star
 
 /* One line without its newline (malloc'd), from the editor or plain stdin. */
 static bt_line_result read_line(repl *r, const char *prompt, char **line) {
-    if (r->on_terminal) {
+    if (r->editing) {
         bt_line_result res = bt_line_read(&r->editor, prompt, line);
         if (res == BT_LINE_OK) bt_repl_history_add(&r->editor, r->history_path[0] ? r->history_path : NULL, *line);
         return res;
     }
-    size_t cap = 0;
-    *line = NULL;
-    ssize_t len = getline(line, &cap, stdin);
-    if (len < 0) {
-        free(*line);
-        *line = NULL;
-        return BT_LINE_EOF;
+    if (r->interactive) {   /* a terminal without the line editor (Windows): prompts and history */
+        fputs(prompt, stdout);
+        fflush(stdout);
     }
-    if (len > 0 && (*line)[len - 1] == '\n') (*line)[len - 1] = 0;
+    *line = bt_host_read_line(stdin);
+    if (!*line) return BT_LINE_EOF;
+    if (r->interactive) bt_repl_history_add(&r->editor, r->history_path[0] ? r->history_path : NULL, *line);
     return BT_LINE_OK;
 }
 
@@ -198,7 +201,7 @@ static int run_chunk(repl *r) {
     if (rc != 0) {
         const char *msg = lua_tostring(L, -1);
         if (msg && strcmp(msg, BT_REPL_INTERRUPTED) == 0)   /* after the terminal's "^C" */
-            fprintf(stderr, "%s%s\n", r->on_terminal ? "\n" : "", msg);
+            fprintf(stderr, "%s%s\n", r->interactive ? "\n" : "", msg);
         else fprintf(stderr, "bitttt-lua: %s\n", msg ? msg : "(error)");
         lua_settop(L, base);
         return 1;
@@ -216,17 +219,19 @@ static int run_chunk(repl *r) {
 static void open_terminal(repl *r) {
     r->editor.complete = complete_with_lua;
     r->editor.complete_ctx = r;
-    if (bt_repl_history_path(r->history_path, sizeof r->history_path, "history") == 0)
+    if (bt_host_state_path(r->history_path, sizeof r->history_path, "history") == 0)
         bt_repl_history_load(&r->editor, r->history_path);
     else
         r->history_path[0] = 0;
-    printf("bitttt-lua %s (%s). :help for help, Tab completes, Ctrl-D quits.\n", BT_VERSION_STRING, LUAJIT_VERSION);
+    printf("bitttt-lua %s (%s). :help for help, %s quits.\n", BT_VERSION_STRING, LUAJIT_VERSION,
+           r->editing ? "Tab completes, Ctrl-D" : bt_host_end_of_input_keys());
 }
 
 int bt_host_repl(lua_State *L) {
-    repl r = {.L = L, .on_terminal = bt_line_editor_usable()};
+    repl r = {.L = L, .interactive = bt_host_is_terminal()};
+    r.editing = r.interactive && bt_line_editor_usable();
     load_repl_module(&r);
-    if (r.on_terminal) open_terminal(&r);
+    if (r.interactive) open_terminal(&r);
     int failed = 0;
     for (;;) {
         lua_settop(L, 0);
@@ -239,8 +244,8 @@ int bt_host_repl(lua_State *L) {
             failed = run_chunk(&r);
         }
         fflush(stdout);
-        if (st == CHUNK_UNFINISHED || (failed && !r.on_terminal)) break;
-        if (r.on_terminal) failed = 0;
+        if (st == CHUNK_UNFINISHED || (failed && !r.interactive)) break;
+        if (r.interactive) failed = 0;
     }
     lua_settop(L, 0);
     if (r.module_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r.module_ref);

@@ -1,13 +1,14 @@
-/* repl_interrupt.c - SIGINT handling while REPL input runs (see repl_interrupt.h). */
+/* repl_interrupt.c - Ctrl-C handling while REPL input runs (see repl_interrupt.h;
+ * the handlers are installed through host_os.h). */
 #include "repl_interrupt.h"
 #include <signal.h>
-#include <string.h>
+#include "host_os.h"
 #include "runtime/interrupt.h"
 
 static lua_State *running;               /* the state running REPL input */
 static volatile sig_atomic_t presses;    /* Ctrl-C presses during this run */
 static int armed;
-static struct sigaction previous;
+static bt_host_ctrl_c_saved previous;
 
 static void raise_interrupted(lua_State *L) {
     lua_pushstring(L, BT_REPL_INTERRUPTED);
@@ -25,7 +26,7 @@ static void on_sigint(int sig) {
     (void)sig;
     bt_interrupt_request();
     if (++presses >= 3) {
-        sigaction(SIGINT, &previous, NULL);
+        bt_host_restore_ctrl_c(&previous);
         raise(SIGINT);
         return;
     }
@@ -41,30 +42,26 @@ void bt_repl_interrupt_arm(lua_State *L) {
     running = L;
     presses = 0;
     bt_interrupt_clear();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &previous);
+    bt_host_on_ctrl_c(on_sigint, &previous);
 }
 
 void bt_repl_interrupt_disarm(lua_State *L) {
     if (!armed) return;
     armed = 0;
-    sigaction(SIGINT, &previous, NULL);
+    bt_host_restore_ctrl_c(&previous);
     lua_sethook(L, NULL, 0, 0);
 }
 
 /* ---- trap(): Ctrl-C counted, polled with pressed() ---- */
 
 static volatile sig_atomic_t trapped_presses;
-static struct sigaction before_trap;
+static bt_host_ctrl_c_saved before_trap;
 static int trapping;
 
 static void on_sigint_trapped(int sig) {
     (void)sig;
     if (++trapped_presses >= 3) {
-        sigaction(SIGINT, &before_trap, NULL);
+        bt_host_restore_ctrl_c(&before_trap);
         raise(SIGINT);
     }
 }
@@ -73,11 +70,7 @@ static int l_trap(lua_State *L) {
     (void)L;
     trapped_presses = 0;
     if (trapping) return 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint_trapped;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &before_trap);
+    bt_host_on_ctrl_c(on_sigint_trapped, &before_trap);
     trapping = 1;
     return 0;
 }
@@ -90,7 +83,7 @@ static int l_pressed(lua_State *L) {
 
 static int l_release(lua_State *L) {
     (void)L;
-    if (trapping) sigaction(SIGINT, &before_trap, NULL);
+    if (trapping) bt_host_restore_ctrl_c(&before_trap);
     trapping = 0;
     return 0;
 }

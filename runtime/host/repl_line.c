@@ -1,13 +1,11 @@
 /* repl_line.c - the REPL's line editor (see repl_line.h): the terminal in raw
- * mode while a line is read, the edit buffer, keys, completion and redrawing. */
+ * mode while a line is read (host_os.h), the edit buffer, keys, completion and
+ * redrawing. */
 #include "repl_line.h"
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <termios.h>
-#include <unistd.h>
+#include "host_os.h"
 
 enum { KEY_CTRL_A = 1, KEY_CTRL_B = 2, KEY_CTRL_C = 3, KEY_CTRL_D = 4, KEY_CTRL_E = 5, KEY_CTRL_F = 6,
        KEY_CTRL_H = 8, KEY_TAB = 9, KEY_LF = 10, KEY_CTRL_K = 11, KEY_CTRL_L = 12, KEY_CR = 13,
@@ -24,58 +22,18 @@ typedef struct {
     char *saved;        /* the new line while browsing history */
 } edit_state;
 
-int bt_line_editor_usable(void) {
-    const char *term = getenv("TERM");
-    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
-}
+int bt_line_editor_usable(void) { return bt_host_raw_usable(); }
 
-static void write_all(const char *s, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(STDOUT_FILENO, s, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-static void write_str(const char *s) { write_all(s, strlen(s)); }
-
-static int terminal_columns(void) {
-    struct winsize ws;
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-    return 80;
-}
-
-/* Raw input (no echo, no line buffering, Ctrl-C as a key); output processing stays on. */
-static int enter_raw_mode(struct termios *saved) {
-    if (tcgetattr(STDIN_FILENO, saved) != 0) return -1;
-    struct termios raw = *saved;
-    raw.c_iflag &= ~(tcflag_t)(BRKINT | ICRNL | INPCK | ISTRIP | IXON);
-    raw.c_cflag |= CS8;
-    raw.c_lflag &= ~(tcflag_t)(ECHO | ICANON | IEXTEN | ISIG);
-    raw.c_cc[VMIN] = 1;
-    raw.c_cc[VTIME] = 0;
-    return tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);   /* keeps type-ahead */
-}
-
-static int read_byte(void) {
-    unsigned char c;
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, &c, 1);
-        if (n == 1) return c;
-        if (n < 0 && errno == EINTR) continue;
-        return -1;
-    }
-}
+static void write_str(const char *s) { bt_host_term_write(s, strlen(s)); }
 
 /* A key: a byte, or one of the decoded escape sequences (ESC [ x, ESC [ n ~, ESC O x). */
 static int read_key(void) {
-    int c = read_byte();
+    int c = bt_host_term_read_byte();
     if (c != KEY_ESC) return c;
-    int kind = read_byte();
-    int code = read_byte();
+    int kind = bt_host_term_read_byte();
+    int code = bt_host_term_read_byte();
     if (kind == '[' && code >= '0' && code <= '9') {
-        int tilde = read_byte();
+        int tilde = bt_host_term_read_byte();
         if (tilde != '~') return KEY_NONE;
         switch (code) {
         case '1': case '7': return KEY_HOME;
@@ -154,7 +112,7 @@ static void set_text(edit_state *s, const char *text) {
 
 /* Redraws the prompt and the part of the line around the cursor that fits the terminal. */
 static void refresh(const edit_state *s) {
-    size_t room = (size_t)terminal_columns();
+    size_t room = (size_t)bt_host_term_columns();
     size_t prompt_cols = strlen(s->prompt);
     room = room > prompt_cols + 1 ? room - prompt_cols - 1 : 1;
     size_t start = 0;
@@ -166,7 +124,7 @@ static void refresh(const edit_state *s) {
     snprintf(move, sizeof move, "\r\x1b[%zuC", cursor_col);
     write_str("\r");
     write_str(s->prompt);
-    write_all(s->buf + start, end - start);
+    bt_host_term_write(s->buf + start, end - start);
     write_str("\x1b[0K");
     write_str(cursor_col > 0 ? move : "\r");
 }
@@ -176,7 +134,7 @@ static void show_candidates(const edit_state *s, char **cands, int n) {
     size_t width = 0;
     for (int i = 0; i < n; i++) width = strlen(cands[i]) > width ? strlen(cands[i]) : width;
     width += 2;
-    int per_row = (int)((size_t)terminal_columns() / width);
+    int per_row = (int)((size_t)bt_host_term_columns() / width);
     if (per_row < 1) per_row = 1;
     write_str("\r\n");
     for (int i = 0; i < n; i++) {
@@ -191,8 +149,10 @@ static void show_candidates(const edit_state *s, char **cands, int n) {
 
 static void complete(bt_line_editor *ed, edit_state *s) {
     if (!ed->complete) return;
-    char *before = strndup(s->buf, s->pos);
+    char *before = malloc(s->pos + 1);
     if (!before) return;
+    memcpy(before, s->buf, s->pos);
+    before[s->pos] = 0;
     size_t word_start = s->pos;
     int n = 0;
     char **cands = ed->complete(ed->complete_ctx, before, &word_start, &n);
@@ -275,12 +235,11 @@ bt_line_result bt_line_read(bt_line_editor *ed, const char *prompt, char **line)
     edit_state s = {.buf = malloc(128), .cap = 128, .prompt = prompt, .history_at = ed->n_history};
     if (!s.buf) return BT_LINE_EOF;
     s.buf[0] = 0;
-    struct termios saved;
-    if (enter_raw_mode(&saved) != 0) { free(s.buf); return BT_LINE_EOF; }
+    if (bt_host_raw_begin() != 0) { free(s.buf); return BT_LINE_EOF; }
     write_str(prompt);
     int result;
     while ((result = handle_key(ed, &s, read_key())) < 0) {}
-    tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
+    bt_host_raw_end();
     free(s.saved);
     if (result == BT_LINE_OK) *line = s.buf;
     else free(s.buf);

@@ -22,7 +22,7 @@ typedef struct bt_line_editor {
     void *complete_ctx;
 } bt_line_editor;
 
-/* 1 when stdin and stdout are terminals and TERM is not "dumb". */
+/* 1 when the terminal takes raw mode (host_os.h, bt_host_raw_usable). */
 int bt_line_editor_usable(void);
 
 /* Reads one line (without its newline) into *line (malloc'd; the caller frees it)

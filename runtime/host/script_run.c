@@ -1,11 +1,11 @@
 /* script_run.c - runs a script or -e chunk and reports its uncaught error as a
  * command-line tool does (see script_run.h). */
 #include "script_run.h"
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lauxlib.h>
+#include "host_os.h"
 #include "repl_interrupt.h"
 #include "runtime/interrupt.h"
 
@@ -25,9 +25,9 @@ static size_t position_length(const char *msg, int *line) {
 
 /* Whether a chunk source "@path" is a file of the kit: under <home>/lua/ or <home>/scripts/. */
 static int kit_source(const char *source, const char *home) {
-    char file[PATH_MAX], root[PATH_MAX];
+    char file[BT_HOST_PATH_MAX], root[BT_HOST_PATH_MAX];
     if (source[0] != '@' || !*home) return 0;
-    if (!realpath(source + 1, file) || !realpath(home, root)) return 0;
+    if (bt_host_real_path(source + 1, file, sizeof file) != 0 || bt_host_real_path(home, root, sizeof root) != 0) return 0;
     size_t n = strlen(root);
     if (strncmp(file, root, n) != 0) return 0;
     return strncmp(file + n, "/lua/", 5) == 0 || strncmp(file + n, "/scripts/", 9) == 0;
@@ -46,7 +46,7 @@ static int kit_position(lua_State *L, const char *msg, size_t pos_len, int line,
     }
     /* Not on the stack (a script caught the error and raised it again): the file itself,
      * or for a name shortened to ".../tail", the kit's file that ends with that tail. */
-    char source[PATH_MAX + 2];
+    char source[BT_HOST_PATH_MAX + 2];
     if (src_len + 2 > sizeof source) return 0;
     if (src_len > 3 && strncmp(msg, "...", 3) == 0) {
         for (const char *p = msg + 3; p < msg + src_len; p++) {
