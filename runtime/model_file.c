@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 struct bt_model_file {
     int refcount;              /* the opener's reference + one per live tensor */
@@ -54,18 +53,17 @@ static bt_status open_safetensors(bt_model_file *mf, const char *path, int is_di
     const char *slash = strrchr(file, '/');
     int dir_len = slash ? (int)(slash - file) : 1;
     snprintf(config, sizeof config, "%.*s/config.json", dir_len, slash ? file : ".");
-    struct stat sb;
-    if (stat(config, &sb) == 0) return bt_json_parse_file(&mf->config, config);
+    if (bt_path_kind(config)) return bt_json_parse_file(&mf->config, config);
     return BT_OK;
 }
 
 bt_status bt_model_file_open(bt_model_file **out, const char *path) {
     *out = NULL;
-    struct stat sb;
-    if (stat(path, &sb) != 0) return bt_set_error(BT_ERR_IO, "%s: no such file or folder", path);
-    int is_dir = S_ISDIR(sb.st_mode);
-    if (!is_dir && !S_ISREG(sb.st_mode))   /* a FIFO would block the reads below */
-        return bt_set_error(BT_ERR_IO, "%s: a %s, not a model file or folder", path, bt_path_kind(path));
+    const char *kind = bt_path_kind(path);
+    if (!kind) return bt_set_error(BT_ERR_IO, "%s: no such file or folder", path);
+    int is_dir = strcmp(kind, "directory") == 0;
+    if (!is_dir && strcmp(kind, "file") != 0)   /* a FIFO would block the reads below */
+        return bt_set_error(BT_ERR_IO, "%s: a %s, not a model file or folder", path, kind);
     int is_gguf = 0;
     bt_status st = is_dir ? BT_OK : sniff_gguf(path, &is_gguf);
     if (st) return st;

@@ -4,8 +4,9 @@
 #   bitttt.dll (+ libbitttt.dll.a), libbitttt.a, embed_c.exe, test-c.exe and the
 #   MinGW runtime DLLs they load; with LuaJIT: bitttt-lua.exe and bitttt/core.dll.
 # The C API's dependencies come from Debian's source packages (pcre2, LuaJIT; zlib for
-# the C tests is Debian's libz-mingw-w64-dev), fetched with `apt-get source` pinned to
-# the main suite's version and built once into build/windows/deps/ (kept between runs).
+# the C tests is Debian's libz-mingw-w64-dev; LuaFileSystem for the test runner), fetched
+# with `apt-get source` pinned to the main suite's version and built once into
+# build/windows/deps/ (kept between runs).
 # Installs the Debian packages it needs when they are missing. Run scripts/test-windows.sh next.
 #
 #   ./scripts/build-windows.sh
@@ -45,13 +46,13 @@ if ! apt-get source --print-uris pcre2 >/dev/null 2>&1; then
     "${as_root[@]}" apt-get update -qq -o Dir::Etc::sourcelist="$src_list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
 fi
 
-# fetch_source SOURCE BINARY -> prints the unpacked source folder (fetched once, pinned to
-# the main suite's version of the binary package BINARY)
+# fetch_source SOURCE -> prints the unpacked source folder (fetched once, pinned to the
+# main suite's version of the source package SOURCE)
 fetch_source() {
     local pkg=$1 version sandbox=()
     [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)   # _apt cannot write into this tree
-    version=$(apt-cache madison "$2" | awk -F' *[|] *' -v s=" $suite/main " 'index($3, s) { print $2; exit }')
-    [ -n "$version" ] || { echo "build-windows.sh: no $suite version of $2" >&2; exit 1; }
+    version=$(apt-cache madison "$pkg" | awk -F' *[|] *' -v s=" $suite/main Sources" 'index($3, s) { print $2; exit }')
+    [ -n "$version" ] || { echo "build-windows.sh: no $suite version of the source package $pkg" >&2; exit 1; }
     if [ ! -f "$deps/src/$pkg.version" ] || [ "$(cat "$deps/src/$pkg.version")" != "$version" ]; then
         echo "build-windows.sh: apt-get source $pkg=$version" >&2
         rm -rf "$deps/src/$pkg-"*
@@ -63,7 +64,7 @@ fetch_source() {
 }
 
 # ---------------------------------------------------------------- pcre2 (static, 8-bit)
-pcre2_src=$(fetch_source pcre2 libpcre2-dev)
+pcre2_src=$(fetch_source pcre2)
 if [ ! -f "$deps/lib/libpcre2-8.a" ]; then
     echo "build-windows.sh: building pcre2 for $host"
     rm -rf "$work/pcre2-build" && mkdir -p "$work/pcre2-build"
@@ -76,7 +77,7 @@ fi
 
 # ---------------------------------------------------------------- LuaJIT (lua51.dll)
 # One LuaJIT per process: bitttt-lua.exe and bitttt/core.dll both load lua51.dll.
-luajit_src=$(fetch_source luajit libluajit-5.1-dev)
+luajit_src=$(fetch_source luajit)
 if [ ! -f "$deps/bin/lua51.dll" ]; then
     echo "build-windows.sh: building LuaJIT for $host"
     rm -rf "$work/luajit-build" && cp -r "$luajit_src" "$work/luajit-build"
@@ -86,6 +87,17 @@ if [ ! -f "$deps/bin/lua51.dll" ]; then
     cp "$work/luajit-build/src/lua51.dll" "$work/luajit-build/src/luajit.exe" "$deps/bin/"
     mkdir -p "$deps/share/lua" && cp -r "$work/luajit-build/src/jit" "$deps/share/lua/"
     for h in lua.h lualib.h lauxlib.h luaconf.h lua.hpp luajit.h; do cp "$work/luajit-build/src/$h" "$deps/include/luajit/"; done
+fi
+
+# ---------------------------------------------------------------- LuaFileSystem (lfs.dll)
+# For busted's Penlight under wine (scripts/test-windows.sh); the runner's other C modules,
+# lua-term and lua-system, are not on Debian's source mirror here (404): spec/windows/lua/
+# stands in for the three calls busted makes of them.
+lfs_src=$(fetch_source lua-filesystem)
+if [ ! -f "$deps/lib/lua/lfs.dll" ]; then
+    echo "build-windows.sh: building LuaFileSystem for $host"
+    mkdir -p "$deps/lib/lua"
+    $cc -O2 -shared -o "$deps/lib/lua/lfs.dll" "$lfs_src/src/lfs.c" -I"$deps/include/luajit" -L"$deps/bin" -llua51
 fi
 
 # ---------------------------------------------------------------- bitttt
@@ -156,5 +168,5 @@ $(OUT)/bitttt-lua.exe: $(call obj,$(HOST_SRC)) $(OUT)/bitttt.dll
 MAKE
 mkdir -p "$out/bitttt"
 make -s -C "$work" -j"$jobs" all
-cp "$deps/bin/lua51.dll" "$deps/bin/luajit.exe" /usr/lib/gcc/$host/*-posix/{libgomp-1,libgcc_s_seh-1}.dll /usr/$host/lib/libwinpthread-1.dll "$out/"
+cp "$deps/bin/lua51.dll" "$deps/bin/luajit.exe" "$deps/lib/lua/lfs.dll" /usr/lib/gcc/$host/*-posix/{libgomp-1,libgcc_s_seh-1}.dll /usr/$host/lib/libwinpthread-1.dll "$out/"
 echo "build-windows.sh: built $(cd "$out" && ls *.dll *.exe bitttt/*.dll | tr '\n' ' ')"

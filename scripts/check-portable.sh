@@ -12,9 +12,9 @@ cd "${1:-$(dirname "$0")/..}" || exit 2
 # Headers and calls that MinGW-w64 or MSVC lack (or, for aligned_alloc, cannot free).
 pattern='#include <(unistd|pthread|threads|dirent|dlfcn|termios|sched|sys/(mman|resource|ioctl|wait|time))\.h>'
 pattern+='|\b(mmap|munmap|clock_gettime|getrusage|sched_getaffinity|sysconf|aligned_alloc|memmem|mkdtemp|mkstemp|popen|fork|nanosleep|usleep|sigaction|getline|strndup|fdopen|unlink|rmdir|readlink|realpath|isatty|tcgetattr|tcsetattr|ioctl|mkdir)\('
-pattern+='|\bsystem\(|"/tmp/'
+pattern+='|\bS_IS(REG|DIR|FIFO|SOCK|CHR|BLK)\(|\bsystem\(|"/tmp/'
 
-# Allowed: the platform files, and what is not ported yet (each with its reason).
+# Allowed: the platform files, and the C example's own OS code (each with a Windows branch).
 allowed=(
     runtime/platform/posix.c
     runtime/platform/windows.c
@@ -23,8 +23,6 @@ allowed=(
     spec/c/test_platform.c
     examples/embed_c/frame_clock.c
     examples/embed_c/self_path.c
-    spec/c/test_capi_threads.c   # pthreads: MinGW-w64 has winpthreads (MSVC would need a port)
-    'runtime/capi/*'             # the C API's model locks: pthread mutexes, as above
 )
 
 found=$(git ls-files 'runtime/*.c' 'runtime/*.h' 'kernels/*.c' 'kernels/*.h' 'spec/c/*.c' 'spec/c/*.h' 'examples/*.c' 'examples/*.h' |

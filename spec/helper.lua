@@ -71,15 +71,26 @@ function M.run_host(...)
     return M.run(table.concat(parts, " "))
 end
 
+-- Under Windows (the specs scripts/test-windows.sh runs under wine) the shell is cmd.exe.
+local windows = package.config:sub(1, 1) == "\\"
+
 --- A fresh temporary directory (removed by M.rmdir).
 function M.tmpdir()
+    if windows then   -- os.tmpname names a file in the drive's root there
+        local name = ("%s\\bitttt-spec-%d-%d"):format(os.getenv("TEMP") or ".", os.time(), math.random(1e9))
+        assert(os.execute('mkdir "' .. name .. '"') == 0, "cannot create " .. name)
+        return name
+    end
     local name = os.tmpname()
     os.remove(name)
     assert(os.execute("mkdir -p " .. shell_quote(name)) == 0 or true)
     return name
 end
 
-function M.rmdir(dir) os.execute("rm -rf " .. shell_quote(dir)) end
+function M.rmdir(dir)
+    if windows then os.execute('rmdir /s /q "' .. dir .. '"') return end
+    os.execute("rm -rf " .. shell_quote(dir))
+end
 
 --- Seeds math.random from the clock (printed so a failure can be replayed).
 function M.seed_random()

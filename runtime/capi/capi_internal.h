@@ -5,16 +5,16 @@
  * const getters return is copied out of Lua after each call. */
 #ifndef BT_CAPI_INTERNAL_H
 #define BT_CAPI_INTERNAL_H
-#include <pthread.h>
 #include <stdatomic.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include "lua_state.h"
 #include "runtime/bitttt.h"
+#include "runtime/platform/platform.h"
 
 struct bt_model {
     lua_State *L;             /* private; touched only with `lock` held */
-    pthread_mutex_t lock;     /* one call into L at a time (sessions of this model included) */
+    bt_mutex lock;            /* one call into L at a time (sessions of this model included) */
     int ref;                  /* registry reference of the Lua model */
     bt_model_info info;       /* architecture and format point at the strings below */
     char *architecture, *format;

@@ -8,24 +8,24 @@
 #include "lua_state.h"
 #include <lauxlib.h>
 #include <lualib.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "embedded_lua.h"
 #include "runtime/bitttt.h"
 #include "runtime/lua/open_core.h"
+#include "runtime/platform/platform.h"
 
-static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static bt_mutex dir_lock = BT_MUTEX_INIT;
 static char *lua_dir;   /* bt_set_lua_dir's folder; NULL: $BITTTT_LUA_DIR, else built-in only */
 
 bt_status bt_set_lua_dir(const char *dir) {
     char *copy = NULL;
     if (dir && *dir && !(copy = strdup(dir))) return bt_set_error(BT_ERR_NOMEM, "bt_set_lua_dir: out of memory");
-    pthread_mutex_lock(&dir_lock);
+    bt_mutex_lock(&dir_lock);
     free(lua_dir);
     lua_dir = copy;
-    pthread_mutex_unlock(&dir_lock);
+    bt_mutex_unlock(&dir_lock);
     return BT_OK;
 }
 
@@ -44,11 +44,11 @@ static int load_embedded(lua_State *L) {
 /* package.path = the Lua folder (or nothing), cpath = nothing, loaders += embedded. */
 static void set_search(lua_State *L) {
     lua_getglobal(L, "package");
-    pthread_mutex_lock(&dir_lock);
+    bt_mutex_lock(&dir_lock);
     const char *dir = lua_dir ? lua_dir : getenv("BITTTT_LUA_DIR");
     if (dir && *dir) lua_pushfstring(L, "%s/?.lua;%s/?/init.lua", dir, dir);
     else lua_pushliteral(L, "");
-    pthread_mutex_unlock(&dir_lock);
+    bt_mutex_unlock(&dir_lock);
     lua_setfield(L, -2, "path");
     lua_pushliteral(L, "");
     lua_setfield(L, -2, "cpath");

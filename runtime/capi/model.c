@@ -89,7 +89,7 @@ bt_status bt_model_load(bt_model **out, const char *path, const bt_model_options
     if (!m) return bt_set_error(BT_ERR_NOMEM, "bt_model_load: out of memory");
     m->ref = LUA_NOREF;
     atomic_init(&m->holders, 1);
-    pthread_mutex_init(&m->lock, NULL);
+    /* m->lock: zeroed by calloc, ready */
     bt_status st = bt_capi_state_new(&m->L);
     if (!st) {
         lua_pushstring(m->L, path);
@@ -112,7 +112,7 @@ void bt_capi_model_hold(bt_model *m) { atomic_fetch_add(&m->holders, 1); }
  * (finalizers run in any order in a garbage-collected host) still finds it. */
 static void destroy(bt_model *m) {
     if (m->L) lua_close(m->L);   /* frees every tensor: the weights and the file's mapping go with them */
-    pthread_mutex_destroy(&m->lock);
+    bt_mutex_destroy(&m->lock);
     if (m->mixers)
         for (int l = 0; l < m->info.n_layer; l++) free(m->mixers[l]);
     free(m->mixers);
@@ -158,7 +158,7 @@ bt_status bt_model_meta(const bt_model *cm, const char *key, char *buf, size_t c
     if (!cm || !key) return bt_set_error(BT_ERR_ARG, "bt_model_meta: model and key are required");
     if (!buf && cap) return bt_set_error(BT_ERR_ARG, "bt_model_meta: buf is NULL with cap %zu", cap);
     bt_model *m = (bt_model *)cm;   /* const to the caller: the lock and the Lua stack change, not the model */
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     bt_capi_push_ref(m, m->ref);
     lua_pushstring(m->L, key);
     bt_status st = bt_capi_call(m->L, "meta", 2, 1, BT_ERR_ARG);
@@ -168,7 +168,7 @@ bt_status bt_model_meta(const bt_model *cm, const char *key, char *buf, size_t c
         bt_capi_put_text(buf, cap, len, text ? text : "", text ? n : 0);
         lua_pop(m->L, 1);
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     return st;
 }
 
@@ -215,7 +215,7 @@ bt_sampling bt_sampling_defaults(void) {
 bt_status bt_model_sampling(const bt_model *cm, bt_sampling *out) {
     if (!cm || !out) return bt_set_error(BT_ERR_ARG, "bt_model_sampling: model and out are required");
     bt_model *m = (bt_model *)cm;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     bt_capi_push_ref(m, m->ref);
     bt_status st = bt_capi_call(m->L, "sampling", 1, 1, BT_ERR_FORMAT);
     if (!st) {
@@ -228,6 +228,6 @@ bt_status bt_model_sampling(const bt_model *cm, bt_sampling *out) {
         lua_pop(m->L, 1);
         *out = s;
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     return st;
 }

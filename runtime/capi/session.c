@@ -47,7 +47,7 @@ bt_status bt_session_new(bt_session **out, bt_model *m, const bt_session_options
     bt_session *s = calloc(1, sizeof *s);
     if (!s) return bt_set_error(BT_ERR_NOMEM, "bt_session_new: out of memory");
     s->model = m;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     lua_State *L = m->L;
     bt_capi_push_ref(m, m->ref);
     if (opts && opts->n_ctx > 0) lua_pushinteger(L, opts->n_ctx);
@@ -58,7 +58,7 @@ bt_status bt_session_new(bt_session **out, bt_model *m, const bt_session_options
         refresh(s);
         s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     if (st) { free(s); return st; }
     bt_capi_model_hold(m);
     *out = s;
@@ -68,10 +68,10 @@ bt_status bt_session_new(bt_session **out, bt_model *m, const bt_session_options
 void bt_session_free(bt_session *s) {
     if (!s) return;
     bt_model *m = s->model;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     luaL_unref(m->L, LUA_REGISTRYINDEX, s->ref);
     lua_gc(m->L, LUA_GCCOLLECT, 0);   /* the KV caches and buffers are C memory Lua's collector does not see */
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     free(s);
     bt_capi_model_release(m);
 }
@@ -85,9 +85,9 @@ int bt_session_busy(const bt_session *s) { return s ? s->busy : 0; }
 #define LOCKED_CALL(s, name, body)                                                      \
     do {                                                                                \
         if (!(s)) return bt_set_error(BT_ERR_ARG, name ": session is NULL");            \
-        pthread_mutex_lock(&(s)->model->lock);                                          \
+        bt_mutex_lock(&(s)->model->lock);                                          \
         bt_status st_ = (body);                                                         \
-        pthread_mutex_unlock(&(s)->model->lock);                                        \
+        bt_mutex_unlock(&(s)->model->lock);                                        \
         return st_;                                                                     \
     } while (0)
 
@@ -233,9 +233,9 @@ bt_status bt_session_snapshot(bt_session *s, bt_snapshot **out) {
     bt_snapshot *snap = calloc(1, sizeof *snap);
     if (!snap) return bt_set_error(BT_ERR_NOMEM, "bt_session_snapshot: out of memory");
     snap->model = s->model;
-    pthread_mutex_lock(&s->model->lock);
+    bt_mutex_lock(&s->model->lock);
     bt_status st = snapshot(s, snap);
-    pthread_mutex_unlock(&s->model->lock);
+    bt_mutex_unlock(&s->model->lock);
     if (st) { free(snap); return st; }
     bt_capi_model_hold(s->model);
     *out = snap;
@@ -256,10 +256,10 @@ bt_status bt_session_restore(bt_session *s, const bt_snapshot *snap) {
 
 void bt_snapshot_free(bt_snapshot *snap) {
     if (!snap) return;
-    pthread_mutex_lock(&snap->model->lock);
+    bt_mutex_lock(&snap->model->lock);
     luaL_unref(snap->model->L, LUA_REGISTRYINDEX, snap->ref);
     lua_gc(snap->model->L, LUA_GCCOLLECT, 0);
-    pthread_mutex_unlock(&snap->model->lock);
+    bt_mutex_unlock(&snap->model->lock);
     bt_capi_model_release(snap->model);
     free(snap);
 }

@@ -9,7 +9,7 @@ bt_status bt_tokenize(const bt_model *cm, const char *text, size_t len, unsigned
     if (!cm) return bt_set_error(BT_ERR_ARG, "bt_tokenize: model is NULL");
     if (!text && len) return bt_set_error(BT_ERR_ARG, "bt_tokenize: text is NULL");
     bt_model *m = (bt_model *)cm;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     lua_State *L = m->L;
     bt_capi_push_ref(m, m->ref);
     lua_pushlstring(L, text ? text : "", len);
@@ -31,7 +31,7 @@ bt_status bt_tokenize(const bt_model *cm, const char *text, size_t len, unsigned
         }
         lua_pop(L, 1);
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     return st;
 }
 
@@ -40,7 +40,7 @@ bt_status bt_detokenize(const bt_model *cm, const int32_t *ids, size_t n, char *
     if (!ids && n) return bt_set_error(BT_ERR_ARG, "bt_detokenize: ids is NULL with n %zu", n);
     if (!buf && cap) return bt_set_error(BT_ERR_ARG, "bt_detokenize: buf is NULL with cap %zu", cap);
     bt_model *m = (bt_model *)cm;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     bt_capi_push_ref(m, m->ref);
     bt_capi_push_ids(m->L, ids, n);
     bt_status st = bt_capi_call(m->L, "detokenize", 2, 1, BT_ERR_ARG);
@@ -50,7 +50,7 @@ bt_status bt_detokenize(const bt_model *cm, const int32_t *ids, size_t n, char *
         bt_capi_put_text(buf, cap, len, text, k);
         lua_pop(m->L, 1);
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     return st;
 }
 
@@ -67,11 +67,11 @@ bt_status bt_text_stream_new(bt_text_stream **out, const bt_model *cm) {
     bt_text_stream *s = calloc(1, sizeof *s);
     if (!s) return bt_set_error(BT_ERR_NOMEM, "text stream: out of memory");
     bt_model *m = s->model = (bt_model *)cm;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     bt_capi_push_ref(m, m->ref);
     bt_status st = bt_capi_call(m->L, "text_stream", 1, 1, BT_ERR_ARG);
     if (!st) s->ref = luaL_ref(m->L, LUA_REGISTRYINDEX);
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     if (st) { free(s); return st; }
     bt_capi_model_hold(m);
     *out = s;
@@ -83,7 +83,7 @@ static bt_status stream_call(bt_text_stream *s, int32_t id, int push, char *buf,
     if (!s) return bt_set_error(BT_ERR_ARG, "text stream is NULL");
     if (!buf && cap) return bt_set_error(BT_ERR_ARG, "text stream: buf is NULL with cap %zu", cap);
     bt_model *m = s->model;
-    pthread_mutex_lock(&m->lock);
+    bt_mutex_lock(&m->lock);
     bt_capi_push_ref(m, s->ref);
     if (push) lua_pushinteger(m->L, id);
     bt_status st = bt_capi_call(m->L, push ? "stream_push" : "stream_flush", push ? 2 : 1, 1, BT_ERR_ARG);
@@ -95,7 +95,7 @@ static bt_status stream_call(bt_text_stream *s, int32_t id, int push, char *buf,
         else if (n) memcpy(buf, text, n);
         lua_pop(m->L, 1);
     }
-    pthread_mutex_unlock(&m->lock);
+    bt_mutex_unlock(&m->lock);
     return st;
 }
 
@@ -109,9 +109,9 @@ bt_status bt_text_stream_flush(bt_text_stream *s, char *buf, size_t cap, size_t 
 
 void bt_text_stream_free(bt_text_stream *s) {
     if (!s) return;
-    pthread_mutex_lock(&s->model->lock);
+    bt_mutex_lock(&s->model->lock);
     luaL_unref(s->model->L, LUA_REGISTRYINDEX, s->ref);
-    pthread_mutex_unlock(&s->model->lock);
+    bt_mutex_unlock(&s->model->lock);
     bt_capi_model_release(s->model);
     free(s);
 }

@@ -44,6 +44,24 @@ typedef struct bt_thread_slot {
 void *bt_thread_slot_get(bt_thread_slot *s);               /* NULL when unset */
 int bt_thread_slot_set(bt_thread_slot *s, void *value);    /* 0 on success */
 
+/* A mutex (pthread_mutex_t on POSIX, an SRWLOCK on Windows, kept in `os`). A zeroed
+ * bt_mutex (static storage, calloc, BT_MUTEX_INIT) is ready: the OS object is set up at
+ * the first lock. bt_mutex_destroy releases it (the bt_mutex is then as if zeroed). */
+typedef struct bt_mutex {
+    volatile int state;   /* as bt_thread_slot's */
+    union { void *align_pointer; long long align_integer; unsigned char bytes[64]; } os;
+} bt_mutex;
+#define BT_MUTEX_INIT { 0, { 0 } }
+void bt_mutex_lock(bt_mutex *m);
+void bt_mutex_unlock(bt_mutex *m);
+void bt_mutex_destroy(bt_mutex *m);   /* not while locked */
+
+/* A thread running fn(arg), for callers that need threads of their own (the C API's
+ * thread test); the runtime's parallelism is OpenMP's. start returns 0 on success. */
+typedef struct bt_thread { uintptr_t os; } bt_thread;   /* pthread_t / HANDLE */
+int bt_thread_start(bt_thread *t, void (*fn)(void *), void *arg);
+void bt_thread_join(bt_thread *t);
+
 /* memmem: the first occurrence of needle[nlen] in hay[hlen], or NULL (an empty
  * needle is found at hay). Portable C (portable.c). */
 const void *bt_memmem(const void *hay, size_t hlen, const void *needle, size_t nlen);

@@ -97,6 +97,27 @@ void *bt_os_tls_get(uintptr_t key) { return pthread_getspecific((pthread_key_t)k
 
 int bt_os_tls_set(uintptr_t key, void *value) { return pthread_setspecific((pthread_key_t)key, value) == 0 ? 0 : -1; }
 
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(((bt_mutex *)0)->os), "bt_mutex holds a pthread_mutex_t");
+
+int bt_os_mutex_init(void *os) { return pthread_mutex_init(os, NULL) == 0 ? 0 : -1; }
+void bt_os_mutex_lock(void *os) { pthread_mutex_lock(os); }
+void bt_os_mutex_unlock(void *os) { pthread_mutex_unlock(os); }
+void bt_os_mutex_destroy(void *os) { pthread_mutex_destroy(os); }
+
+static void *thread_entry(void *call) {
+    bt_thread_run(call);
+    return NULL;
+}
+
+int bt_os_thread_start(uintptr_t *os, bt_thread_call *call) {
+    pthread_t th;
+    if (pthread_create(&th, NULL, thread_entry, call) != 0) return -1;
+    *os = (uintptr_t)th;
+    return 0;
+}
+
+void bt_thread_join(bt_thread *t) { pthread_join((pthread_t)t->os, NULL); }
+
 const char *bt_path_kind(const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) return NULL;

@@ -125,3 +125,31 @@ int bt_os_tls_create(uintptr_t *key, void (*release)(void *)) {
 void *bt_os_tls_get(uintptr_t key) { return FlsGetValue((DWORD)key); }
 
 int bt_os_tls_set(uintptr_t key, void *value) { return FlsSetValue((DWORD)key, value) ? 0 : -1; }
+
+/* SRWLOCK: no resources, nothing to destroy; exclusive use only (as a plain mutex). */
+_Static_assert(sizeof(SRWLOCK) <= sizeof(((bt_mutex *)0)->os), "bt_mutex holds an SRWLOCK");
+
+int bt_os_mutex_init(void *os) {
+    InitializeSRWLock(os);
+    return 0;
+}
+void bt_os_mutex_lock(void *os) { AcquireSRWLockExclusive(os); }
+void bt_os_mutex_unlock(void *os) { ReleaseSRWLockExclusive(os); }
+void bt_os_mutex_destroy(void *os) { (void)os; }
+
+static DWORD WINAPI thread_entry(void *call) {
+    bt_thread_run(call);
+    return 0;
+}
+
+int bt_os_thread_start(uintptr_t *os, bt_thread_call *call) {
+    HANDLE th = CreateThread(NULL, 0, thread_entry, call, 0, NULL);
+    if (!th) return -1;
+    *os = (uintptr_t)th;
+    return 0;
+}
+
+void bt_thread_join(bt_thread *t) {
+    WaitForSingleObject((HANDLE)t->os, INFINITE);
+    CloseHandle((HANDLE)t->os);
+}

@@ -2,11 +2,11 @@
  * once (the C API's thread-safety promise, runtime/bitttt.h): each thread
  * generates with its own seed; the tokens must equal a single-threaded run of
  * the same seeds. scripts/test-tsan.sh runs this under ThreadSanitizer. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "check.h"
 #include "runtime/bitttt.h"
+#include "runtime/platform/platform.h"
 #include "runtime/threads.h"
 #include "test_readers_util.h"
 
@@ -21,7 +21,7 @@ typedef struct job {
 } job;
 
 /* Prompt, then N_TOKENS sampled tokens; a snapshot/restore round in the middle. */
-static void *generate(void *arg) {
+static void generate(void *arg) {
     job *j = arg;
     bt_session *s = NULL;
     bt_snapshot *snap = NULL;
@@ -44,7 +44,6 @@ static void *generate(void *arg) {
     if (st) snprintf(j->error, sizeof j->error, "%s", bt_last_error());
     bt_snapshot_free(snap);
     bt_session_free(s);
-    return NULL;
 }
 
 /* Loads a reference model (NULL when its data is missing; a failed load fails the test). */
@@ -65,7 +64,7 @@ static bt_model *load(bt_test_result *bt_result_, const char *rel, const char *t
 static void run_models(bt_test_result *bt_result_, bt_model **models, int n_models, const char *rel) {
     uint64_t rs = bt_test_seed();
     job serial[N_THREADS], parallel[N_THREADS];
-    pthread_t th[N_THREADS];
+    bt_thread th[N_THREADS];
     for (int i = 0; i < N_THREADS; i++) {
         bt_model *m = models[i % n_models];
         serial[i] = (job){.model = m, .seed = bt_readers_rand(&rs) % 1000000};
@@ -73,8 +72,8 @@ static void run_models(bt_test_result *bt_result_, bt_model **models, int n_mode
         generate(&serial[i]);
     }
     int started = 0;
-    for (int i = 0; i < N_THREADS; i++) started += pthread_create(&th[i], NULL, generate, &parallel[i]) == 0;
-    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < N_THREADS; i++) started += bt_thread_start(&th[i], generate, &parallel[i]) == 0;
+    for (int i = 0; i < started; i++) bt_thread_join(&th[i]);
     int same = started == N_THREADS;
     for (int i = 0; i < N_THREADS; i++) {
         if (serial[i].status || parallel[i].status) {
