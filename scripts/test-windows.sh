@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # test-windows.sh - runs the Windows build (scripts/build-windows.sh, bin/windows/) under
-# Debian's wine64: the C tests (test-c.exe), and two programs whose output must be the
-# Linux build's, byte for byte (line ends aside) for the same seed: embed_c.exe (the C API
-# through bitttt.dll) and generate.lua in luajit.exe (the Lua module bitttt/core.dll).
+# Debian's wine64:
+#   1. the C tests (test-c.exe);
+#   2-5. programs whose output must be the Linux build's, byte for byte (line ends aside),
+#      for the same seeds: embed_c.exe (the C API through bitttt.dll), generate.lua in
+#      luajit.exe (the Lua module bitttt/core.dll), generate.lua in the host bitttt-lua.exe,
+#      and a REPL session piped into bitttt-lua.exe (spec/windows/repl_session.lua);
+#   6. the REPL on a console (wine on a tmux pane): prompts, going on after an error, and
+#      the history file in %LOCALAPPDATA%\bitttt-lua\;
+#   7. the busted specs that start no other process and need no terminal (the list below),
+#      run by Debian's busted inside bitttt-lua.exe as test.sh runs them in bin/asan/bitttt-lua.
 # The last line is "N passed, N failed, N skipped".
 #
 #   ./scripts/build-windows.sh && ./scripts/test-windows.sh
@@ -15,7 +22,7 @@ if [ "${1:-}" = "--build" ] || [ "${BITTTT_WINDOWS_BUILD:-}" = 1 ]; then
 fi
 win=bin/windows
 [ -f $win/test-c.exe ] || { echo "test-windows.sh: no $win/test-c.exe; run scripts/build-windows.sh first"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
-[ -x bin/embed_c ] && [ -f bin/bitttt/core.so ] || ./scripts/build.sh release >/dev/null || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+[ -x bin/embed_c ] && [ -x bin/bitttt-lua ] && [ -f bin/bitttt/core.so ] || ./scripts/build.sh release >/dev/null || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 wine=/usr/lib/wine/wine64   # Debian's wine64 package (the `wine` wrapper is a recommends)
 export WINEPREFIX=$root/build/windows/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
@@ -43,14 +50,15 @@ else
     count "C tests under wine" "$p" "$f" "$s"
 fi
 
-# same_output LABEL WINDOWS-COMMAND... -- LINUX-COMMAND...: stdout equal (CR LF read as LF), both exit 0
+# same_output LABEL WINDOWS-COMMAND... -- LINUX-COMMAND...: stdout equal (CR LF read as LF), both
+# exit 0; both read stdin from $same_stdin (default: nothing)
 same_output() {
     local label=$1; shift
     local w=() l=()
     while [ "$1" != "--" ]; do w+=("$1"); shift; done
     shift; l=("$@")
-    "$wine" "${w[@]}" >"$log/w.txt" 2>"$log/w.err"; local wrc=$?
-    "${l[@]}" >"$log/l.txt" 2>"$log/l.err"; local lrc=$?
+    "$wine" "${w[@]}" <"${same_stdin:-/dev/null}" >"$log/w.txt" 2>"$log/w.err"; local wrc=$?
+    "${l[@]}" <"${same_stdin:-/dev/null}" >"$log/l.txt" 2>"$log/l.err"; local lrc=$?
     tr -d '\r' <"$log/w.txt" >"$log/w.lf"
     if [ $wrc -eq 0 ] && [ $lrc -eq 0 ] && [ -s "$log/l.txt" ] && cmp -s "$log/w.lf" "$log/l.txt"; then
         count "$label" 1 0 0
@@ -69,6 +77,57 @@ gen_args=(scripts/generate.lua -m models/default.gguf -p "Once upon a time" -n 6
 LUA_PATH="lua/?.lua;lua/?/init.lua" LUA_CPATH="$win/?.dll" \
     same_output "generate.lua in luajit.exe = Linux" $win/luajit.exe "${gen_args[@]}" -- \
     env LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="bin/?.so;;" luajit "${gen_args[@]}"
+
+# 4. the host: generate.lua found in scripts/ from the executable's folder (bin/windows/ -> the kit)
+host_gen_args=(generate.lua -p "Once upon a time" -n 60 --seed 11 --temp 0.8)
+same_output "generate.lua in bitttt-lua.exe = Linux" $win/bitttt-lua.exe "${host_gen_args[@]}" -- bin/bitttt-lua "${host_gen_args[@]}"
+
+# 5. a REPL session on piped stdin (no prompts; expressions printed; tokens from fixed seeds)
+same_stdin=spec/windows/repl_session.lua same_output "REPL session piped into bitttt-lua.exe = Linux" \
+    $win/bitttt-lua.exe -- bin/bitttt-lua
+
+# 6. the REPL on a console: wine gives a program on a terminal a console. Lines typed into a
+# tmux pane; the history file must hold them, in the prefix's %LOCALAPPDATA%.
+console_repl() {
+    local history=$WINEPREFIX/drive_c/users/$(id -un)/AppData/Local/bitttt-lua/history
+    local sock=bitttt-wine-$$ pane
+    rm -f "$history"
+    tmux -L "$sock" new-session -d -x 100 -y 30 "$wine $win/bitttt-lua.exe; echo __exit=\$?; sleep 30" || return 1
+    wait_for() { for _ in $(seq 100); do pane=$(tmux -L "$sock" capture-pane -p | tr -d '\r'); grep -q -- "$1" <<<"$pane" && return 0; sleep 0.2; done; return 1; }
+    local ok=0
+    wait_for '^>' && tmux -L "$sock" send-keys 'x = 6 * 7' Enter && wait_for '^> x = 6 \* 7$' &&
+        tmux -L "$sock" send-keys 'error("boom")' Enter && wait_for 'bitttt-lua: boom' &&
+        tmux -L "$sock" send-keys '=x + 1' Enter && wait_for '^43$' &&
+        tmux -L "$sock" send-keys 'os.exit(0)' Enter && wait_for '__exit=0' && ok=1
+    tmux -L "$sock" kill-server 2>/dev/null
+    local expected=$'x = 6 * 7\nerror("boom")\n=x + 1\nos.exit(0)'
+    if [ $ok -eq 1 ] && [ -f "$history" ] && [ "$(tr -d '\r' <"$history")" = "$expected" ]; then return 0; fi
+    echo "console REPL: the pane showed:"; echo "$pane"; echo "history ($history):"; cat "$history" 2>/dev/null
+    return 1
+}
+if ! command -v tmux >/dev/null; then count "REPL on a console (history in %LOCALAPPDATA%)" 0 1 0; echo "  tmux is missing (scripts/build.sh installs it)"
+elif console_repl; then count "REPL on a console (history in %LOCALAPPDATA%)" 1 0 0
+else count "REPL on a console (history in %LOCALAPPDATA%)" 0 1 0; fi
+
+# 7. busted specs in bitttt-lua.exe. Chosen: the specs that start no process (no shell, no
+# other binary: those would meet cmd.exe) and need no terminal. busted's C modules: lfs.dll
+# (built from Debian's source), term.core and system.core in spec/windows/lua/ (LuaJIT FFI).
+specs=(chat_templates generate_api help kinds linear_group prepare_weight server_slots step tensor
+       tokenizer ttt_dual_primal ttt_mlp_state ttt_schedules ttt_state)
+spec_files=(); for s in "${specs[@]}"; do spec_files+=("spec/${s}_spec.lua"); done
+BITTTT_ROOT=$root LUA_CPATH="$win/?.dll" \
+    LUA_PATH="spec/windows/lua/?.lua;lua/?.lua;lua/?/init.lua;spec/?.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua" \
+    "$wine" $win/bitttt-lua.exe /usr/bin/busted -o plainTerminal "${spec_files[@]}" </dev/null >"$log/busted.txt" 2>&1
+rc=$?
+tr -d '\r' <"$log/busted.txt" | grep -A12 -E '^(Failure|Error) ->'
+line=$(tr -d '\r' <"$log/busted.txt" | grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' | tail -n 1)
+if [ -z "$line" ]; then tr -d '\r' <"$log/busted.txt" | tail -n 20; count "busted specs in bitttt-lua.exe" 0 1 0
+else
+    read -r p _ _ f _ _ e _ _ s _ <<<"$line"
+    f=$((f + e))
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    count "busted specs in bitttt-lua.exe (${#specs[@]} files)" "$p" "$f" "$s"
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
