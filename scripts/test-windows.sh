@@ -6,8 +6,8 @@
 #      for the same seeds: embed_c.exe (the C API through bitttt.dll), generate.lua in
 #      luajit.exe (the Lua module bitttt/core.dll), generate.lua in the host bitttt-lua.exe,
 #      and a REPL session piped into bitttt-lua.exe (spec/windows/repl_session.lua);
-#   6. the REPL on a console (wine on a tmux pane): prompts, going on after an error, and
-#      the history file in %LOCALAPPDATA%\bitttt-lua\;
+#   6. the REPL on a console (wine on a tmux pane): prompts, going on after an error, Ctrl-C
+#      (stopping a loop, dropping a line) and the history file in %LOCALAPPDATA%\bitttt-lua\;
 #   7. the busted specs that start no other process and need no terminal (the list below),
 #      run by Debian's busted inside bitttt-lua.exe as test.sh runs them in bin/asan/bitttt-lua.
 # The last line is "N passed, N failed, N skipped".
@@ -87,7 +87,8 @@ same_stdin=spec/windows/repl_session.lua same_output "REPL session piped into bi
     $win/bitttt-lua.exe -- bin/bitttt-lua
 
 # 6. the REPL on a console: wine gives a program on a terminal a console. Lines typed into a
-# tmux pane; the history file must hold them, in the prefix's %LOCALAPPDATA%.
+# tmux pane: an error, Ctrl-C stopping a loop and dropping a typed line; the history file in
+# the prefix's %LOCALAPPDATA% must hold the lines entered.
 console_repl() {
     local history=$WINEPREFIX/drive_c/users/$(id -un)/AppData/Local/bitttt-lua/history
     local sock=bitttt-wine-$$ pane
@@ -95,19 +96,23 @@ console_repl() {
     tmux -L "$sock" new-session -d -x 100 -y 30 "$wine $win/bitttt-lua.exe; echo __exit=\$?; sleep 30" || return 1
     wait_for() { for _ in $(seq 100); do pane=$(tmux -L "$sock" capture-pane -p | tr -d '\r'); grep -q -- "$1" <<<"$pane" && return 0; sleep 0.2; done; return 1; }
     local ok=0
+    local loop='for i = 1, 1e12 do bitttt.zeros({64}) end'
     wait_for '^>' && tmux -L "$sock" send-keys 'x = 6 * 7' Enter && wait_for '^> x = 6 \* 7$' &&
         tmux -L "$sock" send-keys 'error("boom")' Enter && wait_for 'bitttt-lua: boom' &&
         tmux -L "$sock" send-keys '=x + 1' Enter && wait_for '^43$' &&
+        tmux -L "$sock" send-keys "$loop" Enter && wait_for "^> $loop" && sleep 0.5 &&
+        tmux -L "$sock" send-keys C-c && wait_for '^interrupted$' &&
+        tmux -L "$sock" send-keys 'dropped by Ctrl-C' C-c && sleep 0.5 && tmux -L "$sock" send-keys '=x' Enter && wait_for '^42$' &&
         tmux -L "$sock" send-keys 'os.exit(0)' Enter && wait_for '__exit=0' && ok=1
     tmux -L "$sock" kill-server 2>/dev/null
-    local expected=$'x = 6 * 7\nerror("boom")\n=x + 1\nos.exit(0)'
+    local expected=$'x = 6 * 7\nerror("boom")\n=x + 1\n'"$loop"$'\n=x\nos.exit(0)'
     if [ $ok -eq 1 ] && [ -f "$history" ] && [ "$(tr -d '\r' <"$history")" = "$expected" ]; then return 0; fi
-    echo "console REPL: the pane showed:"; echo "$pane"; echo "history ($history):"; cat "$history" 2>/dev/null
+    echo "REPL on a console: the pane showed:"; echo "$pane"; echo "history ($history):"; cat "$history" 2>/dev/null
     return 1
 }
-if ! command -v tmux >/dev/null; then count "REPL on a console (history in %LOCALAPPDATA%)" 0 1 0; echo "  tmux is missing (scripts/build.sh installs it)"
-elif console_repl; then count "REPL on a console (history in %LOCALAPPDATA%)" 1 0 0
-else count "REPL on a console (history in %LOCALAPPDATA%)" 0 1 0; fi
+if ! command -v tmux >/dev/null; then count "REPL on a console (Ctrl-C, history in %LOCALAPPDATA%)" 0 1 0; echo "  tmux is missing (scripts/build.sh installs it)"
+elif console_repl; then count "REPL on a console (Ctrl-C, history in %LOCALAPPDATA%)" 1 0 0
+else count "REPL on a console (Ctrl-C, history in %LOCALAPPDATA%)" 0 1 0; fi
 
 # 7. busted specs in bitttt-lua.exe. Chosen: the specs that start no process (no shell, no
 # other binary: those would meet cmd.exe) and need no terminal. busted's C modules: lfs.dll

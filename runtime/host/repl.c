@@ -1,11 +1,10 @@
 /* repl.c - the interactive loop: reads a chunk (continuing lines until it
  * parses), runs it with Ctrl-C armed, prints the values of expressions through
- * lua/bitttt/repl.lua. On a terminal it edits lines with repl_line.c (history
- * in repl_history.c, completion from repl.lua), or where that has no raw mode
- * (Windows, host_os.h) reads the terminal's lines with prompts and history, and
- * keeps going after errors; on piped input it reads plain lines without prompts
- * and, as luajit does, stops at the first error (an unfinished chunk at the end
- * included) with status 1. */
+ * lua/bitttt/repl.lua. On a terminal it reads lines with repl_line.c (history
+ * in repl_history.c, completion from repl.lua; where the terminal has no raw mode,
+ * Windows, whole lines after a prompt) and keeps going after errors; on piped
+ * input it reads plain lines without prompts and, as luajit does, stops at the
+ * first error (an unfinished chunk at the end included) with status 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +23,7 @@
 typedef struct repl {
     lua_State *L;
     int module_ref;          /* registry ref of bitttt.repl; LUA_NOREF when it did not load */
-    int interactive;         /* on a terminal: prompts, history, going on after errors */
-    int editing;             /* interactive with the line editor; else plain line reads */
+    int on_terminal;         /* the line editor (prompts, history), going on after errors; else plain reads */
     bt_line_editor editor;
     char history_path[4096]; /* "" when there is no history file */
 } repl;
@@ -83,19 +81,13 @@ static char **complete_with_lua(void *ctx, const char *before, size_t *word_star
 
 /* One line without its newline (malloc'd), from the editor or plain stdin. */
 static bt_line_result read_line(repl *r, const char *prompt, char **line) {
-    if (r->editing) {
+    if (r->on_terminal) {
         bt_line_result res = bt_line_read(&r->editor, prompt, line);
         if (res == BT_LINE_OK) bt_repl_history_add(&r->editor, r->history_path[0] ? r->history_path : NULL, *line);
         return res;
     }
-    if (r->interactive) {   /* a terminal without the line editor (Windows): prompts and history */
-        fputs(prompt, stdout);
-        fflush(stdout);
-    }
     *line = bt_host_read_line(stdin);
-    if (!*line) return BT_LINE_EOF;
-    if (r->interactive) bt_repl_history_add(&r->editor, r->history_path[0] ? r->history_path : NULL, *line);
-    return BT_LINE_OK;
+    return *line ? BT_LINE_OK : BT_LINE_EOF;
 }
 
 /* A chunk is incomplete when the parser stopped at the end of input. */
@@ -201,7 +193,7 @@ static int run_chunk(repl *r) {
     if (rc != 0) {
         const char *msg = lua_tostring(L, -1);
         if (msg && strcmp(msg, BT_REPL_INTERRUPTED) == 0)   /* after the terminal's "^C" */
-            fprintf(stderr, "%s%s\n", r->interactive ? "\n" : "", msg);
+            fprintf(stderr, "%s%s\n", r->on_terminal ? "\n" : "", msg);
         else fprintf(stderr, "bitttt-lua: %s\n", msg ? msg : "(error)");
         lua_settop(L, base);
         return 1;
@@ -224,14 +216,13 @@ static void open_terminal(repl *r) {
     else
         r->history_path[0] = 0;
     printf("bitttt-lua %s (%s). :help for help, %s quits.\n", BT_VERSION_STRING, LUAJIT_VERSION,
-           r->editing ? "Tab completes, Ctrl-D" : bt_host_end_of_input_keys());
+           bt_host_raw_usable() ? "Tab completes, Ctrl-D" : bt_host_end_of_input_keys());
 }
 
 int bt_host_repl(lua_State *L) {
-    repl r = {.L = L, .interactive = bt_host_is_terminal()};
-    r.editing = r.interactive && bt_line_editor_usable();
+    repl r = {.L = L, .on_terminal = bt_line_editor_usable()};
     load_repl_module(&r);
-    if (r.interactive) open_terminal(&r);
+    if (r.on_terminal) open_terminal(&r);
     int failed = 0;
     for (;;) {
         lua_settop(L, 0);
@@ -244,8 +235,8 @@ int bt_host_repl(lua_State *L) {
             failed = run_chunk(&r);
         }
         fflush(stdout);
-        if (st == CHUNK_UNFINISHED || (failed && !r.interactive)) break;
-        if (r.interactive) failed = 0;
+        if (st == CHUNK_UNFINISHED || (failed && !r.on_terminal)) break;
+        if (r.on_terminal) failed = 0;
     }
     lua_settop(L, 0);
     if (r.module_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r.module_ref);

@@ -2,10 +2,12 @@
  * mode while a line is read (host_os.h), the edit buffer, keys, completion and
  * redrawing. */
 #include "repl_line.h"
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "host_os.h"
+#include "read_line.h"
 
 enum { KEY_CTRL_A = 1, KEY_CTRL_B = 2, KEY_CTRL_C = 3, KEY_CTRL_D = 4, KEY_CTRL_E = 5, KEY_CTRL_F = 6,
        KEY_CTRL_H = 8, KEY_TAB = 9, KEY_LF = 10, KEY_CTRL_K = 11, KEY_CTRL_L = 12, KEY_CR = 13,
@@ -22,7 +24,7 @@ typedef struct {
     char *saved;        /* the new line while browsing history */
 } edit_state;
 
-int bt_line_editor_usable(void) { return bt_host_raw_usable(); }
+int bt_line_editor_usable(void) { return bt_host_is_terminal(); }
 
 static void write_str(const char *s) { bt_host_term_write(s, strlen(s)); }
 
@@ -230,8 +232,32 @@ static int handle_key(bt_line_editor *ed, edit_state *s, int key) {
     return -1;
 }
 
+static volatile sig_atomic_t ctrl_c_at_prompt;
+static void on_ctrl_c_at_prompt(int sig) {
+    (void)sig;
+    ctrl_c_at_prompt = 1;
+}
+
+/* A terminal without raw mode: the prompt, then the line as the terminal gives it. Ctrl-C
+ * ends the read (Windows' console, or EINTR) and drops the line, as in the editor. */
+static bt_line_result read_whole_line(const char *prompt, char **line) {
+    bt_host_ctrl_c_saved saved;
+    ctrl_c_at_prompt = 0;
+    bt_host_on_ctrl_c(on_ctrl_c_at_prompt, &saved);
+    fputs(prompt, stdout);
+    fflush(stdout);
+    *line = bt_host_read_line(stdin);
+    bt_host_restore_ctrl_c(&saved);
+    if (*line) return BT_LINE_OK;
+    if (!ctrl_c_at_prompt) return BT_LINE_EOF;
+    clearerr(stdin);
+    fputs("\n", stdout);
+    return BT_LINE_CANCELLED;
+}
+
 bt_line_result bt_line_read(bt_line_editor *ed, const char *prompt, char **line) {
     *line = NULL;
+    if (!bt_host_raw_usable()) return read_whole_line(prompt, line);
     edit_state s = {.buf = malloc(128), .cap = 128, .prompt = prompt, .history_at = ed->n_history};
     if (!s.buf) return BT_LINE_EOF;
     s.buf[0] = 0;

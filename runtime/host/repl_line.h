@@ -22,11 +22,13 @@ typedef struct bt_line_editor {
     void *complete_ctx;
 } bt_line_editor;
 
-/* 1 when the terminal takes raw mode (host_os.h, bt_host_raw_usable). */
+/* 1 when stdin and stdout are a terminal. */
 int bt_line_editor_usable(void);
 
 /* Reads one line (without its newline) into *line (malloc'd; the caller frees it)
- * showing `prompt` (ASCII). Keys: arrows, Home/End, Backspace/Delete, Ctrl-A/E/B/F,
+ * showing `prompt` (ASCII). Where the terminal takes no raw mode (host_os.h:
+ * Windows, TERM=dumb) it prints the prompt and reads the line as the terminal gives
+ * it. Keys: arrows, Home/End, Backspace/Delete, Ctrl-A/E/B/F,
  * Ctrl-K/U/W, Ctrl-L, Ctrl-P/N (history), Tab (completion), Ctrl-C, Ctrl-D, Enter. */
 bt_line_result bt_line_read(bt_line_editor *ed, const char *prompt, char **line);
 
