@@ -5,7 +5,7 @@
 #   2-5. programs whose output must be the Linux build's, byte for byte (line ends aside),
 #      for the same seeds: embed_c.exe (the C API through bitttt.dll), generate.lua in
 #      luajit.exe (the Lua module bitttt/core.dll), generate.lua in the host bitttt-lua.exe,
-#      and a REPL session piped into bitttt-lua.exe (spec/windows/repl_session.lua);
+#      and a REPL session and a chat piped into bitttt-lua.exe (spec/windows/repl_session.lua);
 #   6. the REPL on a console (wine on a tmux pane): prompts, going on after an error, Ctrl-C
 #      (stopping a loop, dropping a line) and the history file in %LOCALAPPDATA%\bitttt-lua\;
 #   7. the busted specs that start no other process and need no terminal (the list below),
@@ -86,13 +86,18 @@ same_output "generate.lua in bitttt-lua.exe = Linux" $win/bitttt-lua.exe "${host
 same_stdin=spec/windows/repl_session.lua same_output "REPL session piped into bitttt-lua.exe = Linux" \
     $win/bitttt-lua.exe -- bin/bitttt-lua
 
+# and chat.lua on piped stdin (two turns of the bundled model's plain template)
+printf 'Hello there\nWhat is a cookie?\n' >"$log/chat.txt"
+chat_args=(chat.lua -s 5 -n 40)
+same_stdin=$log/chat.txt same_output "chat.lua piped into bitttt-lua.exe = Linux" \
+    $win/bitttt-lua.exe "${chat_args[@]}" -- bin/bitttt-lua "${chat_args[@]}"
+
 # 6. the REPL on a console: wine gives a program on a terminal a console. Lines typed into a
 # tmux pane: an error, Ctrl-C stopping a loop and dropping a typed line; the history file in
 # the prefix's %LOCALAPPDATA% must hold the lines entered.
 console_repl() {
-    local history=$WINEPREFIX/drive_c/users/$(id -un)/AppData/Local/bitttt-lua/history
-    local sock=bitttt-wine-$$ pane
-    rm -f "$history"
+    local users=$WINEPREFIX/drive_c/users history sock=bitttt-wine-$$ pane   # users/<wine's user name>/
+    find "$users" -path '*/AppData/Local/bitttt-lua/history' -delete 2>/dev/null
     tmux -L "$sock" new-session -d -x 100 -y 30 "$wine $win/bitttt-lua.exe; echo __exit=\$?; sleep 30" || return 1
     wait_for() { for _ in $(seq 100); do pane=$(tmux -L "$sock" capture-pane -p | tr -d '\r'); grep -q -- "$1" <<<"$pane" && return 0; sleep 0.2; done; return 1; }
     local ok=0
@@ -105,6 +110,7 @@ console_repl() {
         tmux -L "$sock" send-keys 'dropped by Ctrl-C' C-c && sleep 0.5 && tmux -L "$sock" send-keys '=x' Enter && wait_for '^42$' &&
         tmux -L "$sock" send-keys 'os.exit(0)' Enter && wait_for '__exit=0' && ok=1
     tmux -L "$sock" kill-server 2>/dev/null
+    history=$(find "$users" -path '*/AppData/Local/bitttt-lua/history' | head -n 1)
     local expected=$'x = 6 * 7\nerror("boom")\n=x + 1\n'"$loop"$'\n=x\nos.exit(0)'
     if [ $ok -eq 1 ] && [ -f "$history" ] && [ "$(tr -d '\r' <"$history")" = "$expected" ]; then return 0; fi
     echo "REPL on a console: the pane showed:"; echo "$pane"; echo "history ($history):"; cat "$history" 2>/dev/null
