@@ -48,25 +48,14 @@ static int is_console(DWORD which) {
 
 int bt_host_is_terminal(void) { return is_console(STD_INPUT_HANDLE) && is_console(STD_OUTPUT_HANDLE); }
 
-/* No raw mode (the line editor is not used on Windows): these keep repl_line.c linking. */
+/* No raw mode: bt_line_read reads whole lines instead, so the raw-mode calls below are
+ * never made; they keep repl_line.c linking. */
 int bt_host_raw_usable(void) { return 0; }
 int bt_host_raw_begin(void) { return -1; }
 void bt_host_raw_end(void) {}
-int bt_host_term_read_byte(void) {
-    int c = getchar();
-    return c == EOF ? -1 : c;
-}
-
-void bt_host_term_write(const char *s, size_t n) {
-    fwrite(s, 1, n, stdout);
-    fflush(stdout);
-}
-
-int bt_host_term_columns(void) {
-    CONSOLE_SCREEN_BUFFER_INFO info;
-    if (GetConsoleScreenBufferInfo(GetStdHandle(STD_OUTPUT_HANDLE), &info)) return info.srWindow.Right - info.srWindow.Left + 1;
-    return 80;
-}
+int bt_host_term_read_byte(void) { return -1; }
+void bt_host_term_write(const char *s, size_t n) { fwrite(s, 1, n, stdout); }
+int bt_host_term_columns(void) { return 80; }
 
 const char *bt_host_end_of_input_keys(void) { return "Ctrl-Z then Enter"; }
 
