@@ -7,7 +7,7 @@
 -- no vocabulary file is needed.
 --
 --   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t|70b] [--type tq2_0|tq1_0|f16|f32] [--seed S]
---       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F]
+--       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F] [--same-layers]
 --
 -- Shapes: 2b4t = BitNet b1.58 2B4T (d 2560, 30 layers, 20 heads / 5 kv heads, ff 6912,
 -- vocab 128256); 70b = Llama-2/3-70B-like (d 8192, 80 layers, 64 heads / 8 kv heads,
@@ -28,6 +28,8 @@ local o, pos = cli.parse(arg, {
     { nil, "--heads", key = "heads", type = "number", whole = true, min = 1, help = "attention heads" },
     { nil, "--kv-heads", key = "kv_heads", type = "number", whole = true, min = 1, help = "key/value heads" },
     { nil, "--ff", key = "ff", type = "number", whole = true, min = 1, help = "feed-forward width" },
+    { nil, "--same-layers", key = "same_layers", type = "flag",
+      help = "every layer holds the first one's weights (a big file in seconds, in the memory of one layer)" },
 }, "usage: bitttt-lua make-bitnet.lua OUT.gguf [options]")
 local out = pos[1] or cli.usage_error("no output file: give OUT.gguf (see --help)")
 
@@ -155,15 +157,20 @@ local tensors = {
     { "token_embd.weight", bt.zeros({ n_vocab, d }, "f16"):normal_(next_seed(), 0.1) },
     { "output_norm.weight", bt.zeros({ d }):normal_(next_seed(), 0.2, 2) },
 }
-for l = 0, o.layers - 1 do
-    local p = "blk." .. l .. "."
-    for _, w in ipairs({
+local function layer_weights()
+    return {
         { "attn_norm.weight", norm(d) }, { "attn_q.weight", ternary(d, d) },
         { "attn_k.weight", ternary(o.kv_heads * hd, d) }, { "attn_v.weight", ternary(o.kv_heads * hd, d) },
         { "attn_output.weight", ternary(d, d) }, { "attn_sub_norm.weight", norm(d) },
         { "ffn_norm.weight", norm(d) }, { "ffn_gate.weight", ternary(o.ff, d) }, { "ffn_up.weight", ternary(o.ff, d) },
         { "ffn_down.weight", ternary(d, o.ff) }, { "ffn_sub_norm.weight", norm(o.ff) },
-    }) do tensors[#tensors + 1] = { p .. w[1], w[2] } end
+    }
+end
+local first = layer_weights()
+for l = 0, o.layers - 1 do
+    for _, w in ipairs((l == 0 or o.same_layers) and first or layer_weights()) do
+        tensors[#tensors + 1] = { "blk." .. l .. "." .. w[1], w[2] }
+    end
 end
 bt.gguf_write(out, meta, tensors)
 io.stderr:write(("wrote %s: %s, %d layers, d=%d, ff=%d, vocab %d, weights %s\n"):format(
