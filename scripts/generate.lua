@@ -42,6 +42,7 @@ local spec = {
     cli.batch_option(64),
     cli.kv_type_option,
     cli.gpu_layers_option,
+    cli.gpu_mem_option,
     cli.head_option,
     cli.ttt_lr_option,
     cli.ttt_schedule_option,
@@ -91,7 +92,7 @@ local function main(argv)
     local clock = bt.clock
 
     local t_load = clock()
-    local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = o.gpu_layers,
+    local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = o.batch, n_gpu_layers = o.gpu_layers, gpu_mem = o.gpu_mem_bytes,
         n_ctx = o.ctx, kv_type = o.kv_type, head = o.head })
     if not model.tokenizer then error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0) end
     cli.warn_unused_ttt(model, o)

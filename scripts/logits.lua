@@ -25,6 +25,7 @@ local o = cli.parse(arg, {
     cli.ttt_schedule_option,
     cli.kv_type_option,
     cli.gpu_layers_option,
+    cli.gpu_mem_option,
     cli.head_option,
 }, "usage: bitttt-lua logits.lua [-m MODEL] (--ids \"ID ...\" | -p TEXT) [--prefill K] -o FILE")
 
@@ -46,7 +47,7 @@ end
 cli.prepare(o)
 
 local model = Model.load(o.model, { tokenizer = o.tokenizer, max_batch = math.max(o.prefill or #ids, o.prompt and 64 or 1),
-    n_gpu_layers = o.gpu_layers, n_ctx = o.ctx, kv_type = o.kv_type, head = o.head })
+    n_gpu_layers = o.gpu_layers, gpu_mem = o.gpu_mem_bytes, n_ctx = o.ctx, kv_type = o.kv_type, head = o.head })
 cli.warn_unused_ttt(model, o)
 if o.prompt then
     local tok = model.tokenizer or error(o.model .. ": the model has no vocabulary; give its tokenizer with -z", 0)

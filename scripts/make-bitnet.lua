@@ -6,17 +6,19 @@
 -- byte symbols, then merged pairs and triples of them, then BOS and EOS), so
 -- no vocabulary file is needed.
 --
---   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t] [--type tq2_0|tq1_0|f16|f32] [--seed S]
---       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F]
+--   bitttt-lua make-bitnet.lua OUT.gguf [--shape tiny|2b4t|70b] [--type tq2_0|tq1_0|f16|f32] [--seed S]
+--       [--vocab FILE|synthetic:N] [--dim D --layers L --heads H --kv-heads H --ff F] [--same-layers]
 --
 -- Shapes: 2b4t = BitNet b1.58 2B4T (d 2560, 30 layers, 20 heads / 5 kv heads, ff 6912,
--- vocab 128256); tiny = d 256, 2 layers, 4/2 heads, ff 512. Weights: 1/3 each of -1, 0, +1
+-- vocab 128256); 70b = Llama-2/3-70B-like (d 8192, 80 layers, 64 heads / 8 kv heads,
+-- ff 28672; about 18 GB in TQ2_0 with the Llama 3 vocabulary); tiny = d 256, 2 layers,
+-- 4/2 heads, ff 512. Weights: 1/3 each of -1, 0, +1
 -- times a per-tensor scale. --type f16/f32 writes the same ternary values as floats.
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
 
 local o, pos = cli.parse(arg, {
-    { nil, "--shape", key = "shape", type = "string", default = "tiny", help = "tiny or 2b4t" },
+    { nil, "--shape", key = "shape", type = "string", default = "tiny", help = "tiny, 2b4t or 70b" },
     { nil, "--type", key = "type", type = "string", default = "tq2_0", help = "tq2_0, tq1_0, f16 or f32" },
     { nil, "--seed", key = "seed", type = "number", whole = true, default = 1, help = "random seed" },
     { nil, "--vocab", key = "vocab", type = "string", metavar = "FILE|synthetic:N",
@@ -26,14 +28,17 @@ local o, pos = cli.parse(arg, {
     { nil, "--heads", key = "heads", type = "number", whole = true, min = 1, help = "attention heads" },
     { nil, "--kv-heads", key = "kv_heads", type = "number", whole = true, min = 1, help = "key/value heads" },
     { nil, "--ff", key = "ff", type = "number", whole = true, min = 1, help = "feed-forward width" },
+    { nil, "--same-layers", key = "same_layers", type = "flag",
+      help = "every layer holds the first one's weights (a big file in seconds, in the memory of one layer)" },
 }, "usage: bitttt-lua make-bitnet.lua OUT.gguf [options]")
 local out = pos[1] or cli.usage_error("no output file: give OUT.gguf (see --help)")
 
 local shapes = {
     tiny = { dim = 256, layers = 2, heads = 4, kv_heads = 2, ff = 512 },
     ["2b4t"] = { dim = 2560, layers = 30, heads = 20, kv_heads = 5, ff = 6912 },
+    ["70b"] = { dim = 8192, layers = 80, heads = 64, kv_heads = 8, ff = 28672 },
 }
-local shape = shapes[o.shape] or cli.usage_error("--shape must be tiny or 2b4t, got '" .. tostring(o.shape) .. "'")
+local shape = shapes[o.shape] or cli.usage_error("--shape must be tiny, 2b4t or 70b, got '" .. tostring(o.shape) .. "'")
 for k, v in pairs(shape) do if o[k] == nil then o[k] = v end end
 
 -- GPT-2's printable stand-in for every byte (its bytes_to_unicode), UTF-8 encoded.
@@ -152,15 +157,20 @@ local tensors = {
     { "token_embd.weight", bt.zeros({ n_vocab, d }, "f16"):normal_(next_seed(), 0.1) },
     { "output_norm.weight", bt.zeros({ d }):normal_(next_seed(), 0.2, 2) },
 }
-for l = 0, o.layers - 1 do
-    local p = "blk." .. l .. "."
-    for _, w in ipairs({
+local function layer_weights()
+    return {
         { "attn_norm.weight", norm(d) }, { "attn_q.weight", ternary(d, d) },
         { "attn_k.weight", ternary(o.kv_heads * hd, d) }, { "attn_v.weight", ternary(o.kv_heads * hd, d) },
         { "attn_output.weight", ternary(d, d) }, { "attn_sub_norm.weight", norm(d) },
         { "ffn_norm.weight", norm(d) }, { "ffn_gate.weight", ternary(o.ff, d) }, { "ffn_up.weight", ternary(o.ff, d) },
         { "ffn_down.weight", ternary(d, o.ff) }, { "ffn_sub_norm.weight", norm(o.ff) },
-    }) do tensors[#tensors + 1] = { p .. w[1], w[2] } end
+    }
+end
+local first = layer_weights()
+for l = 0, o.layers - 1 do
+    for _, w in ipairs((l == 0 or o.same_layers) and first or layer_weights()) do
+        tensors[#tensors + 1] = { "blk." .. l .. "." .. w[1], w[2] }
+    end
 end
 bt.gguf_write(out, meta, tensors)
 io.stderr:write(("wrote %s: %s, %d layers, d=%d, ff=%d, vocab %d, weights %s\n"):format(

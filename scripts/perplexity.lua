@@ -52,17 +52,7 @@ for _, layer in ipairs(model.w.layers) do
 end
 local ctx = o.ctx or model.cfg.n_ctx_train
 
--- -log softmax(row)[target], in double precision
-local function nll(row, target)
-    local n = row:shape()[1]
-    local v = row.ptr and row:ptr() or row:totable()
-    local base = row.ptr and 0 or 1
-    local max = -math.huge
-    for j = base, base + n - 1 do if v[j] > max then max = v[j] end end
-    local sum = 0
-    for j = base, base + n - 1 do sum = sum + math.exp(v[j] - max) end
-    return max + math.log(sum) - v[base + target]
-end
+local nll = require("bitttt.stats").nll
 
 local losses = {}   -- losses[i]: the loss of ids[i + 1] (token index i, 1-based after the first)
 local function score(session, first, last)   -- feeds ids[first..last], scores ids[first+1..last]

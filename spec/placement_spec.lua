@@ -111,6 +111,30 @@ describe("placement", function()
         assert.truthy(p.reason:find("Layer 2 stays on the CPU: fastweight: op_fastweight runs on the CPU only", 1, true), p.reason)
     end)
 
+    it("caps the memory it plans for at gpu_mem (--gpu-mem)", function()
+        if not bt.info().cuda.compiled then pending("skipped: this build has no CUDA support") return end
+        local m = Model.load(path)
+        local all = Placement.plan(m, { n_gpu_layers = "auto", free = 1e12, reserve = 0, n_ctx = 128 })
+        local capped = Placement.plan(m, { n_gpu_layers = "auto", free = 1e12, reserve = 0, n_ctx = 128,
+            gpu_mem = all.gpu_bytes - 1 })
+        assert.equals("cpu", capped.head)
+        assert.truthy(capped.reason:find("capped at", 1, true), capped.reason)
+        local none = Placement.plan(m, { n_gpu_layers = "auto", free = 1e12, reserve = 0, n_ctx = 128, gpu_mem = 0 })
+        for l = 1, #none.layers do assert.equals("cpu", none.layers[l]) end
+        assert.has_error(function() Placement.plan(m, { n_gpu_layers = "auto", free = 0, gpu_mem = -1 }) end)
+    end)
+
+    it("reads --gpu-mem sizes and refuses bad ones, naming the option", function()
+        local cli = require "bitttt.cli"
+        assert.equals(8 * 2 ^ 30, cli.size("8GiB", "--gpu-mem"))
+        assert.equals(512 * 2 ^ 20, cli.size("512M", "--gpu-mem"))
+        assert.equals(1.5e9, cli.size("1.5GB", "--gpu-mem"))
+        assert.equals(4096, cli.size("4096", "--gpu-mem"))
+        local _, err, rc = helper.run_host("generate.lua", "-m", path, "-n", "2", "--gpu-mem", "8 parsecs")
+        assert.equals(2, rc)
+        assert.truthy(err:find("--gpu-mem needs a size such as 8GiB", 1, true), err)
+    end)
+
     it("rejects a bad request", function()
         local m = Model.load(path)
         assert.has_error(function() Placement.plan(m, { n_gpu_layers = -1, free = 0 }) end)

@@ -116,6 +116,26 @@ describe("bitttt models", function()
         end
     end)
 
+    it("takes each layer's learned forgetting (blk.N.ttt_forget) over bitttt.ttt.forget", function()
+        local function logits(name, o)
+            o.path, o.mixers, o.conv_kernel, o.mini_batch = dir .. "/" .. name .. ".gguf", { "ttt_linear", "ttt_linear" }, 4, 4
+            F.write_random_bitttt(o)
+            local ids = {}
+            for i = 1, 23 do ids[i] = 3 + (i * 37) % 250 end   -- several mini-batches, so forgetting acts
+            return F.stack(Model.load(o.path):new_session():forward(ids, "all"))
+        end
+        local global = logits("global", { forget = 0.8 })
+        local per_layer = logits("per_layer", { forget = 0.3, layer_forget = { 0.8, 0.8 } })
+        local none = logits("none", {})
+        assert.is_true(F.max_abs_diff(global, per_layer) <= 1e-6, "the tensors must override the metadata")
+        assert.is_true(F.max_abs_diff(global, none) > 1e-4, "forgetting must change the logits")
+        local bad = dir .. "/bad_forget.gguf"
+        F.write_random_bitttt { path = bad, mixers = { "ttt_linear" }, layer_forget = { 1.5 } }
+        local ok, err = pcall(Model.load, bad)
+        assert.is_false(ok)
+        assert.truthy(tostring(err):find("tensor 'blk.0.ttt_forget' is 1.5; expected 0 to 1", 1, true), tostring(err))
+    end)
+
     it("op_causal_conv refuses tensors of the wrong shape, naming the argument", function()
         local core = require "bitttt.core"
         local x, w = core.empty({ 5, 6 }, "f32"), core.empty({ 3, 6 }, "f32")

@@ -123,7 +123,8 @@ end
 
 --- Writes a random `bitttt` GGUF (ternary-valued f32 projections, byte vocabulary).
 -- o: path, mixers (array of kinds), d, n_head, mini_batch, n_ff, seed, conv_kernel (TTT q/k convs; default none),
--- forget (TTT forgetting; default none), pre_conv_kernel, share_qk, use_gate (TTT options; default off),
+-- forget (TTT forgetting; default none), layer_forget (an array: each TTT-Linear layer's own
+-- forgetting, as the tensor blk.N.ttt_forget), pre_conv_kernel, share_qk, use_gate (TTT options; default off),
 -- meta (further { key, type, value } entries)
 function F.write_random_bitttt(o)
     local rng = Rng.new(o.seed or 7)
@@ -183,6 +184,7 @@ function F.write_random_bitttt(o)
                 add(p .. "ttt_w2", F.uniform(rng, { H, hidden, hd }, -0.2, 0.2))
                 add(p .. "ttt_b2", F.uniform(rng, { H, hd }, -0.1, 0.1))
             end
+            if o.layer_forget then add(p .. "ttt_forget", bt.full({ 1 }, o.layer_forget[l])) end
             for _, n in ipairs(K > 0 and { "ttt_q_conv", "ttt_k_conv" } or {}) do
                 add(p .. n .. ".weight", F.uniform(rng, { K, d }, -0.8, 0.8))
                 add(p .. n .. ".bias", F.uniform(rng, { d }, -0.2, 0.2))

@@ -95,6 +95,23 @@ end
 cli.gpu_layers_option = { "-ngl", "--n-gpu-layers", key = "n_gpu_layers", type = "string", metavar = "N|auto",
     default = "0", help = "layers to place on the GPU: a count, or auto (as many as fit)" }
 
+cli.gpu_mem_option = { nil, "--gpu-mem", key = "gpu_mem", type = "string", metavar = "SIZE",
+    help = "the most GPU memory the placer may use, e.g. 8GiB or 512MiB (default: what is free)" }
+
+local size_units = { [""] = 1, B = 1, K = 1024, KIB = 1024, M = 1024 ^ 2, MIB = 1024 ^ 2, G = 1024 ^ 3, GIB = 1024 ^ 3,
+    KB = 1e3, MB = 1e6, GB = 1e9 }
+
+--- Bytes from a size's text: a number and an optional unit (B, KiB/K, MiB/M, GiB/G: powers of
+-- 1024; KB, MB, GB: of 1000); errors name the option.
+function cli.size(text, option)
+    local number, unit = tostring(text):match("^%s*([%d.]+)%s*(%a*)%s*$")
+    local n, scale = tonumber(number), unit and size_units[unit:upper()]
+    if not n or not scale then
+        cli.usage_error(("%s needs a size such as 8GiB, 512MiB or 1000000 (bytes), got '%s'"):format(option, tostring(text)))
+    end
+    return math.floor(n * scale)
+end
+
 --- "auto" or a whole number >= 0 from the option's text; errors name the option.
 function cli.gpu_layers(text)
     if text == "auto" then return "auto" end
@@ -141,7 +158,8 @@ end
 
 --- What can be checked before a model loads, from the options the scripts share:
 -- threads set, the model and tokenizer files checked by their magic, the text file
--- (o.file) readable, --ttt-schedule read (o.schedule), --n-gpu-layers read (o.gpu_layers).
+-- (o.file) readable, --ttt-schedule read (o.schedule), --n-gpu-layers read (o.gpu_layers),
+-- --gpu-mem read (o.gpu_mem_bytes).
 function cli.prepare(o)
     local FileKind = require "bitttt.file_kind"
     if o.threads then require("bitttt").set_threads(o.threads) end
@@ -149,6 +167,7 @@ function cli.prepare(o)
     if o.tokenizer then FileKind.check(o.tokenizer, "tokenizer") end
     if o.file then FileKind.check(o.file, "file") end
     if o.n_gpu_layers then o.gpu_layers = cli.gpu_layers(o.n_gpu_layers) end
+    if o.gpu_mem then o.gpu_mem_bytes = cli.size(o.gpu_mem, "--gpu-mem") end
     if o.head and o.head ~= "q8_0" then cli.usage_error(("--head: expected q8_0, got '%s'"):format(o.head)) end
     if o.ttt_schedule then
         local Schedules = require "bitttt.schedules"

@@ -55,7 +55,8 @@ end
 
 --- Puts layers (and the output head) on the GPU as bitttt.placement plans it:
 -- opts.n_gpu_layers = N or "auto", opts.n_ctx (the context KV caches are counted
--- for), opts.device ("cuda:0"), opts.reserve (bytes). Once per model, before its
+-- for), opts.device ("cuda:0"), opts.reserve (bytes), opts.gpu_mem (bytes: a cap on the
+-- GPU memory planned for). Once per model, before its
 -- sessions are made. Returns the plan (also self.placement).
 function Decoder:place(opts)
     if self.placement.device ~= "cpu" then error("place: this model is already placed on " .. self.placement.device, 2) end

@@ -78,7 +78,8 @@ end
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
 -- (llama2.c: its tokenizer.bin). opts.n_gpu_layers (N or "auto"; default 0) puts
 -- layers on the GPU (Decoder:place, with opts.n_ctx: the context to plan KV caches
--- for, opts.device, opts.gpu_reserve: bytes to leave free); opts.kv_type: what KV caches
+-- for, opts.device, opts.gpu_reserve: bytes to leave free, opts.gpu_mem: the most bytes
+-- of GPU memory to plan for); opts.kv_type: what KV caches
 -- hold ("f16" default, "f32", "q8_0"; sessions may override); without a GPU it says so
 -- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
 -- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
@@ -112,7 +113,8 @@ function M.load(path, opts)
     if opts.head then quantize_head(model, opts.head, path) end
     core.suggest_threads(Threads.for_model(model))   -- unless the user chose a count
     if opts.n_gpu_layers and opts.n_gpu_layers ~= 0 then
-        model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve }
+        model:place { n_gpu_layers = opts.n_gpu_layers, n_ctx = opts.n_ctx, device = opts.device, reserve = opts.gpu_reserve,
+            gpu_mem = opts.gpu_mem }
     end
     if opts.tokenizer then
         model.tokenizer = core.tokenizer_open(opts.tokenizer, model.cfg.n_vocab)

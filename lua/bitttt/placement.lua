@@ -13,7 +13,9 @@
 -- KV caches, of the model's cfg.kv_type, are counted for; default
 -- Decoder:default_context()), device
 -- ("cuda:0"), reserve (bytes left free; default 512 MiB), free (bytes: pretend
--- this much GPU memory is free, for tests and what-if plans without a GPU).
+-- this much GPU memory is free, for tests and what-if plans without a GPU),
+-- gpu_mem (bytes: the most the plan may use of the GPU's free memory, as if the
+-- card were that small; --gpu-mem).
 --
 -- Without a GPU (or when CUDA fails) the plan keeps everything on the CPU and
 -- stderr says so once per process. Attention and TTT-Linear layers run on the GPU;
@@ -117,6 +119,15 @@ function Placement.plan(decoder, opts)
         end
         gpu.name, gpu.free, gpu.total = info.name, info.free, info.total
     end
+    local cap = ""
+    if opts.gpu_mem then
+        if type(opts.gpu_mem) ~= "number" or not (opts.gpu_mem >= 0) then
+            error(("gpu_mem must be a number of bytes >= 0, got %s"):format(tostring(opts.gpu_mem)), 2)
+        end
+        if opts.gpu_mem < gpu.free then
+            gpu.free, cap = opts.gpu_mem, (" (capped at %s by gpu_mem)"):format(mib(opts.gpu_mem))
+        end
+    end
 
     local cfg, w = decoder.cfg, decoder.w
     local n_ctx = opts.n_ctx or decoder:default_context()   -- caches grow up to it: plan for all of it
@@ -142,7 +153,7 @@ function Placement.plan(decoder, opts)
     local plan = { layers = {}, bytes = bytes, device = device, n_gpu_layers = c.n_gpu_layers, n_ctx = n_ctx,
         head = c.head and device or "cpu", embd = c.embd and device or "cpu", gpu_bytes = c.gpu_bytes,
         head_bytes = head_bytes, gpu = gpu,
-        reason = ("%s: %s. %s"):format(device, opts.free and "simulated free memory" or gpu.name, c.reason) }
+        reason = ("%s: %s%s. %s"):format(device, opts.free and "simulated free memory" or gpu.name, cap, c.reason) }
     for l = 1, #w.layers do plan.layers[l] = c.layers[l] and device or "cpu" end
     return plan
 end

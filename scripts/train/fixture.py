@@ -11,7 +11,8 @@ ids[0..p], vocabulary ids 0 .. cols-1 only, to stay small), `logits_float` [n, c
 (the same with float activations into the projections: no int8 rounding, so no
 rounding ties that f32 summation order could break either way), `text_ids` [m], and
 metadata `text` (the held-out text of text_ids), `prefill` (where the spec
-switches from the batch to one token at a time).
+switches from the batch to one token at a time), `recall_text` (the shortest of
+the held-out domain's recall documents, which the spec reads twice).
 """
 import argparse
 import os
@@ -42,7 +43,7 @@ def main():
     net.load_state_dict(ck["model"])
     net.eval()
     _, heldout = data.split_documents(data.read_documents())
-    text = "\n%\n".join(heldout[:6])
+    text = "\n%\n".join([d.text for d in heldout if d.domain == "fortunes"][:6])
     text_ids = tok.encode(text)
     ids = torch.tensor([tok.bos] + text_ids[:args.n - 1])
     M.BitLinear.export_values = True
@@ -50,9 +51,12 @@ def main():
         logits = net(ids[None])[0, :, :args.cols]
         M.BitLinear.quantize_inputs = False
         logits_float = net(ids[None])[0, :, :args.cols]
+    recall_dir = os.path.join(args.data, "recall")
+    recall = [open(os.path.join(recall_dir, n), encoding="utf-8").read() for n in sorted(os.listdir(recall_dir))]
+    recall_text = min(recall, key=lambda t: len(tok.encode(t)))
     safetensors_io.save(args.output, [("ids", ids.float()), ("logits", logits), ("logits_float", logits_float),
                                       ("text_ids", torch.tensor(text_ids).float())],
-                        {"text": text, "prefill": str(args.prefill), "run": os.path.basename(os.path.normpath(args.run))})
+                        {"text": text, "prefill": str(args.prefill), "recall_text": recall_text, "run": os.path.basename(os.path.normpath(args.run))})
     print(f"wrote {args.output}: {len(ids)} ids, logits [{len(ids)}, {args.cols}], {len(text_ids)} text ids")
 
 

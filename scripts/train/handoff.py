@@ -26,6 +26,8 @@ def gguf_tensors(net):
                         (p + "ttt_norm.weight", mix.ln_weight), (p + "ttt_norm.bias", mix.ln_bias),
                         (p + "ttt_post_norm.weight", mix.post_norm.weight), (p + "ttt_post_norm.bias", mix.post_norm.bias),
                         (p + "ttt_w1", mix.W1), (p + "ttt_b1", mix.b1)]
+                if mix.forget_logit is not None:
+                    out.append((p + "ttt_forget", mix.forget_value().reshape(1)))
                 if isinstance(mix, M.TTTMLP):
                     out += [(p + "ttt_w2", mix.W2), (p + "ttt_b2", mix.b2)]
                 if mix.conv_q is not None:
@@ -50,8 +52,10 @@ def gguf_metadata(cfg, tok, name, steps, seed):
     meta = {
         "general.architecture": "str:bitttt",
         "general.name": f"str:{name}",
-        "general.description": f"str:BitLlama trained by scripts/train on Debian's fortunes ({steps} steps, seed {seed})",
-        "general.license": "str:BSD-3-Clause (weights); training text: fortunes, BSD",
+        "general.description": f"str:BitLlama trained by scripts/train on English text from Debian packages "
+                               f"(fortunes, Linux man-pages, Perl's manual, the Jargon File; {steps} steps, seed {seed})",
+        "general.license": "str:BSD-3-Clause (weights); training text: fortunes (BSD), man-pages (GPL-2+ and others), "
+                           "perl-doc (GPL-1+ or Artistic), Jargon File (public domain); see models/README.md",
         a + "vocab_size": f"u32:{cfg['vocab']}",
         a + "context_length": f"u32:{cfg['context']}",
         a + "embedding_length": f"u32:{cfg['dim']}",

@@ -124,7 +124,8 @@ class TTTLinear(nn.Module):
     its conv_q / conv_k: depthwise causal convs on the query and key projections, which
     let a key hold the tokens before its value's), mixers/ttt_linear.lua."""
 
-    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False, forget=1.0):
+    def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False, forget=1.0,
+                 learn_forget=False):
         super().__init__()
         hd = d // n_head
         self.H, self.hd, self.B = n_head, hd, mini_batch
@@ -148,6 +149,16 @@ class TTTLinear(nn.Module):
         self.b1 = nn.Parameter(torch.zeros(n_head, hd))
         self.lr_mult = 1.0   # the runtime's --ttt-lr / base_lr (0 freezes learning)
         self.forget = forget
+        # learned forgetting: one value per layer, sigmoid of a logit that starts at `forget`
+        # (exported as blk.N.ttt_forget)
+        self.forget_logit = nn.Parameter(torch.logit(torch.tensor(forget, dtype=torch.float32))) \
+            if learn_forget else None
+
+    def forget_value(self):
+        """This layer's forgetting (a tensor when learned), or None for none."""
+        if self.forget_logit is not None:
+            return torch.sigmoid(self.forget_logit)
+        return self.forget if self.forget < 1 else None
 
     def heads(self, x):   # [b, n, H*hd] -> [b, H, n, hd]
         b, n, _ = x.shape
@@ -181,6 +192,7 @@ class TTTLinear(nn.Module):
         lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
         W0 = W = self.W1.expand(b, H, hd, hd)
         bias0 = bias = self.b1[None, :, None, :].expand(b, H, 1, hd)
+        forget = self.forget_value()
         outs = []
         for t0 in range(0, n, B):
             m = min(B, n - t0)
@@ -195,9 +207,9 @@ class TTTLinear(nn.Module):
                 eg = e[..., None] * g                                    # [b, H, B, hd]
                 W = W - s[-1] * (k.transpose(-1, -2) @ eg)
                 bias = bias - s[-1] * eg.sum(2, keepdim=True)
-                if self.forget < 1:   # decay toward the initial fast weights
-                    W = W0 + self.forget * (W - W0)
-                    bias = bias0 + self.forget * (bias - bias0)
+                if forget is not None:   # decay toward the initial fast weights
+                    W = W0 + forget * (W - W0)
+                    bias = bias0 + forget * (bias - bias0)
         return outs
 
 
@@ -277,7 +289,8 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(d, cfg["rms_eps"])
         if mixer == "ttt_linear":
             self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
-                                   cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False), cfg.get("ttt_forget", 1.0))
+                                   cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False), cfg.get("ttt_forget", 1.0),
+                                   cfg.get("ttt_learn_forget", False))
         elif mixer == "ttt_mlp":
             self.mixer = TTTMLP(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
                                 cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False))

@@ -32,20 +32,44 @@ import handoff      # noqa: E402
 import model as M   # noqa: E402
 import safetensors_io  # noqa: E402
 
+# the held-out domain's recall documents: RECALL_COUNT of RECALL_MIN..RECALL_MAX tokens
+RECALL_MIN, RECALL_MAX, RECALL_COUNT = 500, 1500, 40
+
 
 def prepare(args):
     os.makedirs(args.data, exist_ok=True)
     train_docs, heldout_docs = data.split_documents(data.read_documents())
-    tok = bpe.train(train_docs, args.vocab)
+    tok = bpe.train([d.text for d in train_docs], args.vocab)
     tok.save(os.path.join(args.data, "tokenizer.json"))
-    ids = [[tok.encode(d) for d in docs] for docs in (train_docs, heldout_docs)]
-    torch.save({"train": ids[0], "heldout": ids[1]}, os.path.join(args.data, "tokens.pt"))
-    # held-out text as one file: cookies separated by fortune's "%" lines
+    in_domain = [d for d in heldout_docs if d.domain != data.HELDOUT_DOMAIN]
+    recall = [d for d in heldout_docs if d.domain == data.HELDOUT_DOMAIN]
+    ids = {name: [tok.encode(d.text) for d in docs] for name, docs in
+           (("train", train_docs), ("heldout", in_domain), ("recall", recall))}
+    torch.save(ids, os.path.join(args.data, "tokens.pt"))
+    cookies = [d.text for d in in_domain if d.domain == "fortunes"]
+    # held-out cookies as one file, separated by fortune's "%" lines (repeated.sh, the stream perplexity)
     with open(os.path.join(args.data, "heldout.txt"), "w", encoding="utf-8") as f:
-        f.write("\n%\n".join(heldout_docs) + "\n")
-    write_repeated_document(args.data, tok, heldout_docs)
-    print(f"prepare: {len(train_docs)} train / {len(heldout_docs)} held-out documents, "
-          f"{sum(map(len, ids[0]))} / {sum(map(len, ids[1]))} tokens, vocab {len(tok.tokens)}", flush=True)
+        f.write("\n%\n".join(cookies) + "\n")
+    write_repeated_document(args.data, tok, cookies)
+    write_recall_set(os.path.join(args.data, "recall"), recall, ids["recall"])
+    for name, docs in ids.items():
+        print(f"prepare: {name}: {len(docs)} documents, {sum(map(len, docs))} tokens", flush=True)
+    print(f"prepare: vocab {len(tok.tokens)}", flush=True)
+
+
+def recall_choice(lengths, lo=RECALL_MIN, hi=RECALL_MAX, count=RECALL_COUNT):
+    """Indexes of `count` documents of lo..hi tokens, evenly spread over the held-out domain."""
+    fit = [i for i, n in enumerate(lengths) if lo <= n <= hi]
+    step = max(1, len(fit) // count)
+    return fit[::step][:count]
+
+
+def write_recall_set(directory, docs, ids):
+    """DIR/NNN.txt: the held-out domain's recall documents (scripts/train/recall.lua reads each twice)."""
+    os.makedirs(directory, exist_ok=True)
+    for n, i in enumerate(recall_choice([len(x) for x in ids])):
+        with open(os.path.join(directory, f"{n:03d}.txt"), "w", encoding="utf-8") as f:
+            f.write(docs[i].text)
 
 
 def write_repeated_document(directory, tok, heldout_docs):
@@ -61,19 +85,23 @@ def write_repeated_document(directory, tok, heldout_docs):
         f.write(f"{1 + len(first)}\n")
 
 
-def token_stream(docs, eos, seed, repeat_prob):
-    """All documents in a seeded order, each after an EOS; with probability
-    repeat_prob a document is read a second time right after itself."""
+def token_stream(docs, eos, seed, repeat_prob, max_gap=0):
+    """All documents in a seeded order, each after an EOS. With probability
+    repeat_prob a document is read a second time, after 0 to max_gap other
+    documents (so recall is trained at distances of up to a few thousand tokens)."""
     rng = random.Random(seed)
     order = list(range(len(docs)))
     rng.shuffle(order)
-    out = []
-    for i in order:
+    out, pending = [], []   # pending: [due after this many documents, index]
+    for n, i in enumerate(order):
         out.append(eos)
         out.extend(docs[i])
         if rng.random() < repeat_prob:
+            pending.append((n + rng.randint(0, max_gap), i))
+        while pending and min(pending)[0] <= n:
+            _, j = pending.pop(pending.index(min(pending)))
             out.append(eos)
-            out.extend(docs[i])
+            out.extend(docs[j])
     return torch.tensor(out, dtype=torch.long)
 
 
@@ -95,7 +123,8 @@ def lr_at(step, args):
 def config(args, vocab):
     return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
             "ttt_base_lr": args.ttt_base_lr, "ttt_conv_kernel": args.ttt_conv_kernel,
-            "ttt_share_qk": bool(args.ttt_share_qk), "ttt_forget": args.ttt_forget, "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "ttt_share_qk": bool(args.ttt_share_qk), "ttt_forget": args.ttt_forget,
+            "ttt_learn_forget": bool(args.ttt_learn_forget), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
             "context": args.seq, "mixers": [args.mixer] * args.layers}
 
 
@@ -113,11 +142,29 @@ def heldout_loss(net, docs, eos, seq):
     return total / (n * seq)
 
 
+@torch.no_grad()
+def recall_report(net, docs, eos):
+    """The held-out domain's documents read twice each (EOS doc EOS doc): the median of
+    second-copy over first-copy perplexity, and each learned forgetting."""
+    net.eval()
+    ratios = []
+    for d in docs:
+        x = torch.tensor([eos] + d + [eos] + d)
+        nll = F.cross_entropy(net(x[None, :-1])[0], x[1:], reduction="none")
+        n = len(d) + 1   # first copy: the doc's tokens and the EOS after it
+        ratios.append(math.exp(nll[n:].mean().item() - nll[:n].mean().item()))
+    net.train()
+    forgets = [blk.mixer.forget_value() for blk in net.blocks if hasattr(blk.mixer, "forget_value")]
+    shown = " ".join(f"{float(f):.4f}" for f in forgets if f is not None)
+    return f"recall ratio median {sorted(ratios)[len(ratios) // 2]:.3f} over {len(ratios)} documents; forget {shown}"
+
+
 def train(args):
     torch.set_num_threads(args.threads)
     tok = bpe.Tokenizer.load(os.path.join(args.data, "tokenizer.json"))
     corpus = torch.load(os.path.join(args.data, "tokens.pt"))
-    stream = token_stream(corpus["train"], tok.eos, args.seed, args.repeat_prob)
+    stream = token_stream(corpus["train"], tok.eos, args.seed, args.repeat_prob, args.repeat_gap)
+    recall_docs = [corpus["recall"][i] for i in recall_choice([len(x) for x in corpus["recall"]])][::8]
     cfg = config(args, len(tok.tokens))
     torch.manual_seed(args.seed)
     net = M.BitLlama(cfg)
@@ -159,6 +206,8 @@ def train(args):
             print(f"step {step}/{args.steps} loss {loss_sum / loss_n:.4f} lr {lr_at(step - 1, args):.2e} "
                   f"{tokens / dt:.0f} tok/s elapsed {dt:.0f}s", flush=True)
             loss_sum, loss_n = 0.0, 0
+        if args.mixer != "attention" and (step % args.recall_every == 0 or step == args.steps):
+            print(f"step {step} {recall_report(net, recall_docs, tok.eos)}", flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg,
                         "loss": last_loss},
@@ -172,7 +221,7 @@ def write_handoff(args, net, cfg, tok, corpus, step, final_loss):
     net.eval()
     ho = heldout_loss(net, corpus["heldout"], tok.eos, cfg["context"])
     print(f"held-out loss {ho:.4f} (perplexity {math.exp(ho):.2f}) over rows of {cfg['context']}", flush=True)
-    meta = handoff.gguf_metadata(cfg, tok, args.name or f"bitttt-fortunes-{cfg['mixers'][0]}", step, args.seed)
+    meta = handoff.gguf_metadata(cfg, tok, args.name or f"bitttt-debian-{cfg['mixers'][0]}", step, args.seed)
     if args.sampling_repeat_penalty != 1.0:   # what generate.lua uses unless told otherwise
         meta["general.sampling.penalty_repeat"] = f"f32:{args.sampling_repeat_penalty!r}"
     meta["train.step"] = str(step)
@@ -214,15 +263,19 @@ def main():
     ap.add_argument("--ttt-forget", type=float, default=None,
                     help="after each mini-batch the fast weights keep this fraction of their change (1: no decay; "
                          "default 0.97 for ttt_linear, 1 for ttt_mlp, which has no forgetting)")
+    ap.add_argument("--ttt-learn-forget", type=int, default=0,
+                    help="1: each ttt_linear layer learns its forgetting, starting at --ttt-forget")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--repeat-prob", type=float, default=0.5)
+    ap.add_argument("--repeat-gap", type=int, default=0, help="a repeated document comes back after 0 to this many others")
+    ap.add_argument("--recall-every", type=int, default=100, help="steps between recall reports (PyTorch)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--sampling-repeat-penalty", type=float, default=1.3,
+    ap.add_argument("--sampling-repeat-penalty", type=float, default=1.0,
                     help="repetition penalty the exported model recommends (GGUF general.sampling.penalty_repeat; "
-                         "1: none): a model trained on repeated documents copies itself in loops without one")
+                         "1: none, and no key is written)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=50)

@@ -59,10 +59,22 @@ local function ttt_fields(file, hp, p)
     }
 end
 
+-- A layer's forgetting: its learned `ttt_forget` [1] when the file has one, else `ttt.forget`.
+local function layer_forget(file, hp, p)
+    local t = W.optional(file, p .. "ttt_forget", { 1 })
+    if not t then return hp.ttt_forget end
+    local v = t:to("f32"):get(1)
+    if not (v >= 0 and v <= 1) then
+        error(("%s: tensor '%sttt_forget' is %s; expected 0 to 1 (1: no forgetting)"):format(
+            file:path(), p, tostring(v)), 0)
+    end
+    return v
+end
+
 local function ttt_linear_layer(file, hp, p)
     local f, H, hd = ttt_fields(file, hp, p), hp.ttt_n_head, hp.ttt_head_dim
     f.W1, f.b1 = W.tensor(file, p .. "ttt_w1", { H, hd, hd }), W.tensor(file, p .. "ttt_b1", { H, hd })
-    f.forget = hp.ttt_forget
+    f.forget = layer_forget(file, hp, p)
     return TTTLinear.new(f)
 end
 
