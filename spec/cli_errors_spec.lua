@@ -107,7 +107,7 @@ local cases = {
     { "convert-llama2c.lua", "only-one.bin", rc = 2, says = "expected CHECKPOINT.bin TOKENIZER.bin OUT.gguf" },
     { "convert-llama2c.lua", F("empty.gguf"), F("text.gguf"), F("o.gguf"), rc = 1, says = "found an empty file" },
     { "make-bitnet.lua", rc = 2, says = "no output file" },
-    { "make-bitnet.lua", F("o.gguf"), "--shape", "huge", rc = 2, says = "--shape must be tiny or 2b4t" },
+    { "make-bitnet.lua", F("o.gguf"), "--shape", "huge", rc = 2, says = "--shape must be tiny, 2b4t or 70b" },
     { "make-bitnet.lua", F("o.gguf"), "--dim", "0", rc = 2, says = "--dim needs a whole number >= 1" },
     { "chat.lua", "--bogus", rc = 2, says = "unknown option '--bogus'" },
     { "chat.lua", "-m", F("gz.gguf"), rc = 1, says = "found a gzip-compressed file" },
