@@ -26,6 +26,9 @@ def gguf_tensors(net):
                         (p + "ttt_norm.weight", mix.ln_weight), (p + "ttt_norm.bias", mix.ln_bias),
                         (p + "ttt_post_norm.weight", mix.post_norm.weight), (p + "ttt_post_norm.bias", mix.post_norm.bias),
                         (p + "ttt_w1", mix.W1), (p + "ttt_b1", mix.b1)]
+                if mix.forget_weight is not None:
+                    raise SystemExit("handoff: gated forgetting (--ttt-forget-gate) is a PyTorch experiment; "
+                                     "the runtime does not read it yet")
                 if mix.forget_logit is not None:
                     out.append((p + "ttt_forget", mix.forget_value().reshape(1)))
                 if isinstance(mix, M.TTTMLP):

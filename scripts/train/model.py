@@ -125,7 +125,7 @@ class TTTLinear(nn.Module):
     let a key hold the tokens before its value's), mixers/ttt_linear.lua."""
 
     def __init__(self, d, n_head, mini_batch, base_lr, rope_theta, eps, conv_kernel=0, share_qk=False, forget=1.0,
-                 learn_forget=False):
+                 learn_forget=False, forget_gate=False):
         super().__init__()
         hd = d // n_head
         self.H, self.hd, self.B = n_head, hd, mini_batch
@@ -153,6 +153,12 @@ class TTTLinear(nn.Module):
         # (exported as blk.N.ttt_forget)
         self.forget_logit = nn.Parameter(torch.logit(torch.tensor(forget, dtype=torch.float32))) \
             if learn_forget else None
+
+        # gated forgetting: each head keeps sigmoid(h . forget_weight + forget_bias) of its change after a
+        # mini-batch, h the mini-batch's last input row (so a document's end can clear what it wrote)
+        self.forget_weight = nn.Parameter(torch.zeros(n_head, d)) if forget_gate else None
+        self.forget_bias = nn.Parameter(torch.full((n_head,), float(torch.logit(torch.tensor(forget))))) \
+            if forget_gate else None
 
     def forget_value(self):
         """This layer's forgetting (a tensor when learned), or None for none."""
@@ -182,12 +188,16 @@ class TTTLinear(nn.Module):
     def forward(self, h, pos0=0):
         b, n, d = h.shape
         xq, xk, xv, eta, scale = self.inputs(h, pos0)
-        outs = self.inner(xq, xk, xv, eta, scale, b)
+        keep = None
+        if self.forget_weight is not None:   # [b, H, n]: what each head keeps after a mini-batch ending here
+            keep = torch.sigmoid(h @ self.forget_weight.t() + self.forget_bias).transpose(1, 2)
+        outs = self.inner(xq, xk, xv, eta, scale, b, keep)
         z = torch.cat(outs, dim=2).transpose(1, 2).reshape(b, n, self.H * self.hd)
         return self.o(self.post_norm(z))
 
-    def inner(self, xq, xk, xv, eta, scale, b):
-        """The inner model's outputs XQ + LN(...) per mini-batch, [b, H, m, hd] each (dual form)."""
+    def inner(self, xq, xk, xv, eta, scale, b, keep=None):
+        """The inner model's outputs XQ + LN(...) per mini-batch, [b, H, m, hd] each (dual form);
+        keep [b, H, n]: gated forgetting (else the layer's forget_value())."""
         H, hd, B, n = self.H, self.hd, self.B, xq.shape[2]
         lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
         W0 = W = self.W1.expand(b, H, hd, hd)
@@ -207,7 +217,11 @@ class TTTLinear(nn.Module):
                 eg = e[..., None] * g                                    # [b, H, B, hd]
                 W = W - s[-1] * (k.transpose(-1, -2) @ eg)
                 bias = bias - s[-1] * eg.sum(2, keepdim=True)
-                if forget is not None:   # decay toward the initial fast weights
+                if keep is not None:
+                    f = keep[:, :, t0 + B - 1, None, None]                  # [b, H, 1, 1]
+                    W = W0 + f * (W - W0)
+                    bias = bias0 + f * (bias - bias0)
+                elif forget is not None:   # decay toward the initial fast weights
                     W = W0 + forget * (W - W0)
                     bias = bias0 + forget * (bias - bias0)
         return outs
@@ -233,7 +247,8 @@ class TTTMLP(TTTLinear):
         self.W2 = nn.Parameter(torch.randn(n_head, F_, hd) * 0.02)
         self.b2 = nn.Parameter(torch.zeros(n_head, hd))
 
-    def inner(self, xq, xk, xv, eta, scale, b):
+    def inner(self, xq, xk, xv, eta, scale, b, keep=None):
+        assert keep is None, "ttt_mlp has no forgetting"
         H, B, n = self.H, self.B, xq.shape[2]
         lnw, lnb = self.ln_weight[:, None, :], self.ln_bias[:, None, :]
         W1, b1 = self.W1.expand(b, *self.W1.shape), self.b1[None, :, None, :]
@@ -290,7 +305,7 @@ class Block(nn.Module):
         if mixer == "ttt_linear":
             self.mixer = TTTLinear(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
                                    cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False), cfg.get("ttt_forget", 1.0),
-                                   cfg.get("ttt_learn_forget", False))
+                                   cfg.get("ttt_learn_forget", False), cfg.get("ttt_forget_gate", False))
         elif mixer == "ttt_mlp":
             self.mixer = TTTMLP(d, cfg["heads"], cfg["mini_batch"], cfg["ttt_base_lr"], cfg["rope_theta"], cfg["ttt_eps"],
                                 cfg.get("ttt_conv_kernel", 0), cfg.get("ttt_share_qk", False))

@@ -124,7 +124,7 @@ def config(args, vocab):
     return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
             "ttt_base_lr": args.ttt_base_lr, "ttt_conv_kernel": args.ttt_conv_kernel,
             "ttt_share_qk": bool(args.ttt_share_qk), "ttt_forget": args.ttt_forget,
-            "ttt_learn_forget": bool(args.ttt_learn_forget), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "ttt_learn_forget": bool(args.ttt_learn_forget), "ttt_forget_gate": bool(args.ttt_forget_gate), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
             "context": args.seq, "mixers": [args.mixer] * args.layers}
 
 
@@ -154,8 +154,11 @@ def recall_report(net, docs, eos):
         n = len(d) + 1   # first copy: the doc's tokens and the EOS after it
         ratios.append(math.exp(nll[n:].mean().item() - nll[:n].mean().item()))
     net.train()
-    forgets = [blk.mixer.forget_value() for blk in net.blocks if hasattr(blk.mixer, "forget_value")]
-    shown = " ".join(f"{float(f):.4f}" for f in forgets if f is not None)
+    def forget(mixer):   # the learned value, or with a gate the mean of its starting point over the heads
+        if getattr(mixer, "forget_weight", None) is not None:
+            return torch.sigmoid(mixer.forget_bias).mean()
+        return mixer.forget_value() if hasattr(mixer, "forget_value") else None
+    shown = " ".join(f"{float(f):.4f}" for f in map(forget, (blk.mixer for blk in net.blocks)) if f is not None)
     return f"recall ratio median {sorted(ratios)[len(ratios) // 2]:.3f} over {len(ratios)} documents; forget {shown}"
 
 
@@ -265,6 +268,9 @@ def main():
                          "default 0.97 for ttt_linear, 1 for ttt_mlp, which has no forgetting)")
     ap.add_argument("--ttt-learn-forget", type=int, default=0,
                     help="1: each ttt_linear layer learns its forgetting, starting at --ttt-forget")
+    ap.add_argument("--ttt-forget-gate", type=int, default=0,
+                    help="1: each ttt_linear head's forgetting is gated by its mini-batch's last input (starting at "
+                         "--ttt-forget; a PyTorch experiment: the runtime does not read it yet)")
     ap.add_argument("--seq", type=int, default=512)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=2400)
