@@ -14,6 +14,7 @@
 #include "kernels/cpu/cpu_features.h"
 #if BT_X86_SIMD
 #include "f16_simd.h"
+#include "quant_q6_k_simd.h"
 
 enum { TILE_ROWS = 4, TILE_TOKENS = 4, LANES = 16 };
 
@@ -78,6 +79,31 @@ INLINE void tile_step_q8_0(__m512 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *co
     }
 }
 
+/* The same for Q6_K block b (columns 256 b ..): its 16 scales are read once per
+ * row; each 16 codes are one 16-lane step, their weights scale * code in f32. */
+INLINE void tile_block_q6_k(__m512 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *const rows[TILE_ROWS],
+                            const float *const tokens[TILE_TOKENS], int n_tokens, int64_t b,
+                            const uint8_t *const *prefetch) {
+    const int64_t block_offset = b * BT_Q6_K_BYTES;
+    for (int line = 0; line < BT_Q6_K_BYTES; line += 64) prefetch_rows(prefetch, block_offset + line);
+    float scale[TILE_ROWS][16];
+#pragma GCC unroll 4
+    for (int r = 0; r < TILE_ROWS; r++) bt_q6_k_scales16(scale[r], rows[r] + block_offset);
+#pragma GCC unroll 16
+    for (int s = 0; s < 16; s++) {
+        __m512 xv[TILE_TOKENS];
+#pragma GCC unroll 4
+        for (int t = 0; t < n_tokens; t++) xv[t] = _mm512_loadu_ps(tokens[t] + b * BT_Q6_K_COLS + 16 * s);
+#pragma GCC unroll 4
+        for (int r = 0; r < TILE_ROWS; r++) {
+            const __m128i q = bt_q6_k_codes16(rows[r] + block_offset, s);
+            const __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), _mm512_set1_ps(scale[r][s]));
+#pragma GCC unroll 4
+            for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_fmadd_ps(w, xv[t], acc[r][t]);
+        }
+    }
+}
+
 /* out[r][t] = dot(W[rows[r], :k], x[tokens[t], :k]) for n_tokens = 1 or 4 */
 INLINE void tile(float out[TILE_ROWS][TILE_TOKENS], const uint8_t *const rows[TILE_ROWS],
                  const float *const tokens[TILE_TOKENS], int n_tokens, int64_t k, bt_dtype type,
@@ -89,6 +115,8 @@ INLINE void tile(float out[TILE_ROWS][TILE_TOKENS], const uint8_t *const rows[TI
         for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_setzero_ps();
     if (type == BT_Q8_0) {   /* k is a multiple of 32 */
         for (int64_t j = 0; j < k; j += BT_Q8_0_BLOCK) tile_step_q8_0(acc, rows, tokens, n_tokens, j, prefetch);
+    } else if (type == BT_Q6_K) {   /* k is a multiple of 256 */
+        for (int64_t b = 0; b < k / BT_Q6_K_COLS; b++) tile_block_q6_k(acc, rows, tokens, n_tokens, b, prefetch);
     } else {
         int64_t j = 0;
         for (; j + LANES <= k; j += LANES) tile_step(acc, rows, tokens, n_tokens, j, type, 0xffff, prefetch);
@@ -144,6 +172,7 @@ BT_TARGET_AVX512 void bt_matmul_float_block_avx512(const bt_matmul_job *job, int
     case BT_F16: block_of_type(job, t0, t1, i0, i1, BT_F16); break;
     case BT_BF16: block_of_type(job, t0, t1, i0, i1, BT_BF16); break;
     case BT_Q8_0: block_of_type(job, t0, t1, i0, i1, BT_Q8_0); break;
+    case BT_Q6_K: block_of_type(job, t0, t1, i0, i1, BT_Q6_K); break;
     default: break;
     }
 }
