@@ -29,10 +29,12 @@ INLINE __m256 load_weights(const uint8_t *row, int64_t j, bt_dtype type) {
     }
 }
 
+/* into L2 (T1): into L1 (T0) the next group's rows crowd out the current ones and x
+ * (2B4T F16 head, one Zen 4 thread: 59% of the read bandwidth with T0, 80% with T1) */
 INLINE void prefetch_rows(const uint8_t *const *prefetch, int64_t byte_offset) {
     if (prefetch)
 #pragma GCC unroll 4
-        for (int r = 0; r < TILE_ROWS; r++) _mm_prefetch((const char *)prefetch[r] + byte_offset, _MM_HINT_T0);
+        for (int r = 0; r < TILE_ROWS; r++) _mm_prefetch((const char *)prefetch[r] + byte_offset, _MM_HINT_T1);
 }
 
 /* acc[r][t] += W[rows[r], j .. j+8) * x[tokens[t], j .. j+8) for F32 / F16 / BF16 */
