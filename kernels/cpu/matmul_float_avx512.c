@@ -81,27 +81,51 @@ INLINE void tile_step_q8_0(__m512 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *co
     }
 }
 
-/* The same for Q6_K block b (columns 256 b ..): its 16 scales are read once per
- * row; each 16 codes are one 16-lane step, their weights scale * code in f32. */
+/* codes - 32 of a Q6_K half block (128 columns at ql, qh): columns 0-63 into *c01, 64-127
+ * into *c23, byte i = column i. The 32 qh bytes serve both halves of a zmm, shifted by
+ * 0 | 2 bits (columns 0-31 | 32-63) or 4 | 6 (64-95 | 96-127). */
+INLINE void q6_k_half_codes(__m512i *c01, __m512i *c23, const uint8_t *ql /* [64] */, const uint8_t *qh /* [32] */) {
+    const __m512i low4 = _mm512_set1_epi8(15), low2 = _mm512_set1_epi8(3), bias = _mm512_set1_epi8(32);
+    const __m512i shift01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i shift23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    const __m512i a = _mm512_loadu_si512(ql);
+    const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh));
+    const __m512i h01 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(h, shift01), low2), 4);
+    const __m512i h23 = _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(h, shift23), low2), 4);
+    *c01 = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(a, low4), h01), bias);
+    *c23 = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 4), low4), h23), bias);
+}
+
+/* The 16 codes of 16-byte lane `lane` (a constant when unrolled) of c, as f32 times scale. */
+INLINE __m512 q6_k_weights16(__m512i c, int lane, float scale) {
+    const __m128i q = lane == 0 ? _mm512_castsi512_si128(c) : _mm512_extracti32x4_epi32(c, lane);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), _mm512_set1_ps(scale));
+}
+
+/* The same as tile_step for Q6_K block b (columns 256 b ..): a row's 16 scales are read
+ * once, its codes unpacked 128 at a time; each 16 codes are one 16-lane step, their
+ * weights scale * code in f32 (as the scalar dequantization). */
 INLINE void tile_block_q6_k(__m512 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *const rows[TILE_ROWS],
                             const float *const tokens[TILE_TOKENS], int n_tokens, int64_t b,
                             const uint8_t *const *prefetch) {
     const int64_t block_offset = b * BT_Q6_K_BYTES;
     for (int line = 0; line < BT_Q6_K_BYTES; line += 64) prefetch_rows(prefetch, block_offset + line);
-    float scale[TILE_ROWS][16];
 #pragma GCC unroll 4
-    for (int r = 0; r < TILE_ROWS; r++) bt_q6_k_scales16(scale[r], rows[r] + block_offset);
-#pragma GCC unroll 16
-    for (int s = 0; s < 16; s++) {
-        __m512 xv[TILE_TOKENS];
+    for (int r = 0; r < TILE_ROWS; r++) {
+        const uint8_t *block = rows[r] + block_offset;
+        float scale[16];
+        bt_q6_k_scales16(scale, block);
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i c[2];
+            q6_k_half_codes(&c[0], &c[1], block + 64 * h, block + BT_Q6_K_QH + 32 * h);
+#pragma GCC unroll 8
+            for (int p = 0; p < 8; p++) {   /* columns 128 h + 16 p .. */
+                const __m512 w = q6_k_weights16(c[p / 4], p % 4, scale[8 * h + p]);
+                const int64_t j = b * BT_Q6_K_COLS + 128 * h + 16 * p;
 #pragma GCC unroll 4
-        for (int t = 0; t < n_tokens; t++) xv[t] = _mm512_loadu_ps(tokens[t] + b * BT_Q6_K_COLS + 16 * s);
-#pragma GCC unroll 4
-        for (int r = 0; r < TILE_ROWS; r++) {
-            const __m128i q = bt_q6_k_codes16(rows[r] + block_offset, s);
-            const __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), _mm512_set1_ps(scale[r][s]));
-#pragma GCC unroll 4
-            for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_fmadd_ps(w, xv[t], acc[r][t]);
+                for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm512_fmadd_ps(w, _mm512_loadu_ps(tokens[t] + j), acc[r][t]);
+            }
         }
     }
 }

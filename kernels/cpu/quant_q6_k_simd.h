@@ -1,6 +1,7 @@
 /* quant_q6_k_simd.h - the codes of a Q6_K block 16 at a time in an SSE
  * register, for the AVX2 and AVX-512 matmul tiles (layout: quant_q6_k.h).
- * static inline with the AVX2 target: call only where AVX2 is available. */
+ * static inline with the AVX2 target: call only where AVX2 is available (the AVX-512 tile
+ * unpacks 128 codes at a time instead). */
 #ifndef BT_QUANT_Q6_K_SIMD_H
 #define BT_QUANT_Q6_K_SIMD_H
 #include "kernels/cpu/cpu_features.h"
