@@ -71,7 +71,7 @@ for r in $(seq 1 "$reps"); do
             if [[ $kind == pp ]]; then want="\"n_prompt\": *$n_prompt, *\"n_gen\": *0,"; else want="\"n_prompt\": *0, *\"n_gen\": *$n_gen,"; fi
             grep -E "$want" "$tmp/lb" | sed -n 's/.*"avg_ts": *\([0-9.e+-]*\).*/\1/p' | head -1 >> "$tmp/their_$kind.$t"
         done
-        echo "round $r, threads $t done (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        echo "round $r, threads $t: read $(tail -1 "$tmp/bw.$t") GB/s; prefill $pp / $(tail -1 "$tmp/their_pp.$t"), decode $tg / $(tail -1 "$tmp/their_tg.$t") tok/s (ours / theirs; load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     done
 done
 
