@@ -74,7 +74,7 @@ for l = 1, n_layer do
 end
 local head = bt.zeros({ vocab, d }, "f16"):normal_(7, 0.02)
 -- the head as --head q8_0 / q6_k store it; Q6_K from the first 256 rows repeated (its rule's
--- search takes about 20 s for the whole head on one thread; the bytes only need to be valid)
+-- search takes 2-13 s for the whole head on one thread; the bytes only need to be valid)
 local heads = { { "f16", head }, { "q8_0", bt.quantize_q8_0(head) } }
 do
     local q6 = bt.quantize_q6_k(head:narrow(1, 1, 256):clone()):tobytes()

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "base/dtype.h"
+#include "kernels/cpu/cpu_features.h"
 
 enum { SUB = 16, CODE_MAX = 32 };   /* values per scale; codes -32..31 */
 static const float ZERO_EPS = 1e-15f;   /* below this a block (or its largest scale) counts as zero */
@@ -23,8 +24,9 @@ static void fit(const float *x, float iscale, float *sumlx, float *suml2, int8_t
     for (int i = 0; i < SUB; i++) {
         const int l = clamp_code(nearest(iscale * x[i]));
         const float w = x[i] * x[i];
-        slx += w * x[i] * (float)l;
-        sl2 += w * (float)l * (float)l;
+        const float lx = w * x[i] * (float)l, l2 = w * (float)l * (float)l;   /* own statements: never fused */
+        slx += lx;
+        sl2 += l2;
         if (L) L[i] = (int8_t)(l + CODE_MAX);
     }
     *sumlx = slx, *suml2 = sl2;
@@ -69,13 +71,17 @@ static void pack_codes(uint8_t *block, const int8_t *L /* [256] codes 0..63 */) 
     }
 }
 
-static void quantize_block(uint8_t *block, const float *x) {
+static void quantize_block(uint8_t *block, const float *x, bt_simd_level level) {
     int8_t L[BT_Q6_K_COLS];
     float scales[BT_Q6_K_COLS / SUB], max_scale = 0.0f, max_abs = 0.0f;
-    for (int s = 0; s < BT_Q6_K_COLS / SUB; s++) {
-        scales[s] = sub_block_scale(x + SUB * s, L + SUB * s);
+#if BT_X86_SIMD
+    if (level == BT_SIMD_AVX512) bt_q6_k_sub_block_scales_avx512(scales, L, x);
+    else
+#endif
+        for (int s = 0; s < BT_Q6_K_COLS / SUB; s++) scales[s] = sub_block_scale(x + SUB * s, L + SUB * s);
+    (void)level;
+    for (int s = 0; s < BT_Q6_K_COLS / SUB; s++)
         if (fabsf(scales[s]) > max_abs) max_abs = fabsf(scales[s]), max_scale = scales[s];
-    }
     memset(block, 0, BT_Q6_K_BYTES);
     if (max_abs < ZERO_EPS) return;   /* d = 0, all codes 0 */
     const float iscale = -128.0f / max_scale;
@@ -93,8 +99,14 @@ static void quantize_block(uint8_t *block, const float *x) {
     pack_codes(block, L);
 }
 
+void bt_q6_k_quantize_row_at(uint8_t *out, const float *x, int64_t k, bt_simd_level level) {
+    const bt_simd_level best = bt_simd_level_get();
+    if (level > best) level = best;
+    for (int64_t b = 0; b < k / BT_Q6_K_COLS; b++) quantize_block(out + b * BT_Q6_K_BYTES, x + b * BT_Q6_K_COLS, level);
+}
+
 void bt_q6_k_quantize_row(uint8_t *out, const float *x, int64_t k) {
-    for (int64_t b = 0; b < k / BT_Q6_K_COLS; b++) quantize_block(out + b * BT_Q6_K_BYTES, x + b * BT_Q6_K_COLS);
+    bt_q6_k_quantize_row_at(out, x, k, bt_simd_level_get());
 }
 
 void bt_q6_k_dequantize_row(float *out, const uint8_t *in, int64_t k) {

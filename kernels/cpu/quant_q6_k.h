@@ -19,6 +19,7 @@
 #ifndef BT_QUANT_Q6_K_H
 #define BT_QUANT_Q6_K_H
 #include <stdint.h>
+#include "kernels/cpu/cpu_features.h"
 
 enum {
     BT_Q6_K_COLS = 256,
@@ -29,6 +30,12 @@ enum {
 };
 
 void bt_q6_k_quantize_row(uint8_t *out /* [k / 256 * 210] */, const float *x /* [k] */, int64_t k);
+/* The same at a given SIMD level (capped at the CPU's): the bytes are the same at every level. */
+void bt_q6_k_quantize_row_at(uint8_t *out /* [k / 256 * 210] */, const float *x /* [k] */, int64_t k,
+                             bt_simd_level level);
+/* quant_q6_k.c's scale search for the 16 sub-blocks of a block at once (AVX-512; x86-64 builds):
+ * scales[s] and codes[16 s + i] (0..63) of x[16 s + i], as the scalar search gives them. */
+void bt_q6_k_sub_block_scales_avx512(float *scales /* [16] */, int8_t *codes /* [256] */, const float *x /* [256] */);
 /* out[j] = d * scales[j / 16] * (code_j - 32), in that order of f32 products (as llama.cpp) */
 void bt_q6_k_dequantize_row(float *out /* [k] */, const uint8_t *in /* [k / 256 * 210] */, int64_t k);
 
