@@ -96,10 +96,19 @@ INLINE void q6_k_half_codes(__m512i *c01, __m512i *c23, const uint8_t *ql /* [64
     *c23 = _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(a, 4), low4), h23), bias);
 }
 
-/* The 16 codes of 16-byte lane `lane` (a constant when unrolled) of c, as f32 times scale. */
+/* 16-byte lane `lane` of c (the extract needs an immediate, which -O1 builds do not propagate) */
+INLINE __m128i lane128(__m512i c, int lane) {
+    switch (lane) {
+    case 0: return _mm512_castsi512_si128(c);
+    case 1: return _mm512_extracti32x4_epi32(c, 1);
+    case 2: return _mm512_extracti32x4_epi32(c, 2);
+    default: return _mm512_extracti32x4_epi32(c, 3);
+    }
+}
+
+/* The 16 codes of 16-byte lane `lane` of c, as f32 times scale. */
 INLINE __m512 q6_k_weights16(__m512i c, int lane, float scale) {
-    const __m128i q = lane == 0 ? _mm512_castsi512_si128(c) : _mm512_extracti32x4_epi32(c, lane);
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), _mm512_set1_ps(scale));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lane128(c, lane))), _mm512_set1_ps(scale));
 }
 
 /* The same as tile_step for Q6_K block b (columns 256 b ..): a row's 16 scales are read
