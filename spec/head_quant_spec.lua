@@ -19,6 +19,15 @@ local function read_block(bytes, row_bytes, i, b)
     return d, q
 end
 
+-- y[t, i] = sum_j w[j] * xs[t, j] for every token t, against a double-precision sum
+local function assert_row_matches(y, xs, i, w)
+    for t = 1, xs:size(1) do
+        local ref, mag = 0, 0
+        for j = 1, #w do ref, mag = ref + w[j] * xs[{ t, j }], mag + math.abs(w[j] * xs[{ t, j }]) end
+        assert.is_true(math.abs(y[{ t, i }] - ref) <= 1e-5 * mag + 1e-6, ("y[%d, %d] %g, reference %g"):format(t, i, y[{ t, i }], ref))
+    end
+end
+
 describe("Q8_0 quantization (ggml layout)", function()
     local seed = helper.seed_random()
 
@@ -70,11 +79,7 @@ describe("Q8_0 quantization (ggml layout)", function()
                 local d, q = read_block(bytes, row_bytes, i, b)
                 for j = 1, 32 do dq[(b - 1) * 32 + j] = d * q[j] end
             end
-            for t = 1, m do
-                local ref, mag = 0, 0
-                for j = 1, k do ref, mag = ref + dq[j] * xs[{ t, j }], mag + math.abs(dq[j] * xs[{ t, j }]) end
-                assert.is_true(math.abs(y[{ t, i }] - ref) <= 1e-5 * mag + 1e-6, ("y[%d, %d] %g, reference %g"):format(t, i, y[{ t, i }], ref))
-            end
+            assert_row_matches(y, xs, i, dq)
         end
     end)
 
@@ -140,13 +145,7 @@ describe("Q6_K (ggml layout)", function()
         local xs = bt.zeros({ m, k }):normal_(math.random(1, 1e6), 1)
         local y = bt.zeros({ m, n })
         bt.op_linear(y, w, xs)
-        for i = 1, n do
-            for t = 1, m do
-                local ref, mag = 0, 0
-                for j = 1, k do ref, mag = ref + values[i][j] * xs[{ t, j }], mag + math.abs(values[i][j] * xs[{ t, j }]) end
-                assert.is_true(math.abs(y[{ t, i }] - ref) <= 1e-5 * mag + 1e-6, ("y[%d, %d] %g, reference %g"):format(t, i, y[{ t, i }], ref))
-            end
-        end
+        for i = 1, n do assert_row_matches(y, xs, i, values[i]) end
     end)
 
     it("quantizes every value to within half its step, codes clamped to -32..31 (seed " .. seed .. ")", function()
