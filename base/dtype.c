@@ -15,6 +15,7 @@ static const bt_dtype_info infos[BT_DTYPE_COUNT] = {
     [BT_TQ2_0] = {"tq2_0", 256, 66, 0},
     [BT_TQ1_0] = {"tq1_0", 256, 54, 0},
     [BT_I2_S] = {"i2_s", 128, 32, 0},
+    [BT_Q6_K] = {"q6_k", 256, 210, 0},
 };
 
 const bt_dtype_info *bt_dtype_get_info(bt_dtype t) {

@@ -21,6 +21,7 @@ typedef enum bt_dtype {
     BT_TQ2_0,   /* ggml: 256 ternary as 2-bit + f16 scale = 66 bytes */
     BT_TQ1_0,   /* ggml: 256 ternary base-3 + f16 scale = 54 bytes */
     BT_I2_S,    /* bitnet.cpp: 128 ternary as 2-bit = 32 bytes; per-tensor f32 scale after the data */
+    BT_Q6_K,    /* ggml: 256 x 6-bit codes, 16 int8 scales, f16 scale = 210 bytes */
     BT_DTYPE_COUNT
 } bt_dtype;
 

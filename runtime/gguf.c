@@ -33,6 +33,7 @@ static const bt_ggml_type_info ggml_types[] = {
     {0, BT_F32, 0},
     {1, BT_F16, 0},
     {8, BT_Q8_0, 0},
+    {14, BT_Q6_K, 0},
     {24, BT_I8, 0},
     {26, BT_I32, 0},
     {28, BT_F64, 0},

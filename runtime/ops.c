@@ -12,6 +12,7 @@
 #include "kernels/cpu/kv_cache.h"
 #include "kernels/cpu/matmul_float.h"
 #include "kernels/cpu/norm.h"
+#include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/quant_q8_0.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cpu/ternary.h"
@@ -137,6 +138,7 @@ bt_status bt_op_get_rows(bt_tensor *out, const bt_tensor *table, const bt_tensor
         case BT_F16: bt_convert_f16_to_f32(o + i * d, row, d); break;
         case BT_BF16: bt_convert_bf16_to_f32(o + i * d, row, d); break;
         case BT_Q8_0: bt_q8_0_dequantize_row(o + i * d, row, d); break;
+        case BT_Q6_K: bt_q6_k_dequantize_row(o + i * d, row, d); break;
         default:
             return bt_set_error(BT_ERR_UNSUPPORTED, "%s: embedding tables of type %s are not supported", op,
                                 bt_dtype_get_info(table->dtype)->name);

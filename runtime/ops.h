@@ -17,10 +17,10 @@
 #include "tensor.h"
 
 
-/* out[i, :] = table[ids[i], :] as f32; table [vocab, d] of any float or Q8_0 dtype (on a GPU: f16, f32); ids i32 [m]. */
+/* out[i, :] = table[ids[i], :] as f32; table [vocab, d] of any float, Q8_0 or Q6_K dtype (on a GPU: f16, f32); ids i32 [m]. */
 bt_status bt_op_get_rows(bt_tensor *out /* [m, d] f32 */, const bt_tensor *table, const bt_tensor *ids);
 
-/* out = x . W^T with W [n, k] float (f32/f16/bf16/q8_0) or ternary (tq2_0/tq1_0/i2_s).
+/* out = x . W^T with W [n, k] float (f32/f16/bf16/q8_0/q6_k) or ternary (tq2_0/tq1_0/i2_s).
  * Ternary weights always take x as per-token int8 (BitNet: s = 127/max|x|, round half
  * to even). act_quant = 1 gives float weights the same rounded activations (a BitLinear
  * on ternary-valued float weights). A ternary W not yet prepared (bt_op_prepare_weight) is

@@ -4,6 +4,7 @@
 #include "kernels/cpu/ternary.h"
 #include "kernels/cpu/ternary_format.h"
 #include "kernels/cpu/ternary_quantize.h"
+#include "kernels/cpu/quant_q6_k.h"
 #include "kernels/cpu/quant_q8_0.h"
 #include "kernels/cpu/elementwise.h"
 
@@ -126,24 +127,27 @@ bt_status bt_op_ternary_to_hf(bt_tensor **out, float *scale, const bt_tensor *w)
     return keep_if_ok(out, st);
 }
 
-bt_status bt_op_quantize_q8_0(bt_tensor **out, const bt_tensor *w) {
-    const char *op = "quantize_q8_0";
+bt_status bt_op_quantize_head(bt_tensor **out, const bt_tensor *w, bt_dtype to) {
+    const char *op = "quantize_head";
     *out = NULL;
+    void (*quantize_row)(uint8_t *, const float *, int64_t) =
+        to == BT_Q8_0 ? bt_q8_0_quantize_row : to == BT_Q6_K ? bt_q6_k_quantize_row : NULL;
+    if (!quantize_row) return bt_set_error(BT_ERR_ARG, "%s: expected q8_0 or q6_k, got %s", op, dtype_name(to));
     if (!w || w->ndim != 2 || !bt_tensor_is_contiguous(w) || bt_tensor_device(w).type != BT_DEVICE_CPU ||
         !(w->dtype == BT_F32 || w->dtype == BT_F16 || w->dtype == BT_BF16))
         return bt_set_error(BT_ERR_ARG, "%s: expected a contiguous 2-d f32, f16 or bf16 CPU tensor, got %s", op,
                             w ? dtype_name(w->dtype) : "nothing");
     const int64_t n = w->shape[0], k = w->shape[1];
-    if (k % BT_Q8_0_COLS)
-        return bt_set_error(BT_ERR_ARG, "%s: rows of %lld values; q8_0 needs a multiple of %d", op, (long long)k,
-                            BT_Q8_0_COLS);
-    bt_status st = new_matrix(out, BT_Q8_0, n, k);
+    const bt_dtype_info *info = bt_dtype_get_info(to);
+    if (k % info->block_size)
+        return bt_set_error(BT_ERR_ARG, "%s: rows of %lld values; %s needs a multiple of %u", op, (long long)k,
+                            info->name, (unsigned)info->block_size);
+    bt_status st = new_matrix(out, to, n, k);
     if (st) return keep_if_ok(out, st);
     const uint8_t *src = bt_tensor_data(w);
     uint8_t *dst = bt_tensor_data(*out);
     const bt_dtype dtype = w->dtype;
-    const size_t src_row = (size_t)k * bt_dtype_get_info(dtype)->block_bytes;
-    const size_t dst_row = (size_t)k / BT_Q8_0_COLS * BT_Q8_0_BYTES;
+    const size_t src_row = (size_t)k * bt_dtype_get_info(dtype)->block_bytes, dst_row = bt_dtype_row_bytes(to, k);
     int failed = 0;
 #pragma omp parallel reduction(|| : failed)
     {
@@ -155,7 +159,7 @@ bt_status bt_op_quantize_q8_0(bt_tensor **out, const bt_tensor *w) {
             if (failed) continue;
             if (dtype == BT_F16) bt_convert_f16_to_f32(row, r, k);
             if (dtype == BT_BF16) bt_convert_bf16_to_f32(row, r, k);
-            bt_q8_0_quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
+            quantize_row(dst + (size_t)i * dst_row, row ? row : r, k);
         }
         free(row);
     }

@@ -1,7 +1,7 @@
 /* ops_ternary.h - ternary weight tools on tensors, for converters, synthetic models
  * and tests: BitNet absmean quantization, packing into GGUF's ternary dtypes, random
- * ternary matrices, unpacking, the Hugging Face packed layout, and Q8_0 for output heads.
- * In front of kernels/cpu/ternary*.h and quant_q8_0.h; CPU tensors only. Each op makes a new tensor in *out
+ * ternary matrices, unpacking, the Hugging Face packed layout, and Q8_0 / Q6_K for output heads.
+ * In front of kernels/cpu/ternary*.h, quant_q8_0.h and quant_q6_k.h; CPU tensors only. Each op makes a new tensor in *out
  * (NULL on failure); errors name the op and what did not match.
  */
 #ifndef BT_OPS_TERNARY_H
@@ -30,7 +30,8 @@ bt_status bt_op_ternary_from_hf(bt_tensor **out /* [4p, k] tq2_0 */, const bt_te
 bt_status bt_op_ternary_to_hf(bt_tensor **out /* [n/4, k] u8 */, float *scale, const bt_tensor *w /* [n, k] f32 */);
 
 /* Not ternary, but the converters' other weight tool: w [n, k] (a contiguous f32, f16 or bf16
- * CPU matrix, k % 32 == 0) as ggml's Q8_0, row by row (an f16 head is never held as f32 whole). */
-bt_status bt_op_quantize_q8_0(bt_tensor **out /* [n, k] q8_0 */, const bt_tensor *w /* [n, k] */);
+ * CPU matrix) as ggml's Q8_0 (k % 32 == 0) or Q6_K (k % 256 == 0), row by row with llama.cpp's
+ * rules (an f16 head is never held as f32 whole). BT_ERR_ARG for another `to`. */
+bt_status bt_op_quantize_head(bt_tensor **out /* [n, k] of `to` */, const bt_tensor *w /* [n, k] */, bt_dtype to);
 
 #endif

@@ -1,13 +1,13 @@
 -- bench-compare-info.lua - what bench-compare.sh needs to know about a GGUF:
 --   bitttt-lua bench-compare-info.lua FILE arch              general.architecture
---   bitttt-lua bench-compare-info.lua FILE bytes [q8_0]      tensor bytes read per decoded token
+--   bitttt-lua bench-compare-info.lua FILE bytes [q8_0|q6_k] tensor bytes read per decoded token
 --       (every tensor but the embedding, of which one row; a tied head counts the
---       embedding once as the head; with q8_0 the head as --head q8_0 stores it)
+--       embedding once as the head; with q8_0 or q6_k the head as --head stores it)
 --   bitttt-lua bench-compare-info.lua FILE prompt N          a text of at most N tokens (as many as fit)
 local bt = require "bitttt"
 
 local path, what, extra = arg[1], arg[2], arg[3]
-local usage = "usage: bitttt-lua bench-compare-info.lua FILE arch|bytes [q8_0]|prompt N\n"
+local usage = "usage: bitttt-lua bench-compare-info.lua FILE arch|bytes [q8_0|q6_k]|prompt N\n"
 if not (path and what) then io.stderr:write(usage) os.exit(2) end
 
 if what == "arch" then
@@ -20,8 +20,9 @@ elseif what == "bytes" then
     for name, t in pairs(names) do
         if name ~= "token_embd.weight" and t ~= head then total = total + t:nbytes() end
     end
-    if extra == "q8_0" and head:dtype() ~= "q8_0" then
-        total = total + head:numel() / 32 * 34
+    local head_bytes = { q8_0 = 34 / 32, q6_k = 210 / 256 }   -- per weight
+    if head_bytes[extra] and head:dtype() ~= extra then
+        total = total + head:numel() * head_bytes[extra]
     else
         total = total + head:nbytes()
     end

@@ -7,7 +7,7 @@
 # MODEL defaults to /tmp/b2b.gguf, made if missing by
 #   bin/bitttt-lua make-bitnet.lua /tmp/b2b.gguf --shape 2b4t --type tq2_0 --vocab synthetic:128256
 # Environment: THREADS (default "1 2"), REPS (default 3: medians of 3 interleaved rounds),
-# PROMPT_TOKENS (128) and GEN_TOKENS (64), HEAD (e.g. q8_0: our --head option; the other
+# PROMPT_TOKENS (128) and GEN_TOKENS (64), HEAD (q8_0 or q6_k: our --head option; the other
 # runtime reads the file's head as it is), TYPE (tq2_0 or tq1_0 for the made file).
 # Each round runs, per thread count: the 1 GiB read probe of bench-ternary.lua, our
 # generate.lua (a 128-token prompt, then GEN_TOKENS greedy tokens), then
@@ -71,7 +71,7 @@ for r in $(seq 1 "$reps"); do
             if [[ $kind == pp ]]; then want="\"n_prompt\": *$n_prompt, *\"n_gen\": *0,"; else want="\"n_prompt\": *0, *\"n_gen\": *$n_gen,"; fi
             grep -E "$want" "$tmp/lb" | sed -n 's/.*"avg_ts": *\([0-9.e+-]*\).*/\1/p' | head -1 >> "$tmp/their_$kind.$t"
         done
-        echo "round $r, threads $t done (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+        echo "round $r, threads $t: read $(tail -1 "$tmp/bw.$t") GB/s; prefill $pp / $(tail -1 "$tmp/their_pp.$t"), decode $tg / $(tail -1 "$tmp/their_tg.$t") tok/s (ours / theirs; load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     done
 done
 

@@ -6,8 +6,8 @@
 -- Part 1, kernels: every projection of all 30 layers (523.7 MB as TQ2_0, twice
 -- this CPU's 260 MiB last-level cache) is multiplied in layer order, one token
 -- (decode GEMV); each matrix is timed on its own and the times are summed per
--- shape, so no figure comes from a matrix that sits in cache. The F16 output head
--- (128256 x 2560, 656 MB) likewise. GEMM (prompt batches of 64 and 512 tokens) in
+-- shape, so no figure comes from a matrix that sits in cache. The output head
+-- (128256 x 2560) likewise, as F16 (656 MB), Q8_0 (349 MB) and Q6_K (269 MB). GEMM (prompt batches of 64 and 512 tokens) in
 -- GOP/s (2 ops per weight and token). Bandwidth: a read of a 1 GiB buffer with the
 -- same threads and vector width, interleaved with the kernel runs.
 -- Part 2, end to end: a synthetic 2B4T-shaped model (made by make-bitnet.lua into
@@ -73,6 +73,13 @@ for l = 1, n_layer do
     end
 end
 local head = bt.zeros({ vocab, d }, "f16"):normal_(7, 0.02)
+-- the head as --head q8_0 / q6_k store it; Q6_K from the first 256 rows repeated (its rule's
+-- search takes 2-13 s for the whole head on one thread; the bytes only need to be valid)
+local heads = { { "f16", head }, { "q8_0", bt.quantize_q8_0(head) } }
+do
+    local q6 = bt.quantize_q6_k(head:narrow(1, 1, 256):clone()):tobytes()
+    heads[3] = { "q6_k", bt.from_bytes(q6:rep(vocab / 256 + 1):sub(1, vocab * d / 256 * 210), "q6_k", { vocab, d }) }
+end
 local x = { [d] = bt.zeros({ 1, d }):normal_(3, 1), [ff] = bt.zeros({ 1, ff }):normal_(4, 1) }
 local y = { [d] = bt.zeros({ 1, d }), [kv] = bt.zeros({ 1, kv }), [ff] = bt.zeros({ 1, ff }), [vocab] = bt.zeros({ 1, vocab }) }
 
@@ -93,12 +100,12 @@ for _, nt in ipairs(threads) do
     bt.set_threads(nt)
     local first = time(rotation)   -- warm-up: page in, let the prepared layouts be built (TQ1_0: repacked)
     if nt == threads[1] then print(("first pass (layouts prepared%s): %.3f s"):format(o.format == "tq1_0" and ", repacked as tq2_0" or "", first)) end
-    local bw, per, head_t = {}, { {}, {}, {}, {} }, {}
+    local bw, per, head_t = {}, { {}, {}, {}, {} }, { {}, {}, {} }
     for r = 1, o.reps do
         bw[r] = read_bandwidth()
         local p = rotation()
         for si = 1, 4 do per[si][r] = p[si] end
-        head_t[r] = time(function() bt.op_linear(y[vocab], head, x[d]) end)
+        for hi, h in ipairs(heads) do head_t[hi][r] = time(function() bt.op_linear(y[vocab], h[2], x[d]) end) end
     end
     local read_bw = median(bw)
     print(("\nthreads %d: read bandwidth %.2f GB/s (median of %d, 1 GiB buffer)"):format(nt, read_bw / 1e9, o.reps))
@@ -114,9 +121,11 @@ for _, nt in ipairs(threads) do
     end
     print(("| %-22s | %7.3f ms | %8.2f | %8.1f%% |"):format("all 210 (per token)", all_t * 1e3, total_bytes / all_t / 1e9,
         100 * total_bytes / all_t / read_bw))
-    local ht = median(head_t)
-    print(("| %-22s | %7.3f ms | %8.2f | %8.1f%% |"):format("head f16 128256x2560", ht * 1e3, head:nbytes() / ht / 1e9,
-        100 * head:nbytes() / ht / read_bw))
+    for hi, h in ipairs(heads) do
+        local ht = median(head_t[hi])
+        print(("| %-22s | %7.3f ms | %8.2f | %8.1f%% |"):format("head " .. h[1] .. " 128256x2560", ht * 1e3,
+            h[2]:nbytes() / ht / 1e9, 100 * h[2]:nbytes() / ht / read_bw))
+    end
     for _, m in ipairs({ 64, 512 }) do
         local xs, ys = bt.zeros({ m, d }):normal_(5, 1), bt.zeros({ m, ff })
         local ts = {}

@@ -3,22 +3,23 @@
 --   per-tensor scale = mean|W|, W_q = clamp(round(W / scale), -1, 1), W ~ W_q * scale.
 -- Projections are the 2-d weights blk.N.{attn_q,attn_k,attn_v,attn_output,
 -- ffn_gate,ffn_up,ffn_down}.weight; everything else (embedding, norms, head) and
--- all metadata are copied as they are. --head q8_0 also writes the output head as
--- Q8_0 (llama.cpp's layout and rounding): output.weight if the file has one, else a
--- new output.weight quantized from the tied token_embd (which stays as it is).
+-- all metadata are copied as they are. --head q8_0 (or q6_k) also writes the output
+-- head as Q8_0 (Q6_K), llama.cpp's layout and rule: output.weight if the file has one,
+-- else a new output.weight quantized from the tied token_embd (which stays as it is).
 --
---   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]
+--   bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0|q6_k]
 local bt = require "bitttt"
 local cli = require "bitttt.cli"
 
-local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0]"
-local o, pos = cli.parse(arg, { { nil, "--head", key = "head", type = "string", metavar = "q8_0",
-    help = "also write the output head as q8_0 (output.weight; from token_embd when the head is tied)" } }, usage)
+local usage = "usage: bitttt-lua quantize.lua IN.gguf OUT.gguf [tq2_0|tq1_0] [--head q8_0|q6_k]"
+local o, pos = cli.parse(arg, { { nil, "--head", key = "head", type = "string", metavar = "q8_0|q6_k",
+    help = "also write the output head as q8_0 or q6_k (output.weight; from token_embd when the head is tied)" } }, usage)
 local src, dst, format = pos[1], pos[2], pos[3] or "tq2_0"
 if not (src and dst) or #pos > 3 then cli.usage_error("expected IN.gguf OUT.gguf [tq2_0|tq1_0] (see --help)") end
 local file_type = ({ tq2_0 = 37, tq1_0 = 36 })[format] or cli.usage_error("format must be tq2_0 or tq1_0, got " .. format)
-if o.head and o.head ~= "q8_0" then cli.usage_error(("--head: expected q8_0, got '%s'"):format(o.head)) end
+local Model = require "bitttt.model"
 local head = o.head
+if head and Model.check_head_type(head) then cli.usage_error(Model.check_head_type(head)) end
 
 require("bitttt.file_kind").check(src, "model")
 local file = bt.model_open(src)
@@ -54,9 +55,9 @@ end
 
 local function float_head(name, t)
     if t:dim() ~= 2 or not (t:dtype() == "f32" or t:dtype() == "f16" or t:dtype() == "bf16") then
-        error(("%s: --head q8_0: tensor '%s' is %s; expected a 2-d float matrix"):format(src, name, t:dtype()), 0)
+        error(("%s: --head %s: tensor '%s' is %s; expected a 2-d float matrix"):format(src, head, name, t:dtype()), 0)
     end
-    return bt.quantize_q8_0(t)
+    return Model.head_types[head](t)
 end
 if head then
     local index

@@ -3,6 +3,7 @@
 #include "matmul_float.h"
 #include "matmul_float_internal.h"
 #include "cpu_features.h"
+#include "quant_q6_k.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -16,10 +17,11 @@ enum {
 };
 
 int bt_matmul_float_supports(bt_dtype w_type) {
-    return w_type == BT_F32 || w_type == BT_F16 || w_type == BT_BF16 || w_type == BT_Q8_0;
+    return w_type == BT_F32 || w_type == BT_F16 || w_type == BT_BF16 || w_type == BT_Q8_0 || w_type == BT_Q6_K;
 }
 
-/* W[row, j0 .. j0+len) as f32; for Q8_0, j0 is a multiple of 32. */
+/* W[row, j0 .. j0+len) as f32; for Q8_0, j0 is a multiple of 32; for Q6_K, j0 is a
+ * multiple of 256 and len 256 (one block). */
 static void row_chunk_to_f32(float *out /* [len] */, const uint8_t *row, bt_dtype type, int64_t j0, int64_t len) {
     switch (type) {
     case BT_F32:
@@ -40,6 +42,9 @@ static void row_chunk_to_f32(float *out /* [len] */, const uint8_t *row, bt_dtyp
             memcpy(&d, block, 2);
             out[j] = bt_f16_to_f32(d) * (float)(int8_t)block[2 + (j0 + j) % BT_Q8_0_BLOCK];
         }
+        break;
+    case BT_Q6_K:
+        bt_q6_k_dequantize_row(out, row + j0 / BT_Q6_K_COLS * BT_Q6_K_BYTES, len);
         break;
     default:
         break;
@@ -94,7 +99,7 @@ bt_status bt_matmul_float(float *y, const float *x, const void *w, bt_dtype w_ty
                           int64_t m, int64_t n, int64_t k) {
     if (!bt_matmul_float_supports(w_type)) {
         const bt_dtype_info *info = bt_dtype_get_info(w_type);
-        return bt_set_error(BT_ERR_UNSUPPORTED, "matmul_float: weight type: expected f32, f16, bf16 or q8_0, found %s",
+        return bt_set_error(BT_ERR_UNSUPPORTED, "matmul_float: weight type: expected f32, f16, bf16, q8_0 or q6_k, found %s",
                             info ? info->name : "an unknown type");
     }
     if (m < 0 || n < 0 || k < 0)
@@ -102,7 +107,8 @@ bt_status bt_matmul_float(float *y, const float *x, const void *w, bt_dtype w_ty
                             (long long)m, (long long)n, (long long)k);
     size_t row_bytes = bt_dtype_row_bytes(w_type, k);
     if (k > 0 && row_bytes == 0)
-        return bt_set_error(BT_ERR_ARG, "matmul_float: k: expected a multiple of 32 for q8_0, found %lld", (long long)k);
+        return bt_set_error(BT_ERR_ARG, "matmul_float: k: expected a multiple of %u for %s, found %lld",
+                            (unsigned)bt_dtype_get_info(w_type)->block_size, bt_dtype_get_info(w_type)->name, (long long)k);
     if (n > 1 && w_row_bytes < row_bytes)
         return bt_set_error(BT_ERR_ARG, "matmul_float: w_row_bytes: expected at least %zu for %lld values, found %zu",
                             row_bytes, (long long)k, w_row_bytes);

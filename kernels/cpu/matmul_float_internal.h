@@ -11,7 +11,7 @@ typedef struct bt_matmul_job {
     const float *x;        /* [m, k] */
     const uint8_t *w;      /* [n, k] rows, w_row_bytes apart */
     size_t w_row_bytes;
-    bt_dtype w_type;       /* F32, F16, BF16 or Q8_0 */
+    bt_dtype w_type;       /* F32, F16, BF16, Q8_0 or Q6_K */
     int64_t m, n, k;
 } bt_matmul_job;
 

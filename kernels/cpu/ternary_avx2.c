@@ -59,7 +59,8 @@ INLINE void two_bit_rows(const int NR, const int NT, const int high_first, int32
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) acc[r][t] = _mm256_setzero_si256();
     for (int64_t g = g0; g < g1; g++) {
-        _mm_prefetch(prefetch, _MM_HINT_T1);
+        _mm_prefetch(prefetch, _MM_HINT_T1);   /* the first and last byte of the step ahead (no line left out) */
+        _mm_prefetch(prefetch + prefetch_step - 1, _MM_HINT_T1);
         prefetch += prefetch_step;
         const size_t off = (size_t)(g >> 1) * pair_bytes + (size_t)(g & 1) * 32;
 #pragma GCC unroll 2

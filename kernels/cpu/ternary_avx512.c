@@ -96,8 +96,13 @@ INLINE void two_bit_block(const int NR, const int NT, int32_t *raw, int64_t raw_
     const uint8_t *q = row + group_offset(g0, L->pair_bytes);
     const int8_t *xg = x + g0 * BT_TERNARY_GROUP;
     for (int64_t pairs = (g1 - g0) / 2; pairs > 0; pairs--) {
+        /* the first and the last byte of the step ahead: a TQ2_0 step (66 bytes) can end in the
+         * line after the next, and a line left out is a full memory latency later (2x slower) */
 #pragma GCC unroll 4
-        for (int r = 0; r < NR; r++) _mm_prefetch(prefetch + r * row_bytes, _MM_HINT_T1);
+        for (int r = 0; r < NR; r++) {
+            _mm_prefetch(prefetch + r * row_bytes, _MM_HINT_T1);
+            _mm_prefetch(prefetch + r * row_bytes + prefetch_step - 1, _MM_HINT_T1);
+        }
         prefetch += prefetch_step;
         two_bit_group(NR, NT, lo, hi, q, row_bytes, xg, x_stride, L);
         two_bit_group(NR, NT, lo, hi, q + 32, row_bytes, xg + BT_TERNARY_GROUP, x_stride, L);

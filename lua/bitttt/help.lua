@@ -24,7 +24,7 @@ Help.topics = {
         { "bitttt.bytes_allocated", "bitttt.bytes_allocated() -> bytes", "memory held by tensors now (all devices' host side)" },
         { "tensor:shape", "t:shape() -> {d1, ...}", "sizes (also t:size(dim), t:dim(), t:numel(), t:nbytes(), t:stride(), #t)",
           also = { "tensor:size", "tensor:dim", "tensor:numel", "tensor:nbytes", "tensor:stride" } },
-        { "tensor:dtype", "t:dtype() -> name", "f32 f16 bf16 f64 i8 u8 i32 q8_0 tq2_0 tq1_0 i2_s; t:is_contiguous()",
+        { "tensor:dtype", "t:dtype() -> name", "f32 f16 bf16 f64 i8 u8 i32 q8_0 q6_k tq2_0 tq1_0 i2_s; t:is_contiguous()",
           also = { "tensor:is_contiguous" } },
         { "tensor:device", "t:device() -> name", "\"cpu\" or \"cuda:N\"; t:to(device [, dtype]) copies", also = { "tensor:to" } },
         { "tensor:get", "t[{i, j}], t:get{i, j}, t:set({i, j}, v)", "one element (1-based); t[i] is row i (a view)",
@@ -44,7 +44,9 @@ Help.topics = {
     { name = "model", title = "Models (require \"bitttt.model\")", entries = {
         { "model.load", "Model.load(path [, {tokenizer = file, max_batch = 64, n_gpu_layers = N|\"auto\", n_ctx = N, kv_type = \"f16\"}]) -> model",
           "opens a GGUF file, safetensors folder or llama2.c .bin; bitttt.default_model is the bundled one;\n" ..
-          "kv_type: what KV caches hold, f16 (default), f32 or q8_0" },
+          "kv_type: what KV caches hold, f16 (default), f32 or q8_0; head = \"q8_0\"|\"q6_k\" quantizes a float output head" },
+        { "model.head_types", "Model.head_types[kind](w) -> q; Model.check_head_type(kind) -> nil | message",
+          "the output head types of opts.head / --head (q8_0, q6_k), each with its quantizer", also = { "model.check_head_type" } },
         { "model:generate", "model:generate(prompt [, {n = 64, on_text = f, stop = text, temp =, seed =, ...}]) -> text, result",
           "text from a prompt with the model's recommended sampling (see :help generate)" },
         { "model:new_session", "model:new_session{ n_ctx = N, kv_type = T } -> session",
@@ -151,7 +153,7 @@ Help.topics = {
     } },
     { name = "ops", title = "Layer operations (bitttt.op_*: the model graphs' building blocks; out is written)", entries = {
         { "bitttt.op_linear", "bitttt.op_linear(out, w, x [, act_quant]); bitttt.op_linear_group({out...}, {w...}, x)",
-          "out = x w^T ([m, k] x [n, k] -> [m, n]); ternary, float or q8_0 weights", also = { "bitttt.op_linear_group" } },
+          "out = x w^T ([m, k] x [n, k] -> [m, n]); ternary, float, q8_0 or q6_k weights", also = { "bitttt.op_linear_group" } },
         { "bitttt.op_rmsnorm", "bitttt.op_rmsnorm(out, x, w, eps); bitttt.op_layernorm(out, x, w, b, eps)", "row norms",
           also = { "bitttt.op_layernorm" } },
         { "bitttt.op_rope", "bitttt.op_rope(x, pos, n_heads, head_dim, rot_dim, theta, \"interleaved\"|\"neox\")", "rotary positions, in place" },
@@ -176,6 +178,8 @@ Help.topics = {
         { "bitttt.ternary_random", "bitttt.ternary_random({n, k}, fmt, seed, scale) -> w", "random packed ternary weights (synthetic models)" },
         { "bitttt.quantize_q8_0", "bitttt.quantize_q8_0(w) -> q",
           "a 2-d f32/f16/bf16 matrix (rows a multiple of 32) as q8_0, llama.cpp's layout and rounding (output heads)" },
+        { "bitttt.quantize_q6_k", "bitttt.quantize_q6_k(w) -> q",
+          "a 2-d f32/f16/bf16 matrix (rows a multiple of 256) as q6_k, llama.cpp's layout and rule (output heads)" },
         { "bitttt.ternary_from_hf", "bitttt.ternary_from_hf(packed, scale, rule) -> w; bitttt.ternary_to_hf(w) -> packed, s",
           "Hugging Face packed BitNet weights", also = { "bitttt.ternary_to_hf" } },
     } },

@@ -62,17 +62,32 @@ end
 --- The types a KV cache may hold (opts.kv_type, --kv-type); f16 is the default.
 M.kv_types = { f16 = true, f32 = true, q8_0 = true }
 
---- Replaces a float head by its Q8_0 copy (llama.cpp's rule, 34 bytes per 32
--- weights: 53% of F16). A tied head keeps the float embedding for the lookup of
--- input tokens; its head pages are then no longer read and can leave the page cache.
+--- The types a float output head can be quantized to (opts.head, --head): each the
+-- core function that writes it with llama.cpp's layout and rule. Q8_0: 34 bytes per 32
+-- weights (53% of F16); Q6_K: 210 bytes per 256 (41% of F16; rows a multiple of 256).
+M.head_types = { q8_0 = core.quantize_q8_0, q6_k = core.quantize_q6_k }
+
+--- nil if kind names a head type, else the message for it.
+function M.check_head_type(kind)
+    if M.head_types[kind] then return nil end
+    return ("--head: expected q8_0 or q6_k, got '%s'"):format(tostring(kind))
+end
+
+--- Replaces a float head by its quantized copy. A tied head keeps the float embedding
+-- for the lookup of input tokens; its head pages are then no longer read and can leave
+-- the page cache.
 local function quantize_head(model, kind, path)
-    if kind ~= "q8_0" then error(("--head: expected q8_0, got '%s'"):format(tostring(kind)), 0) end
+    local bad = M.check_head_type(kind)
+    if bad then error(bad, 0) end
     local dtype = model.w.output:dtype()
-    if dtype == "q8_0" then return end
+    if dtype == kind then return end
     if dtype ~= "f16" and dtype ~= "bf16" and dtype ~= "f32" then
-        error(("%s: --head q8_0: the output head is %s; only a float head (f16, bf16, f32) is quantized"):format(path, dtype), 0)
+        error(("%s: --head %s: the output head is %s; only a float head (f16, bf16, f32) is quantized"):format(
+            path, kind, dtype), 0)
     end
-    model.w.output = core.quantize_q8_0(model.w.output)
+    local ok, q = pcall(M.head_types[kind], model.w.output)
+    if not ok then error(("%s: --head %s: %s"):format(path, kind, tostring(q)), 0) end
+    model.w.output = q
 end
 
 --- Loads a model. opts.tokenizer: a tokenizer file for formats without a vocabulary
@@ -83,7 +98,7 @@ end
 -- hold ("f16" default, "f32", "q8_0"; sessions may override); without a GPU it says so
 -- once on stderr and runs on the CPU. Returns the graph object with .meta, .file,
 -- .tokenizer, .arch, .placement and .stop_at_bos (llama2.c stops at BOS, as its run.c does).
--- opts.head = "q8_0" quantizes a float output head in memory (see quantize_head).
+-- opts.head = "q8_0" or "q6_k" quantizes a float output head in memory (see quantize_head).
 function M.load(path, opts)
     opts = opts or {}
     if type(path) ~= "string" then error("load: model path expected", 2) end

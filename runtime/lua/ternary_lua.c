@@ -4,7 +4,8 @@
  *   core.ternary_dequantize(w)          -> f32 tensor of a packed ternary weight's values
  *   core.ternary_random({n, k}, fmt, seed, scale) -> packed tensor with random codes (1/3 each),
  *       generated in C so that 2B-parameter synthetic models take seconds, not hours
- *   core.quantize_q8_0(w)               -> q8_0 tensor [n, k] of a 2-d f32 / f16 / bf16 matrix (an output head) */
+ *   core.quantize_q8_0(w)               -> q8_0 tensor [n, k] of a 2-d f32 / f16 / bf16 matrix (an output head)
+ *   core.quantize_q6_k(w)               -> q6_k tensor [n, k] likewise (k a multiple of 256) */
 #include "binding.h"
 #include "runtime/ops_ternary.h"
 
@@ -54,16 +55,20 @@ static int l_dequantize(lua_State *L) {
     return 1;
 }
 
-static int l_quantize_q8_0(lua_State *L) {
+static int quantize_head(lua_State *L, bt_dtype to) {
     bt_tensor *out;
-    bt_lua_check(L, bt_op_quantize_q8_0(&out, bt_lua_check_tensor(L, 1)));
+    bt_lua_check(L, bt_op_quantize_head(&out, bt_lua_check_tensor(L, 1), to));
     bt_lua_push_tensor(L, out);
     return 1;
 }
 
+static int l_quantize_q8_0(lua_State *L) { return quantize_head(L, BT_Q8_0); }
+static int l_quantize_q6_k(lua_State *L) { return quantize_head(L, BT_Q6_K); }
+
 void bt_lua_open_ternary(lua_State *L) {
     static const luaL_Reg fns[] = {{"ternary_quantize", l_quantize}, {"ternary_pack", l_pack},
                                    {"ternary_random", l_random}, {"ternary_dequantize", l_dequantize},
-                                   {"quantize_q8_0", l_quantize_q8_0}, {NULL, NULL}};
+                                   {"quantize_q8_0", l_quantize_q8_0}, {"quantize_q6_k", l_quantize_q6_k},
+                                   {NULL, NULL}};
     bt_lua_set_functions(L, fns);
 }

@@ -1,6 +1,6 @@
 /* test_float_kernels_matmul.c - bt_matmul_float against a double-precision
- * reference for F32, F16, BF16 and Q8_0 weights, batched rows against single
- * rows, and its argument checks.
+ * reference for F32, F16, BF16, Q8_0 and Q6_K weights, batched rows against
+ * single rows, and its argument checks.
  *
  * Tolerance: a float dot product of k terms, accumulated in any order, is off by
  * at most about k * 2^-24 * sum_j |w_j x_j|; the check allows (k + 32) * 2^-24
@@ -31,6 +31,17 @@ static void weights_free(weights *w) {
     free(w->values);
 }
 
+/* Value of column c of a Q6_K block (ggml's layout, decoded bit by bit): d * scale * (code - 32). */
+static double q6_k_value(const uint8_t *block, int c) {
+    const int half = c / 128, quarter = (c % 128) / 32, l = c % 32;
+    const uint8_t low_byte = block[64 * half + 32 * (quarter % 2) + l];
+    const int low = quarter < 2 ? low_byte & 15 : low_byte >> 4;
+    const int high = (block[128 + 32 * half + l] >> (2 * quarter)) & 3;
+    uint16_t d;
+    memcpy(&d, block + 208, 2);
+    return (double)bt_f16_to_f32(d) * (int8_t)block[192 + c / 16] * (low + 16 * high - 32);
+}
+
 static weights weights_random(test_rng *rng, bt_dtype type, int64_t n, int64_t k) {
     weights w = {type, n, k, bt_dtype_row_bytes(type, k) + ROW_PAD, NULL, NULL};
     w.bytes = malloc((size_t)n * w.row_bytes);
@@ -55,6 +66,15 @@ static weights weights_random(test_rng *rng, bt_dtype type, int64_t n, int64_t k
                 memcpy(row + 2 * j, &h, 2);
                 v = bt_bf16_to_f32(h);
                 break;
+            case BT_Q6_K: {   /* random codes and scales (the bytes as drawn), a finite d of either sign */
+                uint8_t *block = row + (j / 256) * 210;
+                if (j % 256 == 0) {
+                    h = bt_f32_to_f16(test_rng_uniform(rng, -0.002f, 0.002f));
+                    memcpy(block + 208, &h, 2);
+                }
+                w.values[i * k + j] = q6_k_value(block, (int)(j % 256));
+                continue;
+            }
             default: {   /* Q8_0: a fresh scale at the start of each block of 32 */
                 uint8_t *block = row + (j / 32) * 34;
                 if (j % 32 == 0) {
@@ -94,7 +114,7 @@ static int matches_reference(const float *y, const float *x, const weights *w, i
     return 1;
 }
 
-static const bt_dtype weight_types[] = {BT_F32, BT_F16, BT_BF16, BT_Q8_0};
+static const bt_dtype weight_types[] = {BT_F32, BT_F16, BT_BF16, BT_Q8_0, BT_Q6_K};
 
 static int matmul_matches_double(void *ctx, char *why, size_t why_size) {
     (void)ctx;
@@ -102,12 +122,12 @@ static int matmul_matches_double(void *ctx, char *why, size_t why_size) {
     const int64_t ms[] = {1, 3, 70};   /* 70 spans two token blocks of 64 */
     const int64_t ns[] = {1, 7, 67};
     const int64_t ks[] = {1, 7, 67, 255, 1029};
-    const int64_t q8_ks[] = {32, 96, 1056};
+    const int64_t q8_ks[] = {32, 96, 1056}, q6_ks[] = {256, 512, 1280};
     int ok = 1;
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0] && ok; ti++) {
         const bt_dtype type = weight_types[ti];
-        const int64_t *k_list = type == BT_Q8_0 ? q8_ks : ks;
-        const int n_k = type == BT_Q8_0 ? 3 : 5;
+        const int64_t *k_list = type == BT_Q8_0 ? q8_ks : type == BT_Q6_K ? q6_ks : ks;
+        const int n_k = type == BT_Q8_0 || type == BT_Q6_K ? 3 : 5;
         for (int ki = 0; ki < n_k && ok; ki++) {
             const int64_t k = k_list[ki];
             for (int ni = 0; ni < 3 && ok; ni++)
@@ -146,7 +166,7 @@ static int batch_equals_single_rows(void *ctx, char *why, size_t why_size) {
     int ok = 1;
     for (size_t ti = 0; ti < sizeof weight_types / sizeof weight_types[0] && ok; ti++) {
         const bt_dtype type = weight_types[ti];
-        const int64_t k = type == BT_Q8_0 ? 1056 : 1029;   /* n * k is large enough to use threads */
+        const int64_t k = type == BT_Q8_0 ? 1056 : type == BT_Q6_K ? 1280 : 1029;   /* n * k is large enough to use threads */
         weights w = weights_random(&rng, type, n, k);
         float *x = malloc(sizeof(float) * (size_t)(m * k));
         float *batch = malloc(sizeof(float) * (size_t)(m * n));
@@ -189,9 +209,13 @@ BT_TEST(float_matmul_rejects_bad_arguments) {
     BT_CHECK(strstr(bt_last_error(), "tq2_0") != NULL, "message names the type: %s", bt_last_error());
     st = bt_matmul_float(y, x, w, BT_Q8_0, 34, 1, 1, 33);
     BT_CHECK(st == BT_ERR_ARG, "q8_0 with k = 33: got %s", bt_status_name(st));
+    st = bt_matmul_float(y, x, w, BT_Q6_K, 210, 1, 1, 64);
+    BT_CHECK(st == BT_ERR_ARG && strstr(bt_last_error(), "multiple of 256 for q6_k"), "q6_k with k = 64: got %s (%s)",
+             bt_status_name(st), bt_last_error());
     st = bt_matmul_float(y, x, w, BT_F16, 100, 1, 4, 64);
     BT_CHECK(st == BT_ERR_ARG, "row stride 100 bytes for 64 f16 values: got %s", bt_status_name(st));
     st = bt_matmul_float(y, x, w, BT_F32, 256, -1, 4, 64);
     BT_CHECK(st == BT_ERR_ARG, "negative m: got %s", bt_status_name(st));
-    BT_CHECK(!bt_matmul_float_supports(BT_I2_S) && bt_matmul_float_supports(BT_Q8_0), "supports()");
+    BT_CHECK(!bt_matmul_float_supports(BT_I2_S) && bt_matmul_float_supports(BT_Q8_0) && bt_matmul_float_supports(BT_Q6_K),
+             "supports()");
 }
