@@ -28,22 +28,30 @@ local function assert_row_matches(y, xs, i, w)
     end
 end
 
+-- Random [n, k] weights with an all-zero first block and a last block dominated by one
+-- value, in each source type: fn(dtype, values (f32, as a Lua table of rows), q (the
+-- quantization by `quantize`, checked for its type, shape and size), its bytes, row_bytes).
+local function for_each_source_type(n, k, block, block_bytes, quantize, qtype, fn)
+    local w = bt.zeros({ n, k }):normal_(math.random(1, 1e6), 1)
+    for j = 1, block do w[{ 1, j }] = 0 end
+    w[{ n, k }] = 1e3 * (math.random() - 0.5)
+    for _, dtype in ipairs({ "f32", "f16", "bf16" }) do
+        local src = w:to(dtype)
+        local q = quantize(src)
+        assert.equals(qtype, q:dtype())
+        assert.are.same({ n, k }, q:shape())
+        local bytes, row_bytes = q:tobytes(), k / block * block_bytes
+        assert.equals(n * row_bytes, #bytes)
+        fn(dtype, src:to("f32"):totable(), q, bytes, row_bytes)
+    end
+end
+
 describe("Q8_0 quantization (ggml layout)", function()
     local seed = helper.seed_random()
 
     it("follows llama.cpp's rule: d = max|x| / 127 as f16, q = round(x * 127 / max|x|) (seed " .. seed .. ")", function()
         local n, k = math.random(3, 9), 32 * math.random(1, 5)
-        local w = bt.zeros({ n, k }):normal_(math.random(1, 1e6), 1)
-        for j = 1, 32 do w[{ 1, j }] = 0 end                          -- an all-zero block
-        w[{ n, k }] = 1e3 * (math.random() - 0.5)                   -- one block dominated by a value
-        for _, dtype in ipairs({ "f32", "f16", "bf16" }) do
-            local src = w:to(dtype)
-            local values = src:to("f32"):totable()
-            local q8 = bt.quantize_q8_0(src)
-            assert.equals("q8_0", q8:dtype())
-            assert.are.same({ n, k }, q8:shape())
-            local bytes, row_bytes = q8:tobytes(), k / 32 * 34
-            assert.equals(n * row_bytes, #bytes)
+        for_each_source_type(n, k, 32, 34, bt.quantize_q8_0, "q8_0", function(_, values, _, bytes, row_bytes)
             for i = 1, n do
                 for b = 1, k / 32 do
                     local amax = 0
@@ -62,7 +70,7 @@ describe("Q8_0 quantization (ggml layout)", function()
                     end
                 end
             end
-        end
+        end)
     end)
 
     it("a Q8_0 matrix multiplies as its stored values d * q (double reference)", function()
@@ -150,17 +158,7 @@ describe("Q6_K (ggml layout)", function()
 
     it("quantizes every value to within half its step, codes clamped to -32..31 (seed " .. seed .. ")", function()
         local n, k = math.random(2, 6), 256 * math.random(1, 3)
-        local w = bt.zeros({ n, k }):normal_(math.random(1, 1e6), 1)
-        for j = 1, 256 do w[{ 1, j }] = 0 end                         -- an all-zero block
-        w[{ n, k }] = 1e3 * (math.random() - 0.5)                   -- one block dominated by a value
-        for _, dtype in ipairs({ "f32", "f16", "bf16" }) do
-            local src = w:to(dtype)
-            local x = src:to("f32"):totable()
-            local q = bt.quantize_q6_k(src)
-            assert.equals("q6_k", q:dtype())
-            assert.are.same({ n, k }, q:shape())
-            local bytes, row_bytes = q:tobytes(), k / 256 * 210
-            assert.equals(n * row_bytes, #bytes)
+        for_each_source_type(n, k, 256, 210, bt.quantize_q6_k, "q6_k", function(dtype, x, _, bytes, row_bytes)
             assert.equals(("\0"):rep(210), bytes:sub(1, 210))
             for i = 1, n do
                 for b = 0, k / 256 - 1 do
@@ -177,7 +175,7 @@ describe("Q6_K (ggml layout)", function()
                     end
                 end
             end
-        end
+        end)
     end)
 
     it("refuses rows that are not whole super-blocks", function()
