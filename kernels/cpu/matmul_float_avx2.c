@@ -75,6 +75,17 @@ INLINE void tile_step_tail(__m256 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *co
     tile_step(acc, pad_rows, pad_tokens, n_tokens, 0, type, NULL);
 }
 
+/* acc[t] += (16 int8 codes q times scale) . the 16 token values (x_lo[t], x_hi[t]) */
+INLINE void fma_codes16(__m256 acc[TILE_TOKENS], __m128i q, __m256 scale, const __m256 x_lo[TILE_TOKENS],
+                        const __m256 x_hi[TILE_TOKENS], int n_tokens) {
+    const __m256 w_lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), scale);
+    const __m256 w_hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), scale);
+#pragma GCC unroll 2
+    for (int t = 0; t < n_tokens; t++) acc[t] = _mm256_fmadd_ps(w_lo, x_lo[t], acc[t]);
+#pragma GCC unroll 2
+    for (int t = 0; t < n_tokens; t++) acc[t] = _mm256_fmadd_ps(w_hi, x_hi[t], acc[t]);
+}
+
 /* The same for half a Q8_0 block (16 values from j, a multiple of 16): the
  * scale is read once for two 8-lane steps. */
 INLINE void tile_step_q8_0(__m256 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *const rows[TILE_ROWS],
@@ -94,13 +105,7 @@ INLINE void tile_step_q8_0(__m256 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *co
         uint16_t d;
         memcpy(&d, rows[r] + block_offset, 2);
         const __m256 scale = _mm256_cvtph_ps(_mm_set1_epi16((short)d));
-        const __m128i q = _mm_loadu_si128((const __m128i *)(rows[r] + q_offset));
-        const __m256 w_lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), scale);
-        const __m256 w_hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), scale);
-#pragma GCC unroll 2
-        for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm256_fmadd_ps(w_lo, x_lo[t], acc[r][t]);
-#pragma GCC unroll 2
-        for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm256_fmadd_ps(w_hi, x_hi[t], acc[r][t]);
+        fma_codes16(acc[r], _mm_loadu_si128((const __m128i *)(rows[r] + q_offset)), scale, x_lo, x_hi, n_tokens);
     }
 }
 
@@ -124,14 +129,8 @@ INLINE void tile_block_q6_k(__m256 acc[TILE_ROWS][TILE_TOKENS], const uint8_t *c
         }
 #pragma GCC unroll 4
         for (int r = 0; r < TILE_ROWS; r++) {
-            const __m128i q = bt_q6_k_codes16(rows[r] + block_offset, s);
-            const __m256 sv = _mm256_set1_ps(scale[r][s]);
-            const __m256 w_lo = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), sv);
-            const __m256 w_hi = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q, 8))), sv);
-#pragma GCC unroll 2
-            for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm256_fmadd_ps(w_lo, x_lo[t], acc[r][t]);
-#pragma GCC unroll 2
-            for (int t = 0; t < n_tokens; t++) acc[r][t] = _mm256_fmadd_ps(w_hi, x_hi[t], acc[r][t]);
+            fma_codes16(acc[r], bt_q6_k_codes16(rows[r] + block_offset, s), _mm256_set1_ps(scale[r][s]), x_lo, x_hi,
+                        n_tokens);
         }
     }
 }
