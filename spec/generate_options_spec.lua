@@ -1,5 +1,5 @@
 -- generate_options_spec.lua - generate.lua's llama-cli options on the bundled
--- model: -f, -e, --no-display-prompt, --ignore-eos, -n -1, -s; stdout ends with a
+-- model: -f, -e, --no-display-prompt, --ignore-eos, -n -1, -s, --repeat-last-n -1; stdout ends with a
 -- newline before the timings reach stderr; Ctrl-C stops, prints the timings and
 -- exits 130. logits.lua -p and tokenize.lua without -m use the bundled model too.
 local helper = require "helper"
@@ -55,6 +55,14 @@ describe("generate.lua options", function()
         local a = gen("-p 'The' -n 16 --temp 1 -s 7")
         local b = gen("-p 'The' -n 16 --temp 1 --seed 7")
         assert.equals(a, b)
+    end)
+
+    it("--repeat-last-n -1 penalises the whole history, as a window longer than the text does", function()
+        local base = "-p 'The cat sat on the mat. The cat' -n 48 --temp 1 -s 3 --repeat-penalty 1.5 --ignore-eos"
+        local all, err, rc = gen(base .. " --repeat-last-n -1")
+        assert.equals(0, rc, err)
+        assert.equals(gen(base .. " --repeat-last-n 100000"), all)
+        assert.is_not.equals(gen(base .. " --repeat-last-n 2"), all)
     end)
 
     it("--ignore-eos generates exactly -n tokens; -n -1 runs to the end of the context", function()

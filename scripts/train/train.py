@@ -124,7 +124,8 @@ def config(args, vocab):
     return {"vocab": vocab, "dim": args.dim, "heads": args.heads, "ff": args.ff, "mini_batch": args.mini_batch,
             "ttt_base_lr": args.ttt_base_lr, "ttt_conv_kernel": args.ttt_conv_kernel,
             "ttt_share_qk": bool(args.ttt_share_qk), "ttt_forget": args.ttt_forget,
-            "ttt_learn_forget": bool(args.ttt_learn_forget), "ttt_forget_gate": bool(args.ttt_forget_gate), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
+            "ttt_learn_forget": bool(args.ttt_learn_forget), "ttt_forget_gate": bool(args.ttt_forget_gate),
+            "ttt_learn_token_idx": bool(args.ttt_learn_token_idx), "rope_theta": 10000.0, "ttt_eps": 1e-6, "rms_eps": 1e-5,
             "context": args.seq, "mixers": [args.mixer] * args.layers}
 
 
@@ -171,6 +172,9 @@ def train(args):
     cfg = config(args, len(tok.tokens))
     torch.manual_seed(args.seed)
     net = M.BitLlama(cfg)
+    for blk in net.blocks:
+        if hasattr(blk.mixer, "token_idx"):
+            blk.mixer.token_idx.requires_grad_(cfg["ttt_learn_token_idx"])
     # weight decay on the projection matrices only (not the embedding, the initial fast weights or the convs)
     decays = lambda n, p: p.dim() >= 2 and not any(s in n for s in ("W1", "embed", "conv"))
     decay = [p for n, p in net.named_parameters() if decays(n, p)]
@@ -225,8 +229,7 @@ def write_handoff(args, net, cfg, tok, corpus, step, final_loss):
     ho = heldout_loss(net, corpus["heldout"], tok.eos, cfg["context"])
     print(f"held-out loss {ho:.4f} (perplexity {math.exp(ho):.2f}) over rows of {cfg['context']}", flush=True)
     meta = handoff.gguf_metadata(cfg, tok, args.name or f"bitttt-debian-{cfg['mixers'][0]}", step, args.seed)
-    if args.sampling_repeat_penalty != 1.0:   # what generate.lua uses unless told otherwise
-        meta["general.sampling.penalty_repeat"] = f"f32:{args.sampling_repeat_penalty!r}"
+    meta.update(sampling_metadata(args.sampling))   # what generate.lua uses unless told otherwise
     meta["train.step"] = str(step)
     meta["train.final_loss"] = f"{final_loss:.4f}"
     meta["train.heldout_loss"] = f"{ho:.4f}"
@@ -234,6 +237,23 @@ def write_handoff(args, net, cfg, tok, corpus, step, final_loss):
     path = os.path.join(args.out, "model.safetensors")
     safetensors_io.save(path, handoff.gguf_tensors(net), meta)
     print(f"wrote {path}", flush=True)
+
+
+SAMPLING_KEYS = {"temp": float, "top_k": int, "top_p": float, "min_p": float, "penalty_repeat": float,
+                 "penalty_last_n": int, "penalty_freq": float, "penalty_present": float}
+
+
+def sampling_metadata(settings):
+    """GGUF general.sampling.* from ["KEY=VALUE", ...] (i32 for counts, f32 otherwise)."""
+    meta = {}
+    for setting in settings:
+        key, _, value = setting.partition("=")
+        if key not in SAMPLING_KEYS or not value:
+            raise SystemExit(f"train.py: --sampling {setting!r}: expected KEY=VALUE with KEY one of "
+                             f"{', '.join(SAMPLING_KEYS)}")
+        kind = SAMPLING_KEYS[key]
+        meta["general.sampling." + key] = f"{'i32' if kind is int else 'f32'}:{kind(value)!r}"
+    return meta
 
 
 def handoff_from_checkpoint(args):
@@ -268,6 +288,9 @@ def main():
                          "default 0.97 for ttt_linear, 1 for ttt_mlp, which has no forgetting)")
     ap.add_argument("--ttt-learn-forget", type=int, default=0,
                     help="1: each ttt_linear layer learns its forgetting, starting at --ttt-forget")
+    ap.add_argument("--ttt-learn-token-idx", type=int, default=1,
+                    help="0: keep each TTT layer's token_idx at 0 (position scales 1/(i+1)); learned, it can drive "
+                         "the last position's scale, and with it what a mini-batch leaves in the fast weights, to 0")
     ap.add_argument("--ttt-forget-gate", type=int, default=0,
                     help="1: each ttt_linear head's forgetting is gated by its mini-batch's last input (starting at "
                          "--ttt-forget; a PyTorch experiment: the runtime does not read it yet)")
@@ -279,9 +302,10 @@ def main():
     ap.add_argument("--repeat-gap", type=int, default=0, help="a repeated document comes back after 0 to this many others")
     ap.add_argument("--recall-every", type=int, default=100, help="steps between recall reports (PyTorch)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--sampling-repeat-penalty", type=float, default=1.0,
-                    help="repetition penalty the exported model recommends (GGUF general.sampling.penalty_repeat; "
-                         "1: none, and no key is written)")
+    ap.add_argument("--sampling", action="append", default=[], metavar="KEY=VALUE",
+                    help="a sampling setting the exported model recommends (GGUF general.sampling.KEY, the keys "
+                         "llama.cpp reads: temp, top_k, top_p, min_p, penalty_repeat, penalty_last_n, penalty_freq, "
+                         "penalty_present); repeat it for several")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-every", type=int, default=50)
