@@ -248,11 +248,13 @@ def sampling_metadata(settings):
     meta = {}
     for setting in settings:
         key, _, value = setting.partition("=")
-        if key not in SAMPLING_KEYS or not value:
+        kind = SAMPLING_KEYS.get(key)
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
             raise SystemExit(f"train.py: --sampling {setting!r}: expected KEY=VALUE with KEY one of "
-                             f"{', '.join(SAMPLING_KEYS)}")
-        kind = SAMPLING_KEYS[key]
-        meta["general.sampling." + key] = f"{'i32' if kind is int else 'f32'}:{kind(value)!r}"
+                             f"{', '.join(SAMPLING_KEYS)} and VALUE {'a whole number' if kind is int else 'a number'}")
+        meta["general.sampling." + key] = f"{'i32' if kind is int else 'f32'}:{number!r}"
     return meta
 
 
